@@ -1,0 +1,96 @@
+// Package kafkaconn holds the settings every role needs to reach Kafka and
+// the schema registry, and the start-up steps they share: client options,
+// topic creation and schema registration.
+package kafkaconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/plugin/kslog"
+
+	"github.com/rationhq/ration/schemas"
+)
+
+// Config says where Kafka and the schema registry are.
+type Config struct {
+	// Brokers are the seed brokers. Default 127.0.0.1:9092.
+	Brokers []string
+	// Registry is the schema registry's URL. Default http://127.0.0.1:8081.
+	Registry string
+	// Partitions is the partition count of topics ration creates (the
+	// number of buckets). Default 12.
+	Partitions int32
+}
+
+// Defaults returns the config of a local `ration broker`.
+func Defaults() Config {
+	return Config{Brokers: []string{"127.0.0.1:9092"}, Registry: "http://127.0.0.1:8081", Partitions: 12}
+}
+
+// Flags binds c to --kafka, --registry and --partitions.
+func (c *Config) Flags(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&c.Brokers, "kafka", c.Brokers, "Kafka seed brokers, host:port[,host:port]")
+	fs.StringVar(&c.Registry, "registry", c.Registry, "schema registry URL")
+	fs.Int32Var(&c.Partitions, "partitions", c.Partitions, "partitions (buckets) of the topics ration creates")
+}
+
+// Validate reports a config that cannot work.
+func (c Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka: no seed brokers")
+	}
+	if c.Registry == "" {
+		return errors.New("kafka: no schema registry URL")
+	}
+	if c.Partitions < 1 {
+		return fmt.Errorf("kafka: partitions %d < 1", c.Partitions)
+	}
+	return nil
+}
+
+// Opts returns the client options that reach the cluster; log may be nil.
+func (c Config) Opts(log *slog.Logger) []kgo.Opt {
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
+	if log != nil {
+		opts = append(opts, kgo.WithLogger(kslog.New(log)))
+	}
+	return opts
+}
+
+// Registry returns a schema registry client.
+func (c Config) RegistryClient() (*sr.Client, error) {
+	return sr.NewClient(sr.URLs(c.Registry))
+}
+
+// Codec registers every schema and returns the codec for them.
+func (c Config) Codec(ctx context.Context) (*schemas.Codec, error) {
+	cl, err := c.RegistryClient()
+	if err != nil {
+		return nil, err
+	}
+	return schemas.Register(ctx, cl)
+}
+
+// EnsureTopics creates every ration topic that does not exist yet, with
+// c.Partitions partitions. Existing topics are left as they are.
+func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client) error {
+	adm := kadm.NewClient(cl)
+	resps, err := adm.CreateTopics(ctx, c.Partitions, -1, nil, schemas.Topics()...)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range resps.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
+}
