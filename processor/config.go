@@ -1,0 +1,102 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config configures one stage.
+type Config struct {
+	// Name names the stage in metrics, logs and the transactional id.
+	Name string
+	// Group is the consumer group. Default "ration." + Name.
+	Group string
+	// Topics are the input topics, highest priority first.
+	Topics []string
+	// InstanceID is the static group member id; a worker restarted with the
+	// same id within SessionTimeout gets its buckets back without a
+	// rebalance. It also names the transactional id, so it must be unique
+	// per worker. Default: the host name.
+	InstanceID string
+	// SessionTimeout is how long a silent worker keeps its buckets.
+	// Default 10s (Kafka's 45s is too slow for DM-11).
+	SessionTimeout time.Duration
+	// TransactionTimeout bounds one batch. It must stay below
+	// SessionTimeout. Default SessionTimeout*3/5.
+	TransactionTimeout time.Duration
+	// Concurrency is the number of keys processed at once. Default 16.
+	Concurrency int
+	// MaxPollRecords caps one batch (one transaction). Default 1000.
+	MaxPollRecords int
+	// NormalShare: while the first topic has a backlog, one batch in
+	// NormalShare goes to the other topics. Default 5.
+	NormalShare int
+	// LeaveOnShutdown makes a graceful stop leave the group, so buckets move
+	// at once instead of after SessionTimeout. A crash never leaves, so a
+	// restarted worker gets its buckets back. Default true.
+	LeaveOnShutdown bool
+}
+
+// DefaultConfig returns the defaults for a stage named name.
+func DefaultConfig(name string, topics ...string) Config {
+	host, _ := os.Hostname()
+	return Config{
+		Name:            name,
+		Group:           "ration." + name,
+		Topics:          topics,
+		InstanceID:      host,
+		SessionTimeout:  10 * time.Second,
+		Concurrency:     16,
+		MaxPollRecords:  1000,
+		NormalShare:     5,
+		LeaveOnShutdown: true,
+	}
+}
+
+// Flags binds the settings an operator tunes.
+func (c *Config) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Group, "group", c.Group, "consumer group of the stage")
+	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "static member id, unique per worker (default: host name)")
+	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "time after which a silent worker's buckets move")
+	fs.DurationVar(&c.TransactionTimeout, "transaction-timeout", c.TransactionTimeout, "bound on one batch (default 3/5 of the session timeout)")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "keys processed at once")
+	fs.IntVar(&c.MaxPollRecords, "max-poll-records", c.MaxPollRecords, "records per batch (one transaction)")
+	fs.IntVar(&c.NormalShare, "normal-share", c.NormalShare, "while high-priority work waits, one batch in N is normal work")
+	fs.BoolVar(&c.LeaveOnShutdown, "leave-on-shutdown", c.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
+}
+
+func (c *Config) setDefaults() {
+	if c.Group == "" {
+		c.Group = "ration." + c.Name
+	}
+	if c.TransactionTimeout == 0 {
+		c.TransactionTimeout = c.SessionTimeout * 3 / 5
+	}
+}
+
+// Validate reports a config that cannot work.
+func (c *Config) Validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("stage: no name")
+	case len(c.Topics) == 0:
+		return errors.New("stage: no input topics")
+	case c.InstanceID == "":
+		return errors.New("stage: no instance id")
+	case c.SessionTimeout < time.Second:
+		return fmt.Errorf("stage: session timeout %v < 1s", c.SessionTimeout)
+	case c.TransactionTimeout >= c.SessionTimeout:
+		return fmt.Errorf("stage: transaction timeout %v must be below the session timeout %v", c.TransactionTimeout, c.SessionTimeout)
+	case c.Concurrency < 1:
+		return fmt.Errorf("stage: concurrency %d < 1", c.Concurrency)
+	case c.MaxPollRecords < 1:
+		return fmt.Errorf("stage: max poll records %d < 1", c.MaxPollRecords)
+	case c.NormalShare < 2:
+		return fmt.Errorf("stage: normal share %d < 2", c.NormalShare)
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+// Package processor is the stage runtime: it turns a pure function from one
+// input record to some output records into a Kafka consumer-group member
+// that processes exactly once.
+//
+// # Buckets and ownership
+//
+// A stage consumes its input topics in one consumer group. Each partition
+// is a bucket; the group assigns buckets to the live workers with the
+// cooperative-sticky balancer. A worker that dies stops heartbeating and its
+// buckets move to the others when its session times out. Every worker has a
+// static instance id, so a crashed worker that comes back within the session
+// timeout gets its own buckets back without a rebalance.
+//
+// # Exactly once
+//
+// Every poll is one Kafka transaction (franz-go's GroupTransactSession): the
+// outputs of the batch, and the consumed offsets, commit together or not at
+// all. A worker that lost its buckets while it was processing them is fenced
+// (KIP-447): its offset commit fails, its transaction aborts, and none of its
+// outputs become visible to read_committed consumers. Side effects outside
+// Kafka (a checker's HTTP call) can therefore repeat; outputs cannot.
+//
+// # Order and concurrency
+//
+// Records of one key are processed in order, one at a time; records of
+// different keys run concurrently on Concurrency lanes (a key always hashes
+// to the same lane). Outputs are produced in input order.
+//
+// # Priority
+//
+// Topics are listed highest priority first. While the first topic has a
+// backlog the others are paused, except that every NormalShare-th batch
+// is taken from the others only, so lower-priority work keeps a guaranteed
+// share and never starves (DM-5, DM-8).
+package processor

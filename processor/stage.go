@@ -1,0 +1,266 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Handler is a stage's logic: it turns one input record into the records
+// to produce in the same transaction. It must not keep rec. An error marked
+// with ErrPermanent skips the record; any other error aborts the batch,
+// which is retried after a pause.
+type Handler interface {
+	Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, rec *kgo.Record) ([]*kgo.Record, error)
+
+// Process implements Handler.
+func (f HandlerFunc) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record, error) {
+	return f(ctx, rec)
+}
+
+// Deps are what a stage is given rather than configured with.
+type Deps struct {
+	// Kafka are the client options that reach the cluster (seed brokers,
+	// SASL, logger, kprom hooks).
+	Kafka []kgo.Opt
+	// Log receives the stage's logs. Default: discard.
+	Log *slog.Logger
+	// Metrics, shared by the stages of a process. Default: none.
+	Metrics *Metrics
+}
+
+// Stage is one worker of one stage.
+type Stage struct {
+	cfg  Config
+	h    Handler
+	deps Deps
+	log  *slog.Logger
+	prio *priority
+
+	// retryPause is how long a failed batch waits before it is retried.
+	retryPause time.Duration
+}
+
+// restrictedPollWait bounds a poll restricted to one priority class: when it
+// returns nothing, that class's backlog was only transaction markers.
+const restrictedPollWait = 200 * time.Millisecond
+
+// New returns a stage; Run starts it.
+func New(cfg Config, h Handler, deps Deps) (*Stage, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Stage{
+		cfg:        cfg,
+		h:          h,
+		deps:       deps,
+		log:        log.With("stage", cfg.Name, "instance", cfg.InstanceID),
+		prio:       newPriority(cfg.Topics, cfg.NormalShare),
+		retryPause: time.Second,
+	}, nil
+}
+
+// TransactionalID is the stage's transactional id: one per worker instance,
+// stable across restarts, so a restarted worker fences its old self.
+func (s *Stage) TransactionalID() string {
+	return "ration." + s.cfg.Name + "." + s.cfg.InstanceID
+}
+
+// Run joins the group and processes until ctx ends. On the way out it
+// finishes the open transaction, and leaves the group if LeaveOnShutdown.
+// It returns an error only when the worker cannot go on (for example, a
+// newer worker with the same instance id fenced it).
+func (s *Stage) Run(ctx context.Context) error {
+	sess, err := kgo.NewGroupTransactSession(s.opts()...)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", s.cfg.Name, err)
+	}
+	s.log.Info("stage started", "group", s.cfg.Group, "topics", s.cfg.Topics, "transactional_id", s.TransactionalID())
+	defer s.close(sess)
+	for ctx.Err() == nil {
+		if err := s.step(ctx, sess); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Stage) opts() []kgo.Opt {
+	c := s.cfg
+	return append(slices.Clone(s.deps.Kafka),
+		kgo.ConsumerGroup(c.Group),
+		kgo.ConsumeTopics(c.Topics...),
+		kgo.InstanceID(c.InstanceID),
+		kgo.TransactionalID(s.TransactionalID()),
+		kgo.TransactionTimeout(c.TransactionTimeout),
+		kgo.SessionTimeout(c.SessionTimeout),
+		kgo.HeartbeatInterval(max(c.SessionTimeout/10, 100*time.Millisecond)),
+		kgo.RebalanceTimeout(c.SessionTimeout),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequireStableFetchOffsets(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+			s.log.Info("buckets assigned", "partitions", parts)
+			s.deps.Metrics.addAssigned(c.Name, parts, 1)
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+			if len(parts) > 0 {
+				s.log.Info("buckets revoked", "partitions", parts)
+			}
+			s.prio.forget(parts)
+			s.deps.Metrics.addAssigned(c.Name, parts, -1)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+			s.log.Warn("buckets lost", "partitions", parts)
+			s.prio.forget(parts)
+			s.deps.Metrics.addAssigned(c.Name, parts, -1)
+		}),
+	)
+}
+
+// step polls one batch, as the priority policy allows, and processes it.
+func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error {
+	cl := sess.Client()
+	pause, resume := s.prio.next()
+	cl.ResumeFetchTopics(resume...)
+	pollCtx := ctx
+	if len(pause) > 0 {
+		cl.PauseFetchTopics(pause...)
+		var cancel context.CancelFunc
+		pollCtx, cancel = context.WithTimeout(ctx, restrictedPollWait)
+		defer cancel()
+	}
+
+	fetches := sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
+	if fetches.IsClientClosed() || ctx.Err() != nil {
+		return nil
+	}
+	fetches.EachError(func(topic string, partition int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			s.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
+		}
+	})
+	recs := fetches.Records()
+	if len(recs) == 0 {
+		if len(pause) > 0 {
+			s.prio.drained(resume)
+		}
+		return nil
+	}
+	s.prio.observe(fetches)
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if n := len(fp.Records); n > 0 {
+			s.deps.Metrics.setLag(s.cfg.Name, fp.Topic, fp.Partition, max(fp.HighWatermark-fp.Records[n-1].Offset-1, 0))
+		}
+	})
+	return s.transact(ctx, sess, recs)
+}
+
+// transact processes recs in one transaction. The work is not cut short by
+// ctx: a stopping worker finishes its batch (bounded by the transaction
+// timeout) rather than throw it away.
+func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, recs []*kgo.Record) error {
+	if err := sess.Begin(); err != nil {
+		return fmt.Errorf("stage %s: begin transaction: %w", s.cfg.Name, err)
+	}
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.TransactionTimeout)
+	defer cancel()
+
+	start := time.Now()
+	outs, skipped, err := runLanes(work, recs, s.cfg.Concurrency, s.h.Process)
+	commit := err == nil
+	if err != nil {
+		s.log.Error("batch failed; aborting it to retry", "records", len(recs), "err", err)
+	} else {
+		for i, serr := range skipped {
+			r := recs[i]
+			s.log.Error("record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", serr)
+		}
+		if perr := s.produce(work, sess, outs); perr != nil {
+			s.log.Error("producing outputs failed; aborting", "err", perr)
+			commit = false
+		}
+	}
+
+	committed, endErr := sess.End(work, kgo.TransactionEndTry(commit))
+	s.deps.Metrics.observeBatch(s.cfg.Name, len(recs), committed, time.Since(start))
+	s.countRecords(recs, skipped, committed)
+	switch {
+	case errors.Is(endErr, kerr.ProducerFenced), errors.Is(endErr, kerr.InvalidProducerEpoch):
+		return fmt.Errorf("stage %s: fenced by a newer worker with instance id %s: %w", s.cfg.Name, s.cfg.InstanceID, endErr)
+	case endErr != nil:
+		s.log.Error("ending transaction failed; its records will be processed again", "err", endErr)
+	case commit && !committed:
+		s.log.Info("transaction aborted after a rebalance; its records will be processed again", "records", len(recs))
+	}
+	if !commit {
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.retryPause):
+		}
+	}
+	return nil
+}
+
+// produce sends every output in input order and waits for all of them.
+func (s *Stage) produce(ctx context.Context, sess *kgo.GroupTransactSession, outs [][]*kgo.Record) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, out := range outs {
+		for _, r := range out {
+			sess.Produce(ctx, r, func(r *kgo.Record, err error) {
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("produce to %s: %w", r.Topic, err))
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	if err := sess.Client().Flush(ctx); err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return errors.Join(errs...)
+}
+
+func (s *Stage) countRecords(recs []*kgo.Record, skipped map[int]error, committed bool) {
+	if s.deps.Metrics == nil {
+		return
+	}
+	type key struct{ topic, outcome string }
+	counts := make(map[key]int)
+	for i, r := range recs {
+		outcome := "aborted"
+		if committed {
+			outcome = "committed"
+			if _, ok := skipped[i]; ok {
+				outcome = "skipped"
+			}
+		}
+		counts[key{r.Topic, outcome}]++
+	}
+	for k, n := range counts {
+		s.deps.Metrics.countRecords(s.cfg.Name, k.topic, k.outcome, n)
+	}
+}

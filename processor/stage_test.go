@@ -1,0 +1,229 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func newCluster(t *testing.T, topics ...string) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(time.Second), kfake.SeedTopics(6, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+func produceN(t *testing.T, addrs []string, topic string, keys, perKey int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var rs []*kgo.Record
+	for seq := range perKey {
+		for k := range keys {
+			rs = append(rs, &kgo.Record{Topic: topic, Key: []byte("k" + strconv.Itoa(k)), Value: []byte(strconv.Itoa(seq))})
+		}
+	}
+	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyHandler copies each record to out, keeping key and value.
+func copyHandler(out string) Handler {
+	return HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		return []*kgo.Record{{Topic: out, Key: r.Key, Value: r.Value}}, nil
+	})
+}
+
+// readAll consumes topic read_committed until want records arrived.
+func readAll(t *testing.T, addrs []string, topic string, want int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var got []*kgo.Record
+	for len(got) < want {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %d of %d records from %s: %v", len(got), want, topic, err)
+		}
+		got = append(got, fs.Records()...)
+	}
+	return got
+}
+
+func startStage(t *testing.T, ctx context.Context, addrs []string, cfg Config, h Handler) (stop func()) {
+	t.Helper()
+	s, err := New(cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("stage %s: %v", cfg.InstanceID, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func testConfig(instance string, topics ...string) Config {
+	cfg := DefaultConfig("copy", topics...)
+	cfg.InstanceID = instance
+	cfg.SessionTimeout = 3 * time.Second
+	cfg.MaxPollRecords = 200
+	return cfg
+}
+
+// countPerKey checks that every key has exactly perKey outputs, in order.
+func checkExactlyOnceInOrder(t *testing.T, recs []*kgo.Record, keys, perKey int) {
+	t.Helper()
+	next := make(map[string]int)
+	for _, r := range recs {
+		seq, _ := strconv.Atoi(string(r.Value))
+		k := string(r.Key)
+		if seq != next[k] {
+			t.Fatalf("key %s: got value %d, want %d (duplicate or out of order)", k, seq, next[k])
+		}
+		next[k]++
+	}
+	if len(next) != keys {
+		t.Fatalf("%d keys in output, want %d", len(next), keys)
+	}
+	for k, n := range next {
+		if n != perKey {
+			t.Fatalf("key %s: %d outputs, want %d", k, n, perKey)
+		}
+	}
+}
+
+func TestStageCopiesExactlyOnceAcrossRebalances(t *testing.T) {
+	addrs := newCluster(t, "in", "out")
+	const keys, perKey = 50, 40
+	produceN(t, addrs, "in", keys, perKey)
+
+	ctx := context.Background()
+	stopA := startStage(t, ctx, addrs, testConfig("a", "in"), copyHandler("out"))
+	startStage(t, ctx, addrs, testConfig("b", "in"), copyHandler("out"))
+	// A graceful stop mid-run moves a's buckets to b at once.
+	readAll(t, addrs, "out", keys*perKey/4)
+	stopA()
+
+	got := readAll(t, addrs, "out", keys*perKey)
+	checkExactlyOnceInOrder(t, got, keys, perKey)
+}
+
+func TestStagePermanentErrorSkipsRecord(t *testing.T) {
+	addrs := newCluster(t, "in", "out")
+	produceN(t, addrs, "in", 10, 3)
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		if string(r.Key) == "k3" {
+			return nil, Permanent(errors.New("bad data"))
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	startStage(t, context.Background(), addrs, testConfig("a", "in"), h)
+	got := readAll(t, addrs, "out", 27)
+	for _, r := range got {
+		if string(r.Key) == "k3" {
+			t.Fatal("a record that failed permanently produced output")
+		}
+	}
+}
+
+func TestStageRetriesTransientErrors(t *testing.T) {
+	addrs := newCluster(t, "in", "out")
+	produceN(t, addrs, "in", 10, 3)
+	var mu sync.Mutex
+	failures := 2
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failures > 0 {
+			failures--
+			return nil, errors.New("checker unavailable")
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	cfg := testConfig("a", "in")
+	s, err := New(cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.retryPause = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	got := readAll(t, addrs, "out", 30)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnceInOrder(t, got, 10, 3)
+}
+
+func TestStageGracefulStopLeavesGroup(t *testing.T) {
+	addrs := newCluster(t, "in", "out")
+	produceN(t, addrs, "in", 5, 1)
+	stop := startStage(t, context.Background(), addrs, testConfig("a", "in"), copyHandler("out"))
+	readAll(t, addrs, "out", 5)
+	stop()
+
+	adm, err := kadm.NewOptClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	groups, err := adm.DescribeGroups(context.Background(), "ration.copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := groups["ration.copy"]; len(g.Members) != 0 {
+		t.Fatalf("after a graceful stop the group still has members: %+v", g.Members)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for name, mutate := range map[string]func(*Config){
+		"no topics":                 func(c *Config) { c.Topics = nil },
+		"no instance":               func(c *Config) { c.InstanceID = "" },
+		"txn timeout above session": func(c *Config) { c.TransactionTimeout = c.SessionTimeout },
+		"zero concurrency":          func(c *Config) { c.Concurrency = 0 },
+		"share below two":           func(c *Config) { c.NormalShare = 1 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig("a", "in")
+			cfg.setDefaults()
+			mutate(&cfg)
+			if err := cfg.Validate(); err == nil {
+				t.Fatal(fmt.Sprintf("%s accepted", name))
+			}
+		})
+	}
+}
