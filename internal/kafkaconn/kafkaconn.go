@@ -60,9 +60,22 @@ func (c Config) Validate() error {
 func (c Config) Opts(log *slog.Logger) []kgo.Opt {
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
 	if log != nil {
-		opts = append(opts, kgo.WithLogger(kslog.New(log)))
+		opts = append(opts, kgo.WithLogger(quietLogger{kslog.New(log.With("component", "franz-go"))}))
 	}
 	return opts
+}
+
+// quietLogger keeps franz-go at warnings unless ration logs at debug:
+// franz-go logs every transaction at info, which would drown ration's own
+// per-item lines.
+type quietLogger struct{ *kslog.Logger }
+
+func (l quietLogger) Level() kgo.LogLevel {
+	lv := l.Logger.Level()
+	if lv >= kgo.LogLevelDebug {
+		return kgo.LogLevelInfo
+	}
+	return min(lv, kgo.LogLevelWarn)
 }
 
 // Registry returns a schema registry client.

@@ -1,0 +1,56 @@
+package dmcheck
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rationhq/ration/schemas"
+)
+
+// Metrics measure the DM pipeline. One Metrics serves every worker of a
+// process. Values are observed when a result is made, before its
+// transaction commits, so an aborted batch is counted again when redone.
+type Metrics struct {
+	results  *prometheus.CounterVec
+	attempts *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the pipeline's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ration_dm_results_total",
+			Help: "DM check results made, by status (checked, failed) and priority.",
+		}, []string{"status", "priority"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ration_dm_check_attempts_total",
+			Help: "Calls to the checker, by outcome (ok, error).",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ration_dm_mark_to_result_seconds",
+			Help:    "Time from a user's mark to its result, by priority.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16),
+		}, []string{"priority"}),
+	}
+	reg.MustRegister(m.results, m.attempts, m.latency)
+	return m
+}
+
+func (m *Metrics) observe(r *schemas.DMResult) {
+	if m == nil {
+		return
+	}
+	m.results.WithLabelValues(string(r.Status), string(r.Priority)).Inc()
+	m.latency.WithLabelValues(string(r.Priority)).Observe(r.CheckedAt.Sub(r.MarkedAt).Seconds())
+}
+
+func (m *Metrics) attempt(err error) {
+	if m == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.attempts.WithLabelValues(outcome).Inc()
+}

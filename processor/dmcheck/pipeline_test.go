@@ -1,0 +1,145 @@
+package dmcheck
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/schemas"
+)
+
+func testCodec(t *testing.T) *schemas.Codec {
+	t.Helper()
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := schemas.Register(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// flakyChecker fails its first n calls.
+type flakyChecker struct{ failures int }
+
+func (f *flakyChecker) Check(_ context.Context, id string) (bool, error) {
+	if f.failures > 0 {
+		f.failures--
+		return false, errors.New("503 from checker")
+	}
+	return Answer(id), nil
+}
+
+func newPipeline(t *testing.T, c Checker) (*Pipeline, *schemas.Codec) {
+	codec := testCodec(t)
+	now := time.UnixMilli(1_700_000_010_000)
+	return &Pipeline{codec: codec, checker: c, worker: "w1", retries: 3, backoff: time.Millisecond,
+		log: slog.New(slog.DiscardHandler), now: func() time.Time { return now }}, codec
+}
+
+func markRecord(t *testing.T, codec *schemas.Codec, id string, p schemas.Priority) *kgo.Record {
+	t.Helper()
+	v, err := codec.Encode(&schemas.DMMark{UserID: id, Priority: p, MarkedAt: time.UnixMilli(1_700_000_000_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &kgo.Record{Topic: schemas.TopicDMChecks, Partition: 2, Offset: 7, Key: []byte(id), Value: v}
+}
+
+func decodeOutputs(t *testing.T, codec *schemas.Codec, out []*kgo.Record) (schemas.DMResult, schemas.Event) {
+	t.Helper()
+	if len(out) != 2 || out[0].Topic != schemas.TopicDMResults || out[1].Topic != schemas.TopicEvents {
+		t.Fatalf("outputs %v, want a result and an event", out)
+	}
+	var r schemas.DMResult
+	var e schemas.Event
+	if err := codec.Decode(out[0].Value, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := codec.Decode(out[1].Value, &e); err != nil {
+		t.Fatal(err)
+	}
+	return r, e
+}
+
+func TestProcessChecksUser(t *testing.T) {
+	p, codec := newPipeline(t, &flakyChecker{})
+	out, err := p.Process(context.Background(), markRecord(t, codec, "alice", schemas.PriorityHigh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, e := decodeOutputs(t, codec, out)
+	if r.Status != schemas.ResultChecked || r.OpenDM == nil || *r.OpenDM != Answer("alice") || r.Attempts != 1 {
+		t.Fatalf("result %+v", r)
+	}
+	if r.Priority != schemas.PriorityHigh || r.MarkedAt.UnixMilli() != 1_700_000_000_000 || r.Worker != "w1" {
+		t.Fatalf("result does not name its mark: %+v", r)
+	}
+	if e.Status != schemas.StatusSuccess || e.ItemID != "alice" || e.SourcePartition != 2 || e.SourceOffset != 7 {
+		t.Fatalf("event %+v", e)
+	}
+	if string(out[0].Key) != "alice" || string(out[1].Key) != "alice" {
+		t.Fatal("outputs not keyed by user id")
+	}
+}
+
+func TestProcessRetriesInPlace(t *testing.T) {
+	p, codec := newPipeline(t, &flakyChecker{failures: 2})
+	out, err := p.Process(context.Background(), markRecord(t, codec, "bob", schemas.PriorityNormal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := decodeOutputs(t, codec, out); r.Status != schemas.ResultChecked || r.Attempts != 3 {
+		t.Fatalf("result %+v, want checked on attempt 3", r)
+	}
+}
+
+func TestProcessRecordsFailureAfterRetries(t *testing.T) {
+	p, codec := newPipeline(t, &flakyChecker{failures: 100})
+	out, err := p.Process(context.Background(), markRecord(t, codec, "carol", schemas.PriorityNormal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, e := decodeOutputs(t, codec, out)
+	if r.Status != schemas.ResultFailed || r.OpenDM != nil || r.Attempts != 4 || r.Error == "" {
+		t.Fatalf("result %+v, want failed after 4 attempts", r)
+	}
+	if e.Status != schemas.StatusFailed || e.Error == "" {
+		t.Fatalf("event %+v", e)
+	}
+}
+
+func TestProcessUndecodableIsPermanent(t *testing.T) {
+	p, _ := newPipeline(t, &flakyChecker{})
+	_, err := p.Process(context.Background(), &kgo.Record{Topic: schemas.TopicDMChecks, Value: []byte("garbage")})
+	if !errors.Is(err, processor.ErrPermanent) {
+		t.Fatalf("err = %v, want permanent", err)
+	}
+}
+
+func TestAnswerIsDeterministic(t *testing.T) {
+	open := 0
+	for i := range 3000 {
+		id := "user-" + string(rune('a'+i%26)) + time.Duration(i).String()
+		if Answer(id) != Answer(id) {
+			t.Fatal("answer changed")
+		}
+		if Answer(id) {
+			open++
+		}
+	}
+	if open < 1800 || open > 2200 {
+		t.Fatalf("%d of 3000 open, want about two thirds", open)
+	}
+}
