@@ -26,6 +26,9 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if path, ok := os.LookupEnv(cliconfig.EnvName("config")); ok && !cmd.Flags().Changed("config") {
+				g.configFile = path
+			}
 			if err := cliconfig.Apply(cmd.Flags(), g.configFile); err != nil {
 				return err
 			}
@@ -43,7 +46,9 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 
 	root.AddCommand(
-	// Each role and people's command adds itself here.
+		// Each role and people's command adds itself here.
+		newWorkerCmd(g),
+		newSimCmd(g),
 	)
 	return root
 }
