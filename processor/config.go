@@ -32,9 +32,17 @@ type Config struct {
 	Concurrency int
 	// MaxPollRecords caps one batch (one transaction). Default 1000.
 	MaxPollRecords int
+	// FetchMaxBytes bounds what the client buffers ahead of processing.
+	// A small buffer lets newly arrived high-priority records be seen soon:
+	// the client fetches again only once its buffer is drained. Default
+	// 1 MiB.
+	FetchMaxBytes int32
 	// NormalShare: while the first topic has a backlog, one batch in
 	// NormalShare goes to the other topics. Default 5.
 	NormalShare int
+	// PriorityCheckInterval is how often a stage with several inputs asks
+	// where they end, to learn which have a backlog. Default 200ms.
+	PriorityCheckInterval time.Duration
 	// LeaveOnShutdown makes a graceful stop leave the group, so buckets move
 	// at once instead of after SessionTimeout. A crash never leaves, so a
 	// restarted worker gets its buckets back. Default true.
@@ -45,15 +53,17 @@ type Config struct {
 func DefaultConfig(name string, topics ...string) Config {
 	host, _ := os.Hostname()
 	return Config{
-		Name:            name,
-		Group:           "ration." + name,
-		Topics:          topics,
-		InstanceID:      host,
-		SessionTimeout:  10 * time.Second,
-		Concurrency:     16,
-		MaxPollRecords:  1000,
-		NormalShare:     5,
-		LeaveOnShutdown: true,
+		Name:                  name,
+		Group:                 "ration." + name,
+		Topics:                topics,
+		InstanceID:            host,
+		SessionTimeout:        10 * time.Second,
+		Concurrency:           16,
+		MaxPollRecords:        1000,
+		FetchMaxBytes:         1 << 20,
+		NormalShare:           5,
+		PriorityCheckInterval: 200 * time.Millisecond,
+		LeaveOnShutdown:       true,
 	}
 }
 
@@ -65,6 +75,7 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.TransactionTimeout, "transaction-timeout", c.TransactionTimeout, "bound on one batch (default 3/5 of the session timeout)")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "keys processed at once")
 	fs.IntVar(&c.MaxPollRecords, "max-poll-records", c.MaxPollRecords, "records per batch (one transaction)")
+	fs.Int32Var(&c.FetchMaxBytes, "fetch-max-bytes", c.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
 	fs.IntVar(&c.NormalShare, "normal-share", c.NormalShare, "while high-priority work waits, one batch in N is normal work")
 	fs.BoolVar(&c.LeaveOnShutdown, "leave-on-shutdown", c.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
 }
@@ -95,6 +106,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("stage: concurrency %d < 1", c.Concurrency)
 	case c.MaxPollRecords < 1:
 		return fmt.Errorf("stage: max poll records %d < 1", c.MaxPollRecords)
+	case c.FetchMaxBytes < 1<<10:
+		return fmt.Errorf("stage: fetch max bytes %d < 1 KiB", c.FetchMaxBytes)
+	case c.PriorityCheckInterval <= 0:
+		return errors.New("stage: priority check interval must be positive")
 	case c.NormalShare < 2:
 		return fmt.Errorf("stage: normal share %d < 2", c.NormalShare)
 	}

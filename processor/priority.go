@@ -7,70 +7,123 @@ import (
 )
 
 // priority decides, batch by batch, which input topics may be fetched.
-// It learns each partition's backlog from the high watermarks of fetches.
+//
+// It needs to know whether each owned partition has a backlog. Fetches
+// alone cannot tell: the client fetches again only when its buffer is
+// drained, and a fetch full of one topic may carry nothing of another. So
+// the stage also asks for the end offsets of its topics every
+// PriorityCheckInterval and reports them with ends.
 type priority struct {
 	mu     sync.Mutex
 	high   string
 	others []string
 	share  int
 	turn   int
-	lag    map[string]map[int32]int64
+	parts  map[tp]*partState
 }
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+type partState struct {
+	pos   int64 // next offset to process
+	end   int64 // last known end (stable) offset
+	floor int64 // a poll found nothing below this offset (transaction markers)
+}
+
+func (s *partState) backlog() bool { return s.end > max(s.pos, s.floor) }
 
 func newPriority(topics []string, share int) *priority {
-	return &priority{high: topics[0], others: topics[1:], share: share, lag: make(map[string]map[int32]int64)}
+	return &priority{high: topics[0], others: topics[1:], share: share, parts: make(map[tp]*partState)}
 }
 
-// observe records the backlog left behind the records of a poll.
+// assign starts tracking newly owned partitions.
+func (p *priority) assign(parts map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t, ps := range parts {
+		for _, part := range ps {
+			if p.parts[tp{t, part}] == nil {
+				p.parts[tp{t, part}] = new(partState)
+			}
+		}
+	}
+}
+
+// forget stops tracking partitions this worker no longer owns.
+func (p *priority) forget(parts map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t, ps := range parts {
+		for _, part := range ps {
+			delete(p.parts, tp{t, part})
+		}
+	}
+}
+
+// observe records the positions and ends that a poll showed.
 func (p *priority) observe(fs kgo.Fetches) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if fp.Err != nil || len(fp.Records) == 0 {
+		s := p.parts[tp{fp.Topic, fp.Partition}]
+		if s == nil || fp.Err != nil || len(fp.Records) == 0 {
 			return
 		}
+		s.pos = max(s.pos, fp.Records[len(fp.Records)-1].Offset+1)
 		end := fp.LastStableOffset
 		if end < 0 {
 			end = fp.HighWatermark
 		}
-		next := fp.Records[len(fp.Records)-1].Offset + 1
-		p.set(fp.Topic, fp.Partition, max(end-next, 0))
+		s.end = max(s.end, end)
 	})
 }
 
-func (p *priority) set(topic string, partition int32, lag int64) {
-	parts := p.lag[topic]
-	if parts == nil {
-		parts = make(map[int32]int64)
-		p.lag[topic] = parts
+// positions records committed or polled offsets, e.g. after an assignment.
+func (p *priority) positions(offsets map[string]map[int32]kgo.EpochOffset) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t, ps := range offsets {
+		for part, eo := range ps {
+			if s := p.parts[tp{t, part}]; s != nil {
+				s.pos = max(s.pos, eo.Offset)
+			}
+		}
 	}
-	parts[partition] = lag
 }
 
-// drained records that a poll restricted to topics returned nothing: their
-// remaining backlog, if any, was transaction markers.
+// ends records the end offsets of topics' partitions.
+func (p *priority) ends(ends map[string]map[int32]int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t, ps := range ends {
+		for part, end := range ps {
+			if s := p.parts[tp{t, part}]; s != nil {
+				s.end = max(s.end, end)
+			}
+		}
+	}
+}
+
+// drained records that a poll restricted to topics returned nothing: what
+// remains below their known ends is not records (transaction markers).
 func (p *priority) drained(topics []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, t := range topics {
-		delete(p.lag, t)
-	}
-}
-
-// forget drops what is known of partitions this worker no longer owns.
-func (p *priority) forget(lost map[string][]int32) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for t, parts := range lost {
-		for _, part := range parts {
-			delete(p.lag[t], part)
+	for k, s := range p.parts {
+		for _, t := range topics {
+			if k.topic == t {
+				s.floor = s.end
+			}
 		}
 	}
 }
 
 func (p *priority) backlog(topic string) bool {
-	for _, lag := range p.lag[topic] {
-		if lag > 0 {
+	for k, s := range p.parts {
+		if k.topic == topic && s.backlog() {
 			return true
 		}
 	}

@@ -3,11 +3,19 @@ package processor
 import (
 	"slices"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+func twoTopics(share int) *priority {
+	p := newPriority([]string{"high", "normal"}, share)
+	p.assign(map[string][]int32{"high": {0, 1}, "normal": {0, 1}})
+	return p
+}
+
 func TestPriorityServesAllWithoutHighBacklog(t *testing.T) {
-	p := newPriority([]string{"high", "normal"}, 5)
-	p.set("normal", 0, 100)
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"normal": {0: 100}})
 	pause, resume := p.next()
 	if len(pause) != 0 || !slices.Equal(resume, []string{"high", "normal"}) {
 		t.Fatalf("pause=%v resume=%v, want nothing paused", pause, resume)
@@ -15,9 +23,8 @@ func TestPriorityServesAllWithoutHighBacklog(t *testing.T) {
 }
 
 func TestPriorityGivesNormalOneBatchInShare(t *testing.T) {
-	p := newPriority([]string{"high", "normal"}, 5)
-	p.set("high", 3, 10)
-	p.set("normal", 0, 100)
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
 	var highTurns, normalTurns int
 	for range 50 {
 		pause, _ := p.next()
@@ -35,17 +42,34 @@ func TestPriorityGivesNormalOneBatchInShare(t *testing.T) {
 	}
 }
 
-func TestPriorityDrainedAndForgotten(t *testing.T) {
-	p := newPriority([]string{"high", "normal"}, 5)
-	p.set("high", 1, 10)
-	p.set("normal", 0, 100)
+func TestPriorityBacklogEndsAtPosition(t *testing.T) {
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
+	p.positions(map[string]map[int32]kgo.EpochOffset{"high": {1: {Offset: 10}}})
+	if pause, _ := p.next(); len(pause) != 0 {
+		t.Fatalf("high is caught up but normal is paused: %v", pause)
+	}
+}
+
+func TestPriorityDrainedSkipsMarkers(t *testing.T) {
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
 	p.drained([]string{"high"})
 	if pause, _ := p.next(); len(pause) != 0 {
-		t.Fatalf("drained high still paused %v", pause)
+		t.Fatalf("drained high still pauses normal: %v", pause)
 	}
-	p.set("high", 1, 10)
-	p.forget(map[string][]int32{"high": {1}})
+	p.ends(map[string]map[int32]int64{"high": {1: 11}})
+	if pause, _ := p.next(); !slices.Equal(pause, []string{"normal"}) {
+		t.Fatalf("a new high record after the drain does not pause normal: %v", pause)
+	}
+}
+
+func TestPriorityIgnoresPartitionsNotOwned(t *testing.T) {
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"high": {7: 10}, "normal": {0: 100}})
+	p.forget(map[string][]int32{"normal": {0}})
+	p.ends(map[string]map[int32]int64{"normal": {0: 200}})
 	if pause, _ := p.next(); len(pause) != 0 {
-		t.Fatalf("forgotten partition still counts: paused %v", pause)
+		t.Fatalf("partitions not owned count: paused %v", pause)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -50,6 +51,8 @@ type Stage struct {
 
 	// retryPause is how long a failed batch waits before it is retried.
 	retryPause time.Duration
+	// lastEnds is when the end offsets of the inputs were last asked for.
+	lastEnds time.Time
 }
 
 // restrictedPollWait bounds a poll restricted to one priority class: when it
@@ -84,22 +87,43 @@ func (s *Stage) TransactionalID() string {
 
 // Run joins the group and processes until ctx ends. On the way out it
 // finishes the open transaction, and leaves the group if LeaveOnShutdown.
-// It returns an error only when the worker cannot go on (for example, a
-// newer worker with the same instance id fenced it).
 func (s *Stage) Run(ctx context.Context) error {
-	sess, err := kgo.NewGroupTransactSession(s.opts()...)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", s.cfg.Name, err)
-	}
 	s.log.Info("stage started", "group", s.cfg.Group, "topics", s.cfg.Topics, "transactional_id", s.TransactionalID())
-	defer s.close(sess)
 	for ctx.Err() == nil {
-		if err := s.step(ctx, sess); err != nil {
+		if err := s.session(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// session runs one transactional session until ctx ends or the producer
+// is fenced. A fenced producer (its transaction timed out while the worker
+// stalled, or another process took its instance id) cannot be used again:
+// the session is closed without leaving the group and a new one rejoins.
+func (s *Stage) session(ctx context.Context) error {
+	sess, err := kgo.NewGroupTransactSession(s.opts()...)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", s.cfg.Name, err)
+	}
+	for ctx.Err() == nil {
+		err := s.step(ctx, sess)
+		if errors.Is(err, errFenced) {
+			s.log.Warn("producer fenced; rejoining with a new session", "err", err)
+			sess.Close()
+			return nil
+		}
+		if err != nil {
+			sess.Close()
+			return err
+		}
+	}
+	s.close(sess)
+	return nil
+}
+
+// errFenced means the session's producer epoch is no longer valid.
+var errFenced = errors.New("producer fenced")
 
 func (s *Stage) opts() []kgo.Opt {
 	c := s.cfg
@@ -114,10 +138,13 @@ func (s *Stage) opts() []kgo.Opt {
 		kgo.RebalanceTimeout(c.SessionTimeout),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxBytes(c.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(c.FetchMaxBytes),
 		kgo.RequireStableFetchOffsets(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
 			s.log.Info("buckets assigned", "partitions", parts)
+			s.prio.assign(parts)
 			s.deps.Metrics.addAssigned(c.Name, parts, 1)
 		}),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
@@ -138,6 +165,7 @@ func (s *Stage) opts() []kgo.Opt {
 // step polls one batch, as the priority policy allows, and processes it.
 func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error {
 	cl := sess.Client()
+	s.refreshBacklog(ctx, cl)
 	pause, resume := s.prio.next()
 	cl.ResumeFetchTopics(resume...)
 	pollCtx := ctx
@@ -149,6 +177,11 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 	}
 
 	fetches := sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
+	// A poll right after a pause may return at once with nothing: the
+	// paused topics' buffered records were dropped. Wait for the others.
+	for len(pause) > 0 && fetches.NumRecords() == 0 && pollCtx.Err() == nil && !fetches.IsClientClosed() {
+		fetches = sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
+	}
 	if fetches.IsClientClosed() || ctx.Err() != nil {
 		return nil
 	}
@@ -173,12 +206,42 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 	return s.transact(ctx, sess, recs)
 }
 
+// refreshBacklog tells the priority policy where the inputs end and where
+// this worker stands, at most every PriorityCheckInterval. Only a stage
+// with more than one input needs it.
+func (s *Stage) refreshBacklog(ctx context.Context, cl *kgo.Client) {
+	if len(s.cfg.Topics) < 2 || time.Since(s.lastEnds) < s.cfg.PriorityCheckInterval {
+		return
+	}
+	s.lastEnds = time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.PriorityCheckInterval)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, s.cfg.Topics...)
+	if err != nil {
+		s.log.Debug("listing end offsets failed", "err", err)
+		return
+	}
+	s.prio.positions(cl.CommittedOffsets())
+	s.prio.positions(cl.UncommittedOffsets())
+	byTopic := make(map[string]map[int32]int64)
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			return
+		}
+		if byTopic[o.Topic] == nil {
+			byTopic[o.Topic] = make(map[int32]int64)
+		}
+		byTopic[o.Topic][o.Partition] = o.Offset
+	})
+	s.prio.ends(byTopic)
+}
+
 // transact processes recs in one transaction. The work is not cut short by
 // ctx: a stopping worker finishes its batch (bounded by the transaction
 // timeout) rather than throw it away.
 func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, recs []*kgo.Record) error {
 	if err := sess.Begin(); err != nil {
-		return fmt.Errorf("stage %s: begin transaction: %w", s.cfg.Name, err)
+		return fmt.Errorf("%w: begin transaction: %w", errFenced, err)
 	}
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.TransactionTimeout)
 	defer cancel()
@@ -204,7 +267,7 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 	s.countRecords(recs, skipped, committed)
 	switch {
 	case errors.Is(endErr, kerr.ProducerFenced), errors.Is(endErr, kerr.InvalidProducerEpoch):
-		return fmt.Errorf("stage %s: fenced by a newer worker with instance id %s: %w", s.cfg.Name, s.cfg.InstanceID, endErr)
+		return fmt.Errorf("%w: %w", errFenced, endErr)
 	case endErr != nil:
 		s.log.Error("ending transaction failed; its records will be processed again", "err", endErr)
 	case commit && !committed:
