@@ -49,6 +49,7 @@ func newRootCmd() *cobra.Command {
 		// Each role and people's command adds itself here.
 		newWorkerCmd(g),
 		newSimCmd(g),
+		newBenchCmd(g),
 	)
 	return root
 }

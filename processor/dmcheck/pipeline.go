@@ -39,7 +39,11 @@ func (p *Pipeline) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record,
 	if err := p.codec.Decode(rec.Value, &mark); err != nil {
 		return nil, processor.Permanent(err)
 	}
-	log := p.log.With("user_id", mark.UserID, "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset)
+	// The item's logger is built only when a line is written: With costs
+	// more than the rest of a check on the hot path.
+	log := func() *slog.Logger {
+		return p.log.With("user_id", mark.UserID, "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset)
+	}
 
 	open, attempts, err := p.check(ctx, log, mark.UserID)
 	if err != nil && ctx.Err() != nil {
@@ -67,10 +71,12 @@ func (p *Pipeline) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record,
 		event.Status = schemas.StatusFailed
 		event.ErrorClass = "transient"
 		event.Error = err.Error()
-		log.Info("check failed", "attempts", attempts, "err", err)
+		log().Info("check failed", "attempts", attempts, "err", err)
 	} else {
 		result.OpenDM = &open
-		log.Debug("checked", "open_dm", open, "attempts", attempts)
+		if p.log.Enabled(ctx, slog.LevelDebug) {
+			log().Debug("checked", "open_dm", open, "attempts", attempts)
+		}
 	}
 	p.metrics.observe(result)
 
@@ -90,7 +96,7 @@ func (p *Pipeline) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record,
 }
 
 // check asks the checker up to 1+retries times with exponential backoff.
-func (p *Pipeline) check(ctx context.Context, log *slog.Logger, userID string) (open bool, attempts int, err error) {
+func (p *Pipeline) check(ctx context.Context, log func() *slog.Logger, userID string) (open bool, attempts int, err error) {
 	wait := p.backoff
 	for attempts = 1; ; attempts++ {
 		open, err = p.checker.Check(ctx, userID)
@@ -98,7 +104,7 @@ func (p *Pipeline) check(ctx context.Context, log *slog.Logger, userID string) (
 		if err == nil || attempts > p.retries || ctx.Err() != nil {
 			return open, attempts, err
 		}
-		log.Error("check failed; retrying", "attempt", attempts, "backoff", wait, "err", err)
+		log().Error("check failed; retrying", "attempt", attempts, "backoff", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

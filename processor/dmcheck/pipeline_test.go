@@ -15,7 +15,14 @@ import (
 	"github.com/rationhq/ration/schemas"
 )
 
-func testCodec(t *testing.T) *schemas.Codec {
+var (
+	discard = slog.New(slog.DiscardHandler)
+	timeNow = time.Now
+)
+
+func testCodec(t *testing.T) *schemas.Codec { return testCodecTB(t) }
+
+func testCodecTB(t testing.TB) *schemas.Codec {
 	t.Helper()
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
@@ -49,6 +56,10 @@ func newPipeline(t *testing.T, c Checker) (*Pipeline, *schemas.Codec) {
 }
 
 func markRecord(t *testing.T, codec *schemas.Codec, id string, p schemas.Priority) *kgo.Record {
+	return markRecordTB(t, codec, id, p)
+}
+
+func markRecordTB(t testing.TB, codec *schemas.Codec, id string, p schemas.Priority) *kgo.Record {
 	t.Helper()
 	v, err := codec.Encode(&schemas.DMMark{UserID: id, Priority: p, MarkedAt: time.UnixMilli(1_700_000_000_000)})
 	if err != nil {

@@ -1,0 +1,326 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/processor/dmcheck"
+	"github.com/rationhq/ration/schemas"
+)
+
+// DMConfig configures `ration bench dm`.
+type DMConfig struct {
+	// Users is how many marks the throughput phase checks. Default 100 000.
+	Users int
+	// Workers is how many workers (and copiers) run. Default 2.
+	Workers int
+	// Partitions of every topic. Default 12.
+	Partitions int32
+	// LatencyFor is how long the latency phase sends marks, at half the
+	// measured throughput. Default 5s.
+	LatencyFor time.Duration
+}
+
+func (c *DMConfig) setDefaults() {
+	if c.Users == 0 {
+		c.Users = 100_000
+	}
+	if c.Workers == 0 {
+		c.Workers = 2
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 12
+	}
+	if c.LatencyFor == 0 {
+		c.LatencyFor = 5 * time.Second
+	}
+}
+
+// DMReport is what one run measured.
+type DMReport struct {
+	Users, Workers int
+	Ceiling        time.Duration // transactional copy of all marks
+	Pipeline       time.Duration // checking all marks
+	LatencyP50     time.Duration // mark to committed result, at half load
+	LatencyP99     time.Duration
+	LatencySamples int
+}
+
+// CeilingPerSecond is the copy's records per second.
+func (r DMReport) CeilingPerSecond() float64 { return float64(r.Users) / r.Ceiling.Seconds() }
+
+// PipelinePerSecond is the pipeline's checks per second.
+func (r DMReport) PipelinePerSecond() float64 { return float64(r.Users) / r.Pipeline.Seconds() }
+
+// Ratio is pipeline throughput over the ceiling.
+func (r DMReport) Ratio() float64 { return r.PipelinePerSecond() / r.CeilingPerSecond() }
+
+// Print writes the report; its last line is ratio=<pipeline/ceiling>.
+func (r DMReport) Print(w io.Writer) {
+	fmt.Fprintf(w, "users=%d workers=%d\n", r.Users, r.Workers)
+	fmt.Fprintf(w, "ceiling: transactional copy  %10.0f records/s (%v)\n", r.CeilingPerSecond(), r.Ceiling.Round(time.Millisecond))
+	fmt.Fprintf(w, "pipeline: dm checks           %10.0f checks/s  (%v)\n", r.PipelinePerSecond(), r.Pipeline.Round(time.Millisecond))
+	fmt.Fprintf(w, "mark->result at half load: p50=%v p99=%v (%d samples)\n", r.LatencyP50.Round(time.Millisecond/10), r.LatencyP99.Round(time.Millisecond/10), r.LatencySamples)
+	fmt.Fprintf(w, "ratio=%.3f\n", r.Ratio())
+}
+
+// RunDM runs the DM benchmark on an in-process broker: first the ceiling
+// (Workers plain transactional copiers), then the pipeline (Workers DM
+// workers with the no-op simulator) over the same marks, then a latency
+// phase at half the pipeline's throughput.
+func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, error) {
+	cfg.setDefaults()
+	rep := DMReport{Users: cfg.Users, Workers: cfg.Workers}
+
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(cfg.Partitions, "bench.copy.1", "bench.copy.2"))
+	if err != nil {
+		return rep, err
+	}
+	defer cluster.Close()
+	reg := srfake.New()
+	defer reg.Close()
+	rcl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		return rep, err
+	}
+	codec, err := schemas.Register(ctx, rcl)
+	if err != nil {
+		return rep, err
+	}
+	kc := kafkaconn.Config{Brokers: cluster.ListenAddrs(), Registry: reg.URL(), Partitions: cfg.Partitions}
+	seed := []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}
+	cl, err := kgo.NewClient(append(seed, kgo.ProducerLinger(5*time.Millisecond))...)
+	if err != nil {
+		return rep, err
+	}
+	defer cl.Close()
+	if err := kc.EnsureTopics(ctx, cl); err != nil {
+		return rep, err
+	}
+
+	fmt.Fprintf(progress, "producing %d marks...\n", cfg.Users)
+	if err := produceMarks(ctx, cl, codec, "b", cfg.Users, 0); err != nil {
+		return rep, err
+	}
+
+	// The ceiling runs before and after the pipeline and the faster run
+	// counts, so neither side pays alone for warming up the broker.
+	first, err := runCeiling(ctx, cfg, seed, 1, progress)
+	if err != nil {
+		return rep, err
+	}
+
+	fmt.Fprintln(progress, "pipeline: dm checks...")
+	stop, err := startDMWorkers(ctx, cfg.Workers, seed, codec)
+	if err != nil {
+		return rep, err
+	}
+	defer stop()
+	start := time.Now()
+	if err := awaitRecords(ctx, seed, schemas.TopicDMResults, cfg.Users); err != nil {
+		return rep, err
+	}
+	rep.Pipeline = time.Since(start)
+
+	fmt.Fprintln(progress, "latency at half load...")
+	lat, err := measureLatency(ctx, cl, seed, codec, rep.PipelinePerSecond()/2, cfg.LatencyFor)
+	if err != nil {
+		return rep, err
+	}
+	rep.LatencySamples = len(lat)
+	rep.LatencyP50 = percentile(lat, 0.50)
+	rep.LatencyP99 = percentile(lat, 0.99)
+	stop()
+
+	second, err := runCeiling(ctx, cfg, seed, 2, progress)
+	if err != nil {
+		return rep, err
+	}
+	rep.Ceiling = min(first, second)
+	return rep, nil
+}
+
+// runCeiling copies every mark to its own topic in transactions, with the
+// runtime and a handler that does nothing but copy.
+func runCeiling(ctx context.Context, cfg DMConfig, seed []kgo.Opt, run int, progress io.Writer) (time.Duration, error) {
+	fmt.Fprintf(progress, "ceiling %d: transactional copy...\n", run)
+	out := fmt.Sprintf("bench.copy.%d", run)
+	return timeStages(ctx, cfg.Workers, seed, out, cfg.Users, func(int) processor.Handler {
+		return processor.HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+			return []*kgo.Record{{Topic: out, Key: r.Key, Value: r.Value}}, nil
+		})
+	}, out)
+}
+
+func produceMarks(ctx context.Context, cl *kgo.Client, codec *schemas.Codec, prefix string, n, from int) error {
+	const chunk = 10_000
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		recs := make([]*kgo.Record, 0, hi-lo)
+		now := time.Now()
+		for i := lo; i < hi; i++ {
+			id := fmt.Sprintf("%s%09d", prefix, from+i)
+			v, err := codec.Encode(&schemas.DMMark{UserID: id, Priority: schemas.PriorityNormal, MarkedAt: now})
+			if err != nil {
+				return err
+			}
+			recs = append(recs, &kgo.Record{Topic: schemas.TopicDMChecks, Key: []byte(id), Value: v})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timeStages runs n stages of handler h until want records reached out,
+// and returns how long that took.
+func timeStages(ctx context.Context, n int, seed []kgo.Opt, out string, want int, h func(int) processor.Handler, name string) (time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := range n {
+		cfg := processor.DefaultConfig(name, schemas.TopicDMChecks)
+		cfg.InstanceID = fmt.Sprintf("%s-%d", name, i)
+		s, err := processor.New(cfg, h(i), processor.Deps{Kafka: seed})
+		if err != nil {
+			cancel()
+			return 0, err
+		}
+		wg.Go(func() { errs <- s.Run(ctx) })
+	}
+	err := awaitRecords(ctx, seed, out, want)
+	took := time.Since(start)
+	cancel()
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		err = errors.Join(err, e)
+	}
+	return took, err
+}
+
+func startDMWorkers(ctx context.Context, n int, seed []kgo.Opt, codec *schemas.Codec) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range n {
+		cfg := dmcheck.DefaultConfig()
+		cfg.Stage.InstanceID = fmt.Sprintf("bench-dm-%d", i)
+		w, err := dmcheck.NewWorker(cfg, codec, processor.Deps{Kafka: seed, Log: slog.New(slog.DiscardHandler)}, nil)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return nil, err
+		}
+		wg.Go(func() { _ = w.Run(ctx) })
+	}
+	return func() { cancel(); wg.Wait() }, nil
+}
+
+// awaitRecords counts committed records on topic until want arrived.
+func awaitRecords(ctx context.Context, seed []kgo.Opt, topic string, want int) error {
+	cl, err := kgo.NewClient(append(slices.Clone(seed), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	got := 0
+	for got < want {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%d of %d records on %s: %w", got, want, topic, err)
+		}
+		got += fs.NumRecords()
+	}
+	return nil
+}
+
+// measureLatency sends marks at rate per second for d and returns each
+// one's mark-to-committed-result latency, as seen by a read_committed
+// consumer of the results.
+func measureLatency(ctx context.Context, cl *kgo.Client, seed []kgo.Opt, codec *schemas.Codec, rate float64, d time.Duration) ([]time.Duration, error) {
+	rc, err := kgo.NewClient(append(slices.Clone(seed), kgo.ConsumeTopics(schemas.TopicDMResults),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+
+	total := max(int(rate*d.Seconds()), 1)
+	sendErr := make(chan error, 1)
+	go func() {
+		interval := time.Duration(float64(time.Second) / rate)
+		tick := time.NewTicker(max(interval, time.Millisecond))
+		defer tick.Stop()
+		perTick := max(1, int(rate*float64(max(interval, time.Millisecond))/float64(time.Second)))
+		i := 0
+		for i < total {
+			select {
+			case <-ctx.Done():
+				sendErr <- ctx.Err()
+				return
+			case <-tick.C:
+			}
+			n := min(perTick, total-i)
+			if err := produceMarks(ctx, cl, codec, latencyPrefix, n, i); err != nil {
+				sendErr <- err
+				return
+			}
+			i += n
+		}
+		sendErr <- nil
+	}()
+
+	var lat []time.Duration
+	for len(lat) < total {
+		fs := rc.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return lat, err
+		}
+		now := time.Now()
+		var outErr error
+		fs.EachRecord(func(r *kgo.Record) {
+			if !strings.HasPrefix(string(r.Key), latencyPrefix) {
+				return // a result of the throughput phase
+			}
+			var res schemas.DMResult
+			if err := codec.Decode(r.Value, &res); err != nil {
+				outErr = err
+				return
+			}
+			lat = append(lat, now.Sub(res.MarkedAt))
+		})
+		if outErr != nil {
+			return lat, outErr
+		}
+	}
+	return lat, <-sendErr
+}
+
+// latencyPrefix starts the user ids of the latency phase.
+const latencyPrefix = "lat"
+
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
