@@ -1,0 +1,188 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/rationhq/ration/internal/kafkaconn"
+)
+
+// Broker is a running Kafka broker and schema registry.
+type Broker struct {
+	cfg         Config
+	cluster     *kfake.Cluster
+	kafkaAddr   string
+	registryURL string
+
+	journal  *kgo.Client
+	srv      *http.Server
+	serveErr chan error // the registry server's result, read by Close
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start starts the broker and the registry and returns once both accept
+// connections and the registry holds every journaled schema. ctx bounds
+// the start-up only; the broker runs until Close.
+func Start(ctx context.Context, cfg Config) (*Broker, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("broker config: %w", err)
+	}
+	kafkaHost, kafkaPort, _ := splitListenAddr(cfg.KafkaAddr, true)
+	regHost, regPort, _ := splitListenAddr(cfg.RegistryAddr, false)
+
+	var kafkaDir string
+	if cfg.DataDir != "" {
+		kafkaDir = filepath.Join(cfg.DataDir, "kafka")
+		if err := os.MkdirAll(kafkaDir, 0o755); err != nil {
+			return nil, fmt.Errorf("broker data dir: %w", err)
+		}
+	}
+	kept, err := loadAddresses(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+
+	// The registry binds first: a taken port fails before Kafka's data
+	// is loaded.
+	regLn, err := listen(regHost, pickPort(regPort, kept.RegistryPort))
+	if err != nil {
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	cluster, err := kfake.NewCluster(kfakeOpts(cfg, kafkaHost, pickPort(kafkaPort, kept.KafkaPort), kafkaDir)...)
+	if err != nil {
+		regLn.Close()
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	b := &Broker{
+		cfg:         cfg,
+		cluster:     cluster,
+		kafkaAddr:   cluster.ListenAddrs()[0],
+		registryURL: "http://" + regLn.Addr().String(),
+		serveErr:    make(chan error, 1),
+	}
+	if err := b.startRegistry(ctx, regLn); err != nil {
+		regLn.Close()
+		cluster.Close()
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	if err := saveAddresses(cfg.DataDir, addresses{KafkaPort: portOf(b.kafkaAddr), RegistryPort: portOf(regLn.Addr().String())}); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	cfg.Log.Info("broker started", "kafka", b.kafkaAddr, "registry", b.registryURL, "data_dir", cfg.DataDir)
+	return b, nil
+}
+
+// kfakeOpts maps cfg onto kfake: one broker on a fixed host and port.
+func kfakeOpts(cfg Config, host string, port int, dir string) []kfake.Opt {
+	opts := []kfake.Opt{
+		kfake.Ports(port), // also makes it a single broker
+		kfake.ListenFn(func(_, addr string) (net.Listener, error) {
+			// kfake always asks for 127.0.0.1:port; bind the host
+			// the config names instead.
+			return listen(host, portOf(addr))
+		}),
+		kfake.ClusterID("ration"),
+		kfake.DefaultNumPartitions(int(cfg.Partitions)),
+		kfake.GroupMinSessionTimeout(cfg.MinSessionTimeout),
+		kfake.WithLogger(kfakeLogger{cfg.Log.With("component", "kfake")}),
+	}
+	if dir != "" {
+		opts = append(opts, kfake.DataDir(dir))
+	}
+	if cfg.SyncWrites {
+		opts = append(opts, kfake.SyncWrites())
+	}
+	return opts
+}
+
+// startRegistry replays the schema journal into a fresh srfake and serves
+// it on ln.
+func (b *Broker) startRegistry(ctx context.Context, ln net.Listener) error {
+	log := b.cfg.Log.With("component", "schema-registry")
+	base := []kgo.Opt{kgo.SeedBrokers(b.kafkaAddr), kgoLogger(log)}
+	journal, err := kgo.NewClient(append(base,
+		kgo.ClientID("ration-schema-journal"),
+		kgo.DefaultProduceTopic(SchemasTopic),
+		kgo.ProducerLinger(0), // every write is waited for: nothing to batch
+	)...)
+	if err != nil {
+		return err
+	}
+	if err := ensureSchemasTopic(ctx, journal); err != nil {
+		journal.Close()
+		return err
+	}
+	recs, err := readJournal(ctx, append(base, kgo.ClientID("ration-schema-replay")))
+	if err != nil {
+		journal.Close()
+		return err
+	}
+	fake := srfake.NewRegistry()
+	restored, err := replay(fake, recs, log)
+	if err != nil {
+		journal.Close()
+		return err
+	}
+	log.Debug("schema journal replayed", "records", len(recs), "schemas", len(restored))
+
+	b.journal = journal
+	b.srv = &http.Server{
+		Handler:           newRegistry(fake, journal, restored, log),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { b.serveErr <- b.srv.Serve(ln) }()
+	return nil
+}
+
+// KafkaAddr is the Kafka listener's host:port, for kgo.SeedBrokers.
+func (b *Broker) KafkaAddr() string { return b.kafkaAddr }
+
+// RegistryURL is the schema registry's base URL, "http://host:port".
+func (b *Broker) RegistryURL() string { return b.registryURL }
+
+// Cluster is the kfake cluster, for tests that inject faults or control
+// requests.
+func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
+
+// KafkaConn returns the connection settings of this broker for roles, with
+// the broker's default partition count.
+func (b *Broker) KafkaConn() kafkaconn.Config {
+	return kafkaconn.Config{Brokers: []string{b.kafkaAddr}, Registry: b.registryURL, Partitions: b.cfg.Partitions}
+}
+
+// Close stops the registry, then the broker; with a DataDir, kfake writes
+// its state out before returning. Close is safe to call more than once.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() {
+		var errs []error
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := b.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("schema registry shutdown: %w", err))
+			_ = b.srv.Close()
+		}
+		if err := <-b.serveErr; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("schema registry: %w", err))
+		}
+		b.journal.Close()
+		b.cluster.Close()
+		b.closeErr = errors.Join(errs...)
+		b.cfg.Log.Info("broker stopped", "kafka", b.kafkaAddr)
+	})
+	return b.closeErr
+}
