@@ -1,0 +1,103 @@
+// Package apitest holds real-enough parts for testing the HTTP API and its
+// clients: an in-memory ration.DMReader, and an in-process Kafka (kfake)
+// and schema registry (srfake) with ration's topics and codec. Like
+// net/http/httptest it is for tests only.
+package apitest
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/rationhq/ration"
+)
+
+// Reader is an in-memory ration.DMReader. Its cursors are "after:<id>";
+// any other cursor is ration.ErrBadCursor. It is safe for concurrent use.
+type Reader struct {
+	mu    sync.Mutex
+	users map[string]ration.DMUser
+	stats ration.DMStats
+	last  ListCall
+}
+
+// ListCall is the arguments of a DMUsers call.
+type ListCall struct {
+	State  ration.DMState
+	Cursor string
+	Limit  int
+}
+
+var _ ration.DMReader = (*Reader)(nil)
+
+// NewReader returns an empty reader.
+func NewReader() *Reader { return &Reader{users: map[string]ration.DMUser{}} }
+
+// Put adds or replaces users.
+func (m *Reader) Put(users ...ration.DMUser) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, u := range users {
+		m.users[u.UserID] = u
+	}
+}
+
+// SetStats sets what DMStats answers.
+func (m *Reader) SetStats(s ration.DMStats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats = s
+}
+
+// LastList returns the arguments of the latest DMUsers call.
+func (m *Reader) LastList() ListCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.last
+}
+
+// DMUser implements ration.DMReader.
+func (m *Reader) DMUser(_ context.Context, id string) (ration.DMUser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return ration.DMUser{}, ration.ErrNotFound
+	}
+	return u, nil
+}
+
+// DMUsers implements ration.DMReader.
+func (m *Reader) DMUsers(_ context.Context, state ration.DMState, cursor string, limit int) (ration.DMPage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.last = ListCall{State: state, Cursor: cursor, Limit: limit}
+	after, ok := strings.CutPrefix(cursor, "after:")
+	if cursor != "" && !ok {
+		return ration.DMPage{}, ration.ErrBadCursor
+	}
+	var ids []string
+	for id, u := range m.users {
+		if u.State == state && id > after {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var page ration.DMPage
+	for i, id := range ids {
+		if i == limit {
+			page.Next = "after:" + ids[i-1]
+			break
+		}
+		page.Users = append(page.Users, m.users[id])
+	}
+	return page, nil
+}
+
+// DMStats implements ration.DMReader.
+func (m *Reader) DMStats(context.Context) (ration.DMStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats, nil
+}
