@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newWorkerCmd(g),
 		newSimCmd(g),
 		newBenchCmd(g),
+		newBrokerCmd(g),
 	)
 	return root
 }

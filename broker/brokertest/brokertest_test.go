@@ -1,0 +1,30 @@
+package brokertest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestNewServesKafkaAndTheRegistry(t *testing.T) {
+	b := New(t)
+	conn := b.KafkaConn()
+	if err := conn.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(conn.Opts(nil)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := conn.EnsureTopics(ctx, cl); err != nil {
+		t.Fatalf("create ration's topics: %v", err)
+	}
+	if _, err := conn.Codec(ctx); err != nil {
+		t.Fatalf("register ration's schemas: %v", err)
+	}
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rationhq/ration/broker"
+	"github.com/rationhq/ration/internal/obs"
+)
+
+func newBrokerCmd(g *globals) *cobra.Command {
+	cfg := broker.DefaultConfig()
+	metricsAddr := "127.0.0.1:9101"
+	cmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Run the embedded Kafka broker and schema registry",
+		Long: `Serves a single-node Kafka (franz-go's kfake: transactions, consumer groups,
+static membership) and a Confluent-compatible schema registry until
+interrupted. franz-go clients, librdkafka (kcat) and Kafka UI can use both.
+
+With --data-dir, topics, records, committed offsets, transactions, schema ids
+and the listen ports (also those picked for port 0) survive a restart.
+Without it everything is kept in memory. Deleting schemas is refused so that
+ids keep their meaning.
+
+Prints "ration broker ready kafka=HOST:PORT registry=http://HOST:PORT" on
+stdout once both accept connections.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Log = g.log
+			return runBroker(cmd.Context(), cfg, metricsAddr)
+		},
+	}
+	fs := cmd.Flags()
+	cfg.Flags(fs)
+	fs.Int32Var(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of topics created without a count")
+	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
+	return cmd
+}
+
+func runBroker(ctx context.Context, cfg broker.Config, metricsAddr string) error {
+	b, err := broker.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ready := func(net.Addr) {
+		fmt.Printf("ration broker ready kafka=%s registry=%s\n", b.KafkaAddr(), b.RegistryURL())
+	}
+	if metricsAddr == "" {
+		ready(nil)
+	}
+	// Serve blocks until ctx ends (Ctrl-C); the broker stops after it.
+	serveErr := obs.Serve(ctx, metricsAddr, obs.NewRegistry(), ready)
+	return errors.Join(serveErr, b.Close())
+}
