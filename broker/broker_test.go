@@ -157,7 +157,11 @@ func TestShortGroupSessionsAreAccepted(t *testing.T) {
 func TestRegistryServesTheAPI(t *testing.T) {
 	b := start(t, testConfig())
 	register(t, newRegistryClient(t, b), "api-value", schemaA)
-	resp, err := http.Get(b.RegistryURL() + "/subjects")
+	req, err := http.NewRequestWithContext(testCtx(t), http.MethodGet, b.RegistryURL()+"/subjects", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,18 +94,6 @@ func consumeAll(t *testing.T, b *Broker, topic string, n int, opts ...kgo.Opt) [
 	return recs
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 const (
 	schemaA = `{"type":"record","name":"A","fields":[{"name":"a","type":"string"}]}`
 	schemaB = `{"type":"record","name":"B","fields":[{"name":"b","type":"long"}]}`
