@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"time"
-
 )
 
 // acceptedBody answers a write: how many distinct ids Kafka acknowledged.
@@ -54,4 +53,3 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request, route string, n
 	writeJSON(w, http.StatusAccepted, acceptedBody{Accepted: n})
 	return nil
 }
-
