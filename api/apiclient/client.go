@@ -1,0 +1,151 @@
+// Package apiclient is a Go client of ration's HTTP API (docs/openapi.yaml),
+// used by the `ration dm` commands. Every non-2xx answer comes back as an
+// *Error carrying the server's status and message.
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rationhq/ration"
+)
+
+// Error is an answer of the server other than success.
+type Error struct {
+	// Status is the HTTP status code.
+	Status int
+	// Message is the server's {"error": ...}, or the status text when the
+	// answer was not ration's JSON (a proxy in between, say).
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
+}
+
+// Client calls one ration API server. It is safe for concurrent use.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+// New returns a client of the server at baseURL (http://127.0.0.1:8080).
+// A nil hc uses a client with a 60 s timeout, matching the server's write
+// timeout.
+func New(baseURL string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}
+}
+
+type idsBody struct {
+	UserIDs  []string `json:"user_ids"`
+	Priority string   `json:"priority,omitempty"`
+}
+
+type acceptedBody struct {
+	Accepted int `json:"accepted"`
+}
+
+// RegisterUsers registers ids and returns how many distinct ids the server
+// accepted.
+func (c *Client) RegisterUsers(ctx context.Context, ids []string) (int, error) {
+	var out acceptedBody
+	err := c.do(ctx, http.MethodPost, "/v1/dm/users", idsBody{UserIDs: ids}, &out)
+	return out.Accepted, err
+}
+
+// Mark asks for ids to be checked at priority ("normal", "high", or "" for
+// the server's default, normal) and returns how many distinct ids the
+// server accepted.
+func (c *Client) Mark(ctx context.Context, ids []string, priority string) (int, error) {
+	var out acceptedBody
+	err := c.do(ctx, http.MethodPost, "/v1/dm/checks", idsBody{UserIDs: ids, Priority: priority}, &out)
+	return out.Accepted, err
+}
+
+// User returns one user's state.
+func (c *Client) User(ctx context.Context, id string) (ration.DMUser, error) {
+	var u ration.DMUser
+	err := c.do(ctx, http.MethodGet, "/v1/dm/users/"+url.PathEscape(id), nil, &u)
+	return u, err
+}
+
+// Users returns a page of users in state after cursor ("" for the first
+// page). limit 0 leaves the page size to the server.
+func (c *Client) Users(ctx context.Context, state ration.DMState, cursor string, limit int) (ration.DMPage, error) {
+	q := url.Values{"state": {string(state)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var p ration.DMPage
+	err := c.do(ctx, http.MethodGet, "/v1/dm/users?"+q.Encode(), nil, &p)
+	return p, err
+}
+
+// Stats returns the counts of users by state.
+func (c *Client) Stats(ctx context.Context) (ration.DMStats, error) {
+	var s ration.DMStats
+	err := c.do(ctx, http.MethodGet, "/v1/dm/stats", nil, &s)
+	return s, err
+}
+
+// do sends in (if not nil) as JSON and decodes a 2xx answer into out.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("apiclient: encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return fmt.Errorf("apiclient: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("apiclient: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	// Answers are small, except a page of 10 000 users (~2 MB); the cap
+	// keeps a misbehaving server from filling memory.
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("apiclient: %s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return answerError(resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("apiclient: %s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+func answerError(status int, body []byte) *Error {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return &Error{Status: status, Message: e.Error}
+	}
+	return &Error{Status: status, Message: http.StatusText(status)}
+}

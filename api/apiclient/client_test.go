@@ -1,0 +1,110 @@
+package apiclient_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/api"
+	"github.com/rationhq/ration/api/apiclient"
+	"github.com/rationhq/ration/api/apitest"
+	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/schemas"
+)
+
+func newClient(t *testing.T) (*apiclient.Client, *apitest.Kafka, *apitest.Reader) {
+	t.Helper()
+	k := apitest.NewKafka(t)
+	reader := apitest.NewReader()
+	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return apiclient.New(hs.URL+"/", hs.Client()), k, reader
+}
+
+func TestWrites(t *testing.T) {
+	c, k, _ := newClient(t)
+	ctx := context.Background()
+	if n, err := c.RegisterUsers(ctx, []string{"a", "b", "a"}); err != nil || n != 2 {
+		t.Fatalf("register: %d, %v", n, err)
+	}
+	if n, err := c.Mark(ctx, []string{"a"}, "high"); err != nil || n != 1 {
+		t.Fatalf("mark high: %d, %v", n, err)
+	}
+	if n, err := c.Mark(ctx, []string{"b", "c"}, ""); err != nil || n != 2 {
+		t.Fatalf("mark: %d, %v", n, err)
+	}
+	offs := k.EndOffsets(t)
+	if offs[schemas.TopicDMUsers] != 2 || offs[schemas.TopicDMChecksHigh] != 1 || offs[schemas.TopicDMChecks] != 2 {
+		t.Fatalf("records per topic %v", offs)
+	}
+}
+
+func TestErrorsCarryServerMessage(t *testing.T) {
+	c, _, _ := newClient(t)
+	ctx := context.Background()
+	for name, call := range map[string]func() error{
+		"bad id":       func() error { _, err := c.RegisterUsers(ctx, []string{"no spaces"}); return err },
+		"bad priority": func() error { _, err := c.Mark(ctx, []string{"a"}, "urgent"); return err },
+		"no ids":       func() error { _, err := c.Mark(ctx, nil, ""); return err },
+		"bad state":    func() error { _, err := c.Users(ctx, "done", "", 0); return err },
+		"bad cursor":   func() error { _, err := c.Users(ctx, ration.DMPending, "zzz", 0); return err },
+	} {
+		var e *apiclient.Error
+		if err := call(); !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Message == "" {
+			t.Errorf("%s: %v, want a 400 *apiclient.Error with a message", name, err)
+		}
+	}
+	_, err := c.User(ctx, "nobody")
+	var e *apiclient.Error
+	if !errors.As(err, &e) || e.Status != http.StatusNotFound || e.Message != `user "nobody" not found` {
+		t.Fatalf("unknown user: %#v", err)
+	}
+}
+
+func TestReads(t *testing.T) {
+	c, _, reader := newClient(t)
+	ctx := context.Background()
+	at := time.Date(2025, 5, 6, 7, 8, 9, 123_000_000, time.UTC)
+	yes := true
+	reader.Put(
+		ration.DMUser{UserID: "a", State: ration.DMChecked, MarkedAt: ration.NewTimestamp(at), OpenDM: &yes, Attempts: 1},
+		ration.DMUser{UserID: "b", State: ration.DMChecked},
+		ration.DMUser{UserID: "c", State: ration.DMChecked},
+	)
+	reader.SetStats(ration.DMStats{Checked: 3})
+	u, err := c.User(ctx, "a")
+	if err != nil || !u.MarkedAt.Equal(at) || u.OpenDM == nil || !*u.OpenDM || u.CheckedAt != nil {
+		t.Fatalf("user: %+v, %v", u, err)
+	}
+	p, err := c.Users(ctx, ration.DMChecked, "", 2)
+	if err != nil || len(p.Users) != 2 || p.Next == "" {
+		t.Fatalf("page 1: %+v, %v", p, err)
+	}
+	p, err = c.Users(ctx, ration.DMChecked, p.Next, 2)
+	if err != nil || len(p.Users) != 1 || p.Users[0].UserID != "c" || p.Next != "" {
+		t.Fatalf("page 2: %+v, %v", p, err)
+	}
+	if s, err := c.Stats(ctx); err != nil || s.Checked != 3 {
+		t.Fatalf("stats: %+v, %v", s, err)
+	}
+}
+
+func TestNonJSONErrorUsesStatusText(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
+	}))
+	defer hs.Close()
+	_, err := apiclient.New(hs.URL, nil).Stats(context.Background())
+	var e *apiclient.Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadGateway || e.Message != "Bad Gateway" {
+		t.Fatalf("%#v", err)
+	}
+}
