@@ -51,6 +51,7 @@ func newRootCmd() *cobra.Command {
 		newSimCmd(g),
 		newBenchCmd(g),
 		newBrokerCmd(g),
+		newDMCmd(g),
 	)
 	return root
 }
