@@ -1,15 +1,11 @@
 package api
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestMethodNotAllowedListsMethods(t *testing.T) {
@@ -69,68 +65,5 @@ func TestMetricsByRoutePattern(t *testing.T) {
 	}
 	if n := strings.Count(text, "ration_api_request_duration_seconds_count{"); n != 2 {
 		t.Errorf("%d duration series, want 2 (the /metrics request is counted once it ends)", n)
-	}
-}
-
-func TestNewRejectsBadConfigAndSharedRegistry(t *testing.T) {
-	cfg := Defaults()
-	cfg.MaxIDs = 0
-	if _, err := New(cfg, Deps{}); err == nil {
-		t.Fatal("MaxIDs 0 accepted")
-	}
-	cfg = Defaults()
-	cfg.BackendTimeout = cfg.WriteTimeout
-	if _, err := New(cfg, Deps{}); err == nil {
-		t.Fatal("backend timeout not below write timeout accepted")
-	}
-	reg := prometheus.NewRegistry()
-	if _, err := New(Defaults(), Deps{Registry: reg}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New(Defaults(), Deps{Registry: reg}); err == nil {
-		t.Fatal("a second server on one registry was accepted")
-	}
-}
-
-func TestRunServesUntilCancelled(t *testing.T) {
-	cfg := Defaults()
-	cfg.Addr = "127.0.0.1:0"
-	srv, err := New(cfg, Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	resp, err := http.Get("http://" + addr.String() + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("healthz %d", resp.StatusCode)
-	}
-	// Without a producer or reader the routes answer 503, not panic.
-	resp, err = http.Get("http://" + addr.String() + "/v1/dm/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("stats without a reader: %d", resp.StatusCode)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if _, err := http.Get("http://" + addr.String() + "/healthz"); err == nil {
-		t.Fatal("still serving after Run returned")
 	}
 }
