@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/obs"
+	"github.com/rationhq/ration/sink"
+)
+
+func newSinkCmd(g *globals) *cobra.Command {
+	kafka := kafkaconn.Defaults()
+	cfg := sink.DefaultConfig()
+	metricsAddr := "127.0.0.1:9102"
+	cmd := &cobra.Command{
+		Use:   "sink",
+		Short: "Store every ration topic in ClickHouse",
+		Long: `Consumes every ration topic (read_committed) and inserts the records into
+ClickHouse in batches of --batch-rows or every --flush-interval, committing
+offsets only after the rows are stored. Creates the database and applies the
+migrations at start-up, and waits for ClickHouse if it is not up yet.
+
+Prints "ration sink ready metrics=HOST:PORT" on stdout once /metrics is
+served (metrics= is empty with --metrics '').`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSink(cmd.Context(), g, kafka, cfg, metricsAddr)
+		},
+	}
+	fs := cmd.Flags()
+	kafka.Flags(fs)
+	cfg.Flags(fs)
+	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
+	return cmd
+}
+
+func runSink(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg sink.Config, metricsAddr string) error {
+	if err := kafka.Validate(); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	reg := obs.NewRegistry()
+	tel := kafkaconn.NewTelemetry(reg)
+	codec, err := kafka.Codec(ctx)
+	if err != nil {
+		return err
+	}
+	if err := ensureTopics(ctx, kafka, g); err != nil {
+		return err
+	}
+	s, err := sink.New(cfg, kafka, codec, g.log, reg, tel.ClientOpts("ration-sink")...)
+	if err != nil {
+		return err
+	}
+	if metricsAddr == "" {
+		fmt.Println("ration sink ready metrics=")
+	}
+	grp, ctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return s.Run(ctx) })
+	grp.Go(func() error {
+		return obs.Serve(ctx, metricsAddr, reg, func(a net.Addr) {
+			fmt.Printf("ration sink ready metrics=%s\n", a)
+		})
+	})
+	if err := grp.Wait(); err != nil {
+		return fmt.Errorf("sink: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/schemas"
+)
+
+// Sink consumes every ration topic and stores the records in ClickHouse.
+type Sink struct {
+	cfg   Config
+	qdb   string // quoted database name
+	codec *schemas.Codec
+	log   *slog.Logger
+	m     *metrics
+	opts  []kgo.Opt
+
+	mu  sync.Mutex // guards buf against the rebalance callbacks
+	buf *buffer
+
+	runOnce sync.Once
+}
+
+// New returns a sink. kafka says where Kafka is; extra client options
+// (kafkaconn.Telemetry's, for instance) are appended to the sink's own.
+// log and reg may be nil.
+func New(cfg Config, kafka kafkaconn.Config, codec *schemas.Codec, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Sink, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := kafka.Validate(); err != nil {
+		return nil, err
+	}
+	if codec == nil {
+		return nil, errors.New("sink: no codec")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	qdb, _ := quoteDB(cfg.Database)
+	s := &Sink{cfg: cfg, qdb: qdb, codec: codec, log: log.With("component", "sink"), m: newMetrics(reg), buf: newBuffer()}
+	s.opts = append(kafka.Opts(log),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(schemas.Topics()...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Aborted transactions of the stages must never reach ClickHouse.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Offsets are committed by hand, after the rows are stored.
+		kgo.DisableAutoCommit(),
+		// No rebalance between a poll and the commit of what it returned:
+		// a commit never names a partition this member no longer owns, and
+		// the callbacks below never race the loop.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsRevoked(s.onLost),
+		kgo.OnPartitionsLost(s.onLost),
+	)
+	s.opts = append(s.opts, extra...)
+	return s, nil
+}
+
+// onLost drops the buffered rows of partitions this member gave up: their
+// offsets were not committed, so their next owner reads them again.
+func (s *Sink) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	s.mu.Lock()
+	s.buf.drop(lost)
+	s.mu.Unlock()
+	s.m.dropLag(lost)
+	if len(lost) > 0 {
+		s.log.Debug("partitions released", "partitions", lost)
+	}
+}
+
+// Run connects to ClickHouse (waiting for it if it is not up yet), applies
+// the migrations, and stores records until ctx ends. It then stores what it
+// holds if ClickHouse answers at once, commits, and leaves the group. Run
+// may be called once.
+func (s *Sink) Run(ctx context.Context) error {
+	err := errors.New("sink: Run called twice")
+	s.runOnce.Do(func() { err = s.run(ctx) })
+	return err
+}
+
+func (s *Sink) run(ctx context.Context) error {
+	conn, err := s.connect(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer conn.Close()
+
+	cl, err := kgo.NewClient(s.opts...)
+	if err != nil {
+		return fmt.Errorf("sink: kafka client: %w", err)
+	}
+	defer cl.Close()
+	s.log.Info("sink running", "clickhouse", s.cfg.ClickHouse, "database", s.cfg.Database, "group", s.cfg.Group)
+
+	for ctx.Err() == nil {
+		s.poll(ctx, cl)
+		if s.flushDue(time.Now()) {
+			s.flush(ctx, cl, conn, false)
+		}
+		cl.AllowRebalance()
+	}
+
+	// Store what is held if that is quick; otherwise it is read again.
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	s.flush(stop, cl, conn, true)
+	cl.AllowRebalance()
+	s.log.Info("sink stopped")
+	return nil
+}
+
+// connect opens ClickHouse and migrates, retrying with backoff until it
+// works or ctx ends: the sink may start before the database.
+func (s *Sink) connect(ctx context.Context) (driver.Conn, error) {
+	b := backoff{max: s.cfg.MaxBackoff}
+	for {
+		conn, err := Open(ctx, s.cfg.ClickHouse, s.cfg.Database)
+		if err == nil {
+			return conn, nil
+		}
+		s.log.Error("clickhouse not ready, retrying", "addr", s.cfg.ClickHouse, "err", err, "in", b.next())
+		if err := b.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// poll fetches records until the buffer's flush deadline and buffers
+// them, never more than fill the batch.
+func (s *Sink) poll(ctx context.Context, cl *kgo.Client) {
+	s.mu.Lock()
+	deadline, room := s.buf.deadline(s.cfg.FlushInterval), s.cfg.BatchRows-s.buf.records
+	s.mu.Unlock()
+	pctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	fs := cl.PollRecords(pctx, room)
+	fs.EachError(func(topic string, p int32, err error) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+		}
+	})
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		for _, r := range p.Records {
+			s.consume(r, now)
+		}
+		end := p.LastStableOffset
+		if end < 0 {
+			end = p.HighWatermark
+		}
+		last := p.Records[len(p.Records)-1].Offset
+		s.m.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(max(0, end-last-1)))
+	})
+}
+
+// consume buffers r's row; a record that cannot be stored is logged,
+// counted and skipped, so that it never wedges the sink.
+func (s *Sink) consume(r *kgo.Record, now time.Time) {
+	rw, err := convert(s.codec, r)
+	if err != nil {
+		s.m.decodeErrors.WithLabelValues(r.Topic).Inc()
+		s.log.Error("record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+		s.buf.add(r, nil, now)
+		return
+	}
+	s.buf.add(r, &rw, now)
+}
+
+func (s *Sink) flushDue(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.due(now, s.cfg.BatchRows, s.cfg.FlushInterval)
+}
