@@ -8,7 +8,7 @@ import (
 )
 
 // A cursor is the last user id of a page, base64url-encoded so clients
-// treat it as opaque.
+// treat it as opaque. Decoding is strict: one id has one cursor.
 
 func encodeCursor(userID string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(userID))
@@ -19,7 +19,7 @@ func decodeCursor(cursor string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	if err != nil || !ration.UserIDPattern.Match(b) {
 		return "", fmt.Errorf("sink: cursor %.40q: %w", cursor, ration.ErrBadCursor)
 	}

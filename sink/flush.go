@@ -58,7 +58,7 @@ func (s *Sink) insertAll(ctx context.Context, conn driver.Conn, bt batch, stored
 		if len(rows) == 0 || stored[t] {
 			continue
 		}
-		if err := s.insert(ctx, conn, t, rows); err != nil {
+		if err := insertRows(ctx, conn, s.qdb, t, rows); err != nil {
 			s.m.insertErrors.WithLabelValues(t.name).Inc()
 			return fmt.Errorf("insert %d rows into %s: %w", len(rows), t.name, err)
 		}
@@ -68,8 +68,9 @@ func (s *Sink) insertAll(ctx context.Context, conn driver.Conn, bt batch, stored
 	return nil
 }
 
-func (s *Sink) insert(ctx context.Context, conn driver.Conn, t *table, rows [][]any) error {
-	b, err := conn.PrepareBatch(ctx, t.insertSQL(s.qdb))
+// insertRows inserts rows into t of database qdb as one batch.
+func insertRows(ctx context.Context, conn driver.Conn, qdb string, t *table, rows [][]any) error {
+	b, err := conn.PrepareBatch(ctx, t.insertSQL(qdb))
 	if err != nil {
 		return err
 	}
