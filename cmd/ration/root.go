@@ -52,6 +52,8 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(g),
 		newBrokerCmd(g),
 		newDMCmd(g),
+		newDevCmd(g),
+		newAPICmd(g),
 		newSinkCmd(g),
 	)
 	return root

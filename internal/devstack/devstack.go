@@ -1,0 +1,191 @@
+// Package devstack runs every role of ration in one process on embedded
+// defaults: the kfake broker with its schema registry, a local ClickHouse
+// server (or an external one), the sink, the HTTP API and the DM workers
+// with the built-in checker simulator. `ration dev` and end-to-end tests
+// use it; every part is the same code the separate roles run.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rationhq/ration/api"
+	"github.com/rationhq/ration/broker"
+	"github.com/rationhq/ration/internal/chserver"
+	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/obs"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/processor/dmcheck"
+	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/sink"
+)
+
+// Config configures the whole stack.
+type Config struct {
+	// DataDir holds Kafka's log, the registry's ports, and the local
+	// ClickHouse server's data. Required: a restart on the same directory
+	// keeps every topic, offset, schema and table.
+	DataDir string
+	// Broker is the embedded broker's config; its DataDir is set from
+	// DataDir.
+	Broker broker.Config
+	// ClickHouse is an external server's native host:port. Empty (the
+	// default) starts a local clickhouse-server under DataDir/clickhouse.
+	ClickHouse string
+	// Partitions of the topics ration creates. Default 12.
+	Partitions int32
+	// API is the HTTP API's config.
+	API api.Config
+	// Sink is the ClickHouse sink's config; its Addr is set from the
+	// ClickHouse server in use.
+	Sink sink.Config
+	// Workers is the number of DM workers. Default 2.
+	Workers int
+	// DM configures every DM worker; instance ids are dev-0, dev-1, ...
+	DM dmcheck.Config
+}
+
+// DefaultConfig returns the defaults of `ration dev`.
+func DefaultConfig() Config {
+	return Config{
+		Broker:     broker.DefaultConfig(),
+		Partitions: 12,
+		API:        api.Defaults(),
+		Sink:       sink.DefaultConfig(),
+		Workers:    2,
+		DM:         dmcheck.DefaultConfig(),
+	}
+}
+
+// Addrs are where the running stack listens.
+type Addrs struct {
+	API        string // http://host:port
+	Kafka      string // host:port
+	Registry   string // http://host:port
+	ClickHouse string // native host:port
+}
+
+// ReadyLine is the one line `ration dev` prints when everything is up.
+func (a Addrs) ReadyLine() string {
+	return fmt.Sprintf("ration ready api=%s kafka=%s registry=%s clickhouse=%s", a.API, a.Kafka, a.Registry, a.ClickHouse)
+}
+
+// Run starts the stack, calls ready once every part is up, and runs until
+// ctx ends; it then stops the parts in reverse order and returns.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (err error) {
+	if cfg.DataDir == "" {
+		return errors.New("dev: a data dir is required")
+	}
+	if cfg.Workers < 0 {
+		return fmt.Errorf("dev: workers %d < 0", cfg.Workers)
+	}
+	var addrs Addrs
+
+	cfg.Broker.DataDir = filepath.Join(cfg.DataDir, "broker")
+	cfg.Broker.Partitions = cfg.Partitions
+	cfg.Broker.Log = log.With("component", "broker")
+	b, err := broker.Start(ctx, cfg.Broker)
+	if err != nil {
+		return fmt.Errorf("dev: broker: %w", err)
+	}
+	defer closeLogged(log, "broker", b.Close)
+	addrs.Kafka, addrs.Registry = b.KafkaAddr(), b.RegistryURL()
+
+	addrs.ClickHouse = cfg.ClickHouse
+	if addrs.ClickHouse == "" {
+		ch, err := chserver.Start(ctx, chserver.Config{Dir: filepath.Join(cfg.DataDir, "clickhouse"), Log: log.With("component", "clickhouse")})
+		if err != nil {
+			return fmt.Errorf("dev: clickhouse: %w", err)
+		}
+		defer closeLogged(log, "clickhouse", ch.Stop)
+		addrs.ClickHouse = ch.Addr()
+	}
+
+	kafka := b.KafkaConn()
+	kafka.Partitions = cfg.Partitions
+	reg := obs.NewRegistry()
+	tel := kafkaconn.NewTelemetry(reg)
+	codec, err := kafka.Codec(ctx)
+	if err != nil {
+		return fmt.Errorf("dev: schemas: %w", err)
+	}
+	admin, err := kgo.NewClient(append(kafka.Opts(log), tel.ClientOpts("ration-dev-producer")...)...)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if err := kafka.EnsureTopics(ctx, admin); err != nil {
+		return fmt.Errorf("dev: topics: %w", err)
+	}
+
+	cfg.Sink.ClickHouse = addrs.ClickHouse
+	snk, err := sink.New(cfg.Sink, kafka, codec, log, reg)
+	if err != nil {
+		return fmt.Errorf("dev: sink: %w", err)
+	}
+	reader, err := sink.OpenReader(ctx, addrs.ClickHouse, cfg.Sink.Database)
+	if err != nil {
+		return fmt.Errorf("dev: reader: %w", err)
+	}
+	defer closeLogged(log, "reader", reader.Close)
+
+	workers, err := newWorkers(cfg, kafka, tel, codec, log, reg)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(cfg.API, api.Deps{DM: producer.NewDM(admin, codec), Reader: reader, Log: log, Registry: reg})
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return snk.Run(gctx) })
+	for _, w := range workers {
+		g.Go(func() error { return w.Run(gctx) })
+	}
+	g.Go(func() error {
+		return srv.Run(gctx, func(a net.Addr) {
+			addrs.API = "http://" + a.String()
+			if ready != nil {
+				ready(addrs)
+			}
+		})
+	})
+	return g.Wait()
+}
+
+func newWorkers(cfg Config, kafka kafkaconn.Config, tel *kafkaconn.Telemetry, codec *schemas.Codec, log *slog.Logger, reg prometheus.Registerer) ([]*processor.Stage, error) {
+	stageMetrics := processor.NewMetrics(reg)
+	dmMetrics := dmcheck.NewMetrics(reg)
+	workers := make([]*processor.Stage, 0, cfg.Workers)
+	for i := range cfg.Workers {
+		wc := cfg.DM
+		wc.Stage.InstanceID = fmt.Sprintf("dev-%d", i)
+		opts := append(kafka.Opts(log), tel.ClientOpts("ration-dmcheck-"+wc.Stage.InstanceID)...)
+		w, err := dmcheck.NewWorker(wc, codec, processor.Deps{Kafka: opts, Log: log, Metrics: stageMetrics}, dmMetrics)
+		if err != nil {
+			return nil, fmt.Errorf("dev: worker %d: %w", i, err)
+		}
+		workers = append(workers, w)
+	}
+	return workers, nil
+}
+
+func closeLogged(log *slog.Logger, what string, close func() error) {
+	start := time.Now()
+	if err := close(); err != nil {
+		log.Error("stopping "+what, "err", err)
+		return
+	}
+	log.Debug("stopped "+what, "took", time.Since(start))
+}
