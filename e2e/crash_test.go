@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rationhq/ration/schemas"
+)
+
+// TestCrashedWorkerLosesNothingAndItsBucketsMoveInTime: three worker
+// processes check 200 000 marks; one is killed with SIGKILL a quarter of the
+// way in. Every mark still gets exactly one committed result (DM-9: no
+// loss, and the killed worker's open transaction never commits), and each
+// of its buckets that had work left produces results again within the
+// session timeout plus 3 s of the kill (DM-4).
+func TestCrashedWorkerLosesNothingAndItsBucketsMoveInTime(t *testing.T) {
+	const (
+		users          = 200_000
+		sessionTimeout = 3 * time.Second
+		resumeBound    = sessionTimeout + 3*time.Second
+	)
+	start := time.Now()
+	c := newCluster(t)
+	marks := c.mark(t, "u", users)
+	t.Logf("%d marks produced in %v", users, time.Since(start).Round(time.Millisecond))
+	results := c.readResults(t)
+
+	flags := []string{"--session-timeout", sessionTimeout.String(), "--sim-latency", "0"}
+	workers := []*worker{
+		c.startWorker(t, "w1", flags...),
+		c.startWorker(t, "w2", flags...),
+		c.startWorker(t, "w3", flags...),
+	}
+	victim, survivors := workers[1], []*worker{workers[0], workers[2]}
+
+	running := time.Now()
+	c.board.mustAwait(t, 60*time.Second, "a quarter of the results", func() bool { return results.distinct() >= users/4 })
+	t.Logf("a quarter of the users checked %v after the workers started", time.Since(running).Round(time.Millisecond))
+
+	owned := victim.owned(-1)
+	survivorMarks := make([]int, len(survivors))
+	for i, s := range survivors {
+		survivorMarks[i] = s.mark()
+	}
+	killAt := time.Now()
+	victim.kill(t)
+	committed := c.committed(t)
+	ends := c.markEnds(t)
+
+	// The victim's buckets of the normal check topic that still had marks
+	// to check when it died: each must produce results again in time.
+	var pending []int32
+	for b := range owned {
+		if b.Topic == schemas.TopicDMChecks && committed[b.Partition] < ends[b.Partition] {
+			pending = append(pending, b.Partition)
+		}
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i] < pending[j] })
+	if len(pending) == 0 {
+		t.Fatalf("worker %s owned no bucket with marks left when killed (owned %v, committed %v, ends %v): nothing to measure",
+			victim.id, owned, committed, ends)
+	}
+	t.Logf("killed %s owning %d buckets; %d of its normal buckets had marks left: %v", victim.id, len(owned), len(pending), pending)
+
+	all := c.settle(t, results, users, 90*time.Second, survivors...)
+	t.Logf("all %d users checked %v after the workers started", users, time.Since(running).Round(time.Millisecond))
+	checkExactlyOnce(t, marks, all)
+
+	// First result after the kill in each pending bucket, by when it was
+	// produced (the record's timestamp, which is after its check).
+	first := make(map[int32]time.Time)
+	for _, r := range all {
+		p := marks[r.UserID]
+		if r.Worker == victim.id || !r.Timestamp.After(killAt) {
+			continue
+		}
+		if f, ok := first[p]; !ok || r.Timestamp.Before(f) {
+			first[p] = r.Timestamp
+		}
+	}
+	var report []string
+	for _, p := range pending {
+		f, ok := first[p]
+		if !ok {
+			t.Errorf("bucket %d of %s had marks left at the kill but no result after it", p, victim.id)
+			continue
+		}
+		took := f.Sub(killAt)
+		report = append(report, fmt.Sprintf("%d:%v(%s)", p, took.Round(10*time.Millisecond), takenBy(survivors, survivorMarks, p, killAt)))
+		if took > resumeBound {
+			t.Errorf("bucket %d resumed %v after the kill, want at most %v", p, took.Round(time.Millisecond), resumeBound)
+		}
+	}
+	t.Logf("buckets resumed after the kill (bucket:delay(new owner)): %s", strings.Join(report, " "))
+	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// takenBy names the survivor that logged the assignment of the normal
+// check topic's partition p after the kill, and when relative to it.
+func takenBy(survivors []*worker, from []int, p int32, killAt time.Time) string {
+	for i, s := range survivors {
+		line, at := s.find(from[i], func(l logLine) bool {
+			if l.Msg != msgAssigned {
+				return false
+			}
+			for _, b := range l.buckets() {
+				if b.Topic == schemas.TopicDMChecks && b.Partition == p {
+					return true
+				}
+			}
+			return false
+		})
+		if at >= 0 {
+			return fmt.Sprintf("%s assigned +%v", s.id, line.Time.Sub(killAt).Round(10*time.Millisecond))
+		}
+	}
+	return "no assignment logged"
+}
