@@ -1,0 +1,204 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/api/apiclient"
+	"github.com/rationhq/ration/internal/chserver/chtest"
+	"github.com/rationhq/ration/sink"
+)
+
+// stack runs the dev stack in the background on free ports.
+type stack struct {
+	addrs Addrs
+	api   *apiclient.Client
+	stop  func()
+}
+
+func startStack(t *testing.T, dir string) *stack {
+	t.Helper()
+	chtest.Require(t)
+	cfg := DefaultConfig()
+	cfg.DataDir = dir
+	cfg.API.Addr = "127.0.0.1:0"
+	cfg.Broker.KafkaAddr = "127.0.0.1:0"
+	cfg.Broker.RegistryAddr = "127.0.0.1:0"
+	cfg.DM.Stage.SessionTimeout = 3 * time.Second
+	cfg.Sink.FlushInterval = 200 * time.Millisecond
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan Addrs, 1)
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a Addrs) { ready <- a }) }()
+	s := &stack{}
+	select {
+	case s.addrs = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("dev stack did not start: %v", err)
+	case <-time.After(2 * time.Minute):
+		cancel()
+		t.Fatal("dev stack not ready after 2 minutes")
+	}
+	s.api = apiclient.New(s.addrs.API, nil)
+	stopped := false
+	s.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev stack: %v", err)
+		}
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func ids(prefix string, from, to int) []string {
+	out := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("%s%05d", prefix, i))
+	}
+	return out
+}
+
+// await polls cond every 100ms until it holds or d passes.
+func await(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	var last string
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not after %v (last: %s)", what, d, last)
+}
+
+// listAll follows next_cursor and returns every user id in state.
+func listAll(t *testing.T, c *apiclient.Client, state ration.DMState, limit int) []string {
+	t.Helper()
+	var out []string
+	cursor := ""
+	for {
+		page, err := c.Users(context.Background(), state, cursor, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Users {
+			if u.State != state {
+				t.Fatalf("listing %s returned %s in state %s", state, u.UserID, u.State)
+			}
+			out = append(out, u.UserID)
+		}
+		if page.Next == "" {
+			return out
+		}
+		cursor = page.Next
+	}
+}
+
+// TestEndToEndThroughTheAPI: register 10 000 users, mark 5 000 (100 of
+// them high); all 5 000 reach checked, each exactly once in ClickHouse;
+// the other 5 000 list as unmarked; paging returns every user once. Then
+// a restart on the same data dir changes no state or count.
+func TestEndToEndThroughTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	s := startStack(t, dir)
+	ctx := context.Background()
+
+	all := ids("user", 0, 10_000)
+	if n, err := s.api.RegisterUsers(ctx, all); err != nil || n != 10_000 {
+		t.Fatalf("register: %d, %v", n, err)
+	}
+	if n, err := s.api.Mark(ctx, all[100:5000], "normal"); err != nil || n != 4900 {
+		t.Fatalf("mark normal: %d, %v", n, err)
+	}
+	if n, err := s.api.Mark(ctx, all[:100], "high"); err != nil || n != 100 {
+		t.Fatalf("mark high: %d, %v", n, err)
+	}
+
+	await(t, 2*time.Minute, "5 000 users checked", func() (bool, string) {
+		st, err := s.api.Stats(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.Checked == 5000 && st.Pending == 0 && st.Unmarked == 5000, fmt.Sprintf("%+v", st)
+	})
+
+	// Exactly once: one result row per user, with replays collapsed.
+	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	var rows, users uint64
+	if err := reader.Conn().QueryRow(ctx,
+		"SELECT count(), uniqExact(user_id) FROM ration.dm_user_log FINAL WHERE kind = 'result'").Scan(&rows, &users); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 5000 || users != 5000 {
+		t.Fatalf("%d result rows for %d users in ClickHouse, want 5000 for 5000", rows, users)
+	}
+
+	high, err := s.api.User(ctx, all[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if high.State != ration.DMChecked || high.Priority == nil || *high.Priority != "high" || high.OpenDM == nil || high.CheckedAt == nil {
+		t.Fatalf("high-priority user: %+v", high)
+	}
+
+	unmarked := listAll(t, s.api, ration.DMUnmarked, 1000)
+	if !slices.Equal(unmarked, all[5000:]) {
+		t.Fatalf("unmarked listing: %d users, want the 5000 never marked, each once, in order", len(unmarked))
+	}
+	checked := listAll(t, s.api, ration.DMChecked, 777)
+	if !slices.Equal(checked, all[:5000]) {
+		t.Fatalf("checked listing: %d users, want 5000, each once, in order", len(checked))
+	}
+	before, err := s.api.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Persistence: the same data dir after a clean stop.
+	s.stop()
+	s = startStack(t, dir)
+	after, err := s.api.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Fatalf("stats after restart %+v, before %+v", after, before)
+	}
+	again, err := s.api.User(ctx, all[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.State != high.State || !again.CheckedAt.Equal(high.CheckedAt.Time) || *again.OpenDM != *high.OpenDM {
+		t.Fatalf("user after restart %+v, before %+v", again, high)
+	}
+	// The restarted stack still works: a new mark gets checked.
+	if _, err := s.api.Mark(ctx, all[9999:], "normal"); err != nil {
+		t.Fatal(err)
+	}
+	await(t, time.Minute, "a mark after the restart is checked", func() (bool, string) {
+		u, err := s.api.User(ctx, all[9999])
+		if err != nil {
+			return false, err.Error()
+		}
+		return u.State == ration.DMChecked, string(u.State)
+	})
+}
