@@ -74,7 +74,7 @@ func TestConvert(t *testing.T) {
 	t.Run("undecodable records are errors", func(t *testing.T) {
 		for _, r := range []*kgo.Record{
 			{Topic: schemas.TopicDMChecks, Value: []byte("not avro")},
-			{Topic: schemas.TopicDMChecks}, // a tombstone
+			{Topic: schemas.TopicDMChecks},                                                // a tombstone
 			record(schemas.TopicDMChecks, &schemas.DMUser{UserID: "u", RegisteredAt: at}), // the wrong schema
 			{Topic: "elsewhere", Value: []byte{0}},
 		} {
