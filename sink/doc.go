@@ -13,6 +13,13 @@
 // backoff and the sink polls nothing; no row is dropped. A record that does
 // not decode is logged and skipped, so one bad record never stops the sink.
 //
+// Rebalances wait while a flush runs (kgo.BlockRebalanceOnPoll), so a
+// commit never names a partition the member lost. Between flushes a revoked
+// partition's buffered rows are dropped; its next owner reads them again.
+// An outage longer than the group's rebalance timeout, while another
+// member joins, gets this member removed; its stored but uncommitted rows
+// are then read again, which is harmless (see below).
+//
 // # Replays change no answer
 //
 // At-least-once means a batch may be stored twice (a crash between insert
