@@ -1,0 +1,90 @@
+package schemas
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// The records are encoded by hand, field by field in schema order, because
+// building goavro's map form costs more than the rest of a DM check (see
+// docs/benchmarks.md). Decoding stays with goavro: it faces outside input.
+// encode_test.go holds every encoder to goavro's output for the same .avsc.
+
+func appendLong(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendVarint(b, int64(len(s)))
+	return append(b, s...)
+}
+
+func appendMillis(b []byte, t time.Time) []byte { return appendLong(b, t.UnixMilli()) }
+
+// appendEnum appends the index of v among symbols.
+func appendEnum(b []byte, field, v string, symbols ...string) ([]byte, error) {
+	for i, s := range symbols {
+		if s == v {
+			return appendLong(b, int64(i)), nil
+		}
+	}
+	return b, fmt.Errorf("field %s: %q is not one of %v", field, v, symbols)
+}
+
+func (u *DMUser) appendAvro(b []byte) ([]byte, error) {
+	b = appendString(b, u.UserID)
+	return appendMillis(b, u.RegisteredAt), nil
+}
+
+func (k *DMMark) appendAvro(b []byte) ([]byte, error) {
+	b = appendString(b, k.UserID)
+	b, err := appendEnum(b, "priority", string(k.Priority), "normal", "high")
+	if err != nil {
+		return b, err
+	}
+	return appendMillis(b, k.MarkedAt), nil
+}
+
+func (r *DMResult) appendAvro(b []byte) ([]byte, error) {
+	b = appendString(b, r.UserID)
+	b, err := appendEnum(b, "priority", string(r.Priority), "normal", "high")
+	if err != nil {
+		return b, err
+	}
+	b = appendMillis(b, r.MarkedAt)
+	b = appendMillis(b, r.CheckedAt)
+	if b, err = appendEnum(b, "status", string(r.Status), "checked", "failed"); err != nil {
+		return b, err
+	}
+	if r.OpenDM == nil {
+		b = appendLong(b, 0) // union branch "null"
+	} else {
+		b = appendLong(b, 1) // union branch "boolean"
+		if *r.OpenDM {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	b = appendLong(b, int64(r.Attempts))
+	b = appendString(b, r.Worker)
+	return appendString(b, r.Error), nil
+}
+
+func (e *Event) appendAvro(b []byte) ([]byte, error) {
+	b = appendString(b, e.ItemID)
+	b = appendString(b, e.Pipeline)
+	b = appendString(b, e.Stage)
+	b, err := appendEnum(b, "status", string(e.Status), "SUCCESS", "FAILED", "ERROR", "REPROCESS", "PROCESSED")
+	if err != nil {
+		return b, err
+	}
+	b = appendLong(b, int64(e.Attempt))
+	b = appendLong(b, int64(e.RetryCount))
+	b = appendString(b, e.Worker)
+	b = appendString(b, e.SourceTopic)
+	b = appendLong(b, int64(e.SourcePartition))
+	b = appendLong(b, e.SourceOffset)
+	b = appendString(b, e.ErrorClass)
+	b = appendString(b, e.Error)
+	return appendMillis(b, e.Time), nil
+}
