@@ -19,6 +19,7 @@ const (
 	msgAssigned = "buckets assigned"
 	msgRevoked  = "buckets revoked"
 	msgLost     = "buckets lost"
+	msgAborted  = "transaction aborted after a rebalance; its records will be processed again"
 )
 
 // logLine is one line a worker wrote to stderr.

@@ -139,10 +139,19 @@ func (s *Stage) opts() []kgo.Opt {
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxBytes(c.FetchMaxBytes),
+		// A fetch that waits for data blocks the fetches of buckets
+		// assigned meanwhile; Kafka's 5s default would delay a dead
+		// worker's buckets by that much.
+		kgo.FetchMaxWait(500*time.Millisecond),
 		kgo.FetchMaxPartitionBytes(c.FetchMaxBytes),
 		kgo.RequireStableFetchOffsets(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+			if len(parts) == 0 {
+				// A cooperative rebalance that moved nothing to us.
+				s.log.Debug("rebalance assigned no new buckets")
+				return
+			}
 			s.log.Info("buckets assigned", "partitions", parts)
 			s.prio.assign(parts)
 			s.deps.Metrics.addAssigned(c.Name, parts, 1)
@@ -262,14 +271,25 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 		}
 	}
 
-	committed, endErr := sess.End(work, kgo.TransactionEndTry(commit))
+	if work.Err() != nil {
+		commit = false // the batch overran its transaction timeout
+	}
+	// Ending gets its own deadline: the batch's may be spent.
+	end, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SessionTimeout)
+	defer cancelEnd()
+	committed, endErr := sess.End(end, kgo.TransactionEndTry(commit))
 	s.deps.Metrics.observeBatch(s.cfg.Name, len(recs), committed, time.Since(start))
 	s.countRecords(recs, skipped, committed)
 	switch {
 	case errors.Is(endErr, kerr.ProducerFenced), errors.Is(endErr, kerr.InvalidProducerEpoch):
 		return fmt.Errorf("%w: %w", errFenced, endErr)
 	case endErr != nil:
-		s.log.Error("ending transaction failed; its records will be processed again", "err", endErr)
+		// The outcome is unknown: abort, which bumps the producer epoch.
+		// If even that fails, only a new session can go on.
+		s.log.Error("ending transaction failed; aborting, its records will be processed again", "err", endErr)
+		if _, err := sess.End(end, kgo.TryAbort); err != nil {
+			return fmt.Errorf("%w: abort after a failed end: %w", errFenced, err)
+		}
 	case commit && !committed:
 		s.log.Info("transaction aborted after a rebalance; its records will be processed again", "records", len(recs))
 	}
