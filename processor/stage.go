@@ -33,8 +33,12 @@ func (f HandlerFunc) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Recor
 // Deps are what a stage is given rather than configured with.
 type Deps struct {
 	// Kafka are the client options that reach the cluster (seed brokers,
-	// SASL, logger, kprom hooks).
+	// SASL, logger).
 	Kafka []kgo.Opt
+	// Measured are options for the stage's own client only, such as a
+	// client id and kprom hooks; the short-lived client that leaves the
+	// group on shutdown does not get them.
+	Measured []kgo.Opt
 	// Log receives the stage's logs. Default: discard.
 	Log *slog.Logger
 	// Metrics, shared by the stages of a process. Default: none.
@@ -127,7 +131,8 @@ var errFenced = errors.New("producer fenced")
 
 func (s *Stage) opts() []kgo.Opt {
 	c := s.cfg
-	return append(slices.Clone(s.deps.Kafka),
+	opts := append(slices.Clone(s.deps.Kafka), s.deps.Measured...)
+	return append(opts,
 		kgo.ConsumerGroup(c.Group),
 		kgo.ConsumeTopics(c.Topics...),
 		kgo.InstanceID(c.InstanceID),

@@ -57,8 +57,13 @@ func runDMWorker(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg dm
 	if err := ensureTopics(ctx, kafka, g); err != nil {
 		return err
 	}
-	opts := append(kafka.Opts(g.log), tel.ClientOpts("ration-dmcheck-"+cfg.Stage.InstanceID)...)
-	w, err := dmcheck.NewWorker(cfg, codec, processor.Deps{Kafka: opts, Log: g.log, Metrics: processor.NewMetrics(reg)}, dmcheck.NewMetrics(reg))
+	deps := processor.Deps{
+		Kafka:    kafka.Opts(g.log),
+		Measured: tel.ClientOpts("ration-dmcheck-" + cfg.Stage.InstanceID),
+		Log:      g.log,
+		Metrics:  processor.NewMetrics(reg),
+	}
+	w, err := dmcheck.NewWorker(cfg, codec, deps, dmcheck.NewMetrics(reg))
 	if err != nil {
 		return err
 	}

@@ -171,8 +171,13 @@ func newWorkers(cfg Config, kafka kafkaconn.Config, tel *kafkaconn.Telemetry, co
 	for i := range cfg.Workers {
 		wc := cfg.DM
 		wc.Stage.InstanceID = fmt.Sprintf("dev-%d", i)
-		opts := append(kafka.Opts(log), tel.ClientOpts("ration-dmcheck-"+wc.Stage.InstanceID)...)
-		w, err := dmcheck.NewWorker(wc, codec, processor.Deps{Kafka: opts, Log: log, Metrics: stageMetrics}, dmMetrics)
+		deps := processor.Deps{
+			Kafka:    kafka.Opts(log),
+			Measured: tel.ClientOpts("ration-dmcheck-" + wc.Stage.InstanceID),
+			Log:      log,
+			Metrics:  stageMetrics,
+		}
+		w, err := dmcheck.NewWorker(wc, codec, deps, dmMetrics)
 		if err != nil {
 			return nil, fmt.Errorf("dev: worker %d: %w", i, err)
 		}

@@ -6,22 +6,21 @@ import (
 	"github.com/twmb/franz-go/plugin/kprom"
 )
 
-// Telemetry measures every franz-go client of a process through one kprom
-// plugin, labelled by client id.
-type Telemetry struct{ m *kprom.Metrics }
+// Telemetry measures the franz-go clients of a process with kprom, on one
+// registry, each client labelled by its client id.
+type Telemetry struct{ reg prometheus.Registerer }
 
-// NewTelemetry registers franz-go client metrics (namespace ration_kafka)
-// on reg.
-func NewTelemetry(reg prometheus.Registerer) *Telemetry {
-	return &Telemetry{m: kprom.NewMetrics("ration_kafka", kprom.Registerer(reg), kprom.WithClientLabel())}
-}
+// NewTelemetry measures clients (namespace ration_kafka) on reg.
+func NewTelemetry(reg prometheus.Registerer) *Telemetry { return &Telemetry{reg: reg} }
 
-// ClientOpts returns the options that name a client and measure it. Every
-// client of a process needs its own id: the id is the metrics' label.
+// ClientOpts returns the options that name one client and measure it.
+// Call it once per client: a kprom plugin serves one client at a time (it
+// registers that client's collectors when the client starts and removes
+// them when it closes), and the client id labels its series.
 func (t *Telemetry) ClientOpts(clientID string) []kgo.Opt {
 	opts := []kgo.Opt{kgo.ClientID(clientID)}
 	if t != nil {
-		opts = append(opts, kgo.WithHooks(t.m))
+		opts = append(opts, kgo.WithHooks(kprom.NewMetrics("ration_kafka", kprom.Registerer(t.reg), kprom.WithClientLabel())))
 	}
 	return opts
 }
