@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
 )
@@ -22,20 +21,7 @@ var (
 
 func testCodec(t *testing.T) *schemas.Codec { return testCodecTB(t) }
 
-func testCodecTB(t testing.TB) *schemas.Codec {
-	t.Helper()
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := schemas.Register(context.Background(), cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+func testCodecTB(t testing.TB) *schemas.Codec { return kafkatest.Codec(t) }
 
 // flakyChecker fails its first n calls.
 type flakyChecker struct{ failures int }

@@ -6,40 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
 )
 
 // rig is a kfake broker with ration's topics and a codec.
-type rig struct {
-	addrs []string
-	codec *schemas.Codec
-	cl    *kgo.Client
-}
+type rig struct{ *kafkatest.Kafka }
 
-func newRig(t *testing.T) *rig {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	kc := kafkaconn.Defaults()
-	kc.Brokers = c.ListenAddrs()
-	if err := kc.EnsureTopics(context.Background(), cl); err != nil {
-		t.Fatal(err)
-	}
-	return &rig{addrs: c.ListenAddrs(), codec: testCodec(t), cl: cl}
-}
+func newRig(t *testing.T) *rig { return &rig{kafkatest.New(t, 12)} }
 
 func (r *rig) mark(t *testing.T, prefix string, n int, p schemas.Priority) {
 	t.Helper()
@@ -50,13 +27,13 @@ func (r *rig) mark(t *testing.T, prefix string, n int, p schemas.Priority) {
 	recs := make([]*kgo.Record, 0, n)
 	for i := range n {
 		id := fmt.Sprintf("%s%06d", prefix, i)
-		v, err := r.codec.Encode(&schemas.DMMark{UserID: id, Priority: p, MarkedAt: time.Now()})
+		v, err := r.Codec.Encode(&schemas.DMMark{UserID: id, Priority: p, MarkedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(id), Value: v})
 	}
-	if err := r.cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+	if err := r.Client.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -69,7 +46,7 @@ func (r *rig) startWorker(t *testing.T, instance string, tune func(*Config)) {
 	if tune != nil {
 		tune(&cfg)
 	}
-	w, err := NewWorker(cfg, r.codec, processor.Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(r.addrs...)}}, nil)
+	w, err := NewWorker(cfg, r.Codec, processor.Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(r.Addrs()...)}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +64,7 @@ func (r *rig) startWorker(t *testing.T, instance string, tune func(*Config)) {
 // results streams decoded results, read_committed, in arrival order.
 func (r *rig) results(t *testing.T, ctx context.Context) <-chan schemas.DMResult {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(r.addrs...), kgo.ConsumeTopics(schemas.TopicDMResults),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.Addrs()...), kgo.ConsumeTopics(schemas.TopicDMResults),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +78,7 @@ func (r *rig) results(t *testing.T, ctx context.Context) <-chan schemas.DMResult
 			fs := cl.PollFetches(ctx)
 			fs.EachRecord(func(rec *kgo.Record) {
 				var res schemas.DMResult
-				if err := r.codec.Decode(rec.Value, &res); err != nil {
+				if err := r.Codec.Decode(rec.Value, &res); err != nil {
 					t.Errorf("decode result: %v", err)
 					return
 				}
