@@ -43,6 +43,10 @@ type Config struct {
 	// PriorityCheckInterval is how often a stage with several inputs asks
 	// where they end, to learn which have a backlog. Default 200ms.
 	PriorityCheckInterval time.Duration
+	// DeadLetterTopic receives, with error headers, every record the
+	// handler fails permanently. Default "": such records are logged and
+	// skipped.
+	DeadLetterTopic string
 	// LeaveOnShutdown makes a graceful stop leave the group, so buckets move
 	// at once instead of after SessionTimeout. A crash never leaves, so a
 	// restarted worker gets its buckets back. Default true.

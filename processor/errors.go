@@ -5,10 +5,14 @@ import (
 	"fmt"
 )
 
-// ErrPermanent marks an error that retrying cannot fix (bad data). A record
-// whose handler fails with it is skipped and counted, so it never blocks its
-// bucket. Any other handler error aborts the batch, which is then retried.
-var ErrPermanent = errors.New("permanent")
+// Error classes. A stage's handler marks what it knows: ErrPermanent for
+// bad data that no retry can fix, ErrTransient for a fault that may pass
+// (a time-out, a refused connection, a 5xx or 429). An error marked with
+// neither counts as transient.
+var (
+	ErrPermanent = errors.New("permanent")
+	ErrTransient = errors.New("transient")
+)
 
 // Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
 func Permanent(err error) error {
@@ -16,4 +20,29 @@ func Permanent(err error) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrPermanent, err)
+}
+
+// Transient wraps err so that errors.Is(err, ErrTransient) holds.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrTransient, err)
+}
+
+// IsPermanent reports whether err is marked permanent. Everything else,
+// unmarked errors included, is transient.
+func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
+
+// Class names err's class for events and logs: "permanent" or "transient"
+// ("" for nil).
+func Class(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case IsPermanent(err):
+		return "permanent"
+	default:
+		return "transient"
+	}
 }

@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"errors"
 	"hash/fnv"
 	"sync"
 
@@ -46,7 +45,7 @@ func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (o
 				switch {
 				case err == nil:
 					outs[i] = out
-				case errors.Is(err, ErrPermanent):
+				case IsPermanent(err):
 					mu.Lock()
 					skipped[i] = err
 					mu.Unlock()

@@ -16,8 +16,10 @@ import (
 
 // Handler is a stage's logic: it turns one input record into the records
 // to produce in the same transaction. It must not keep rec. An error marked
-// with ErrPermanent skips the record; any other error aborts the batch,
-// which is retried after a pause.
+// with ErrPermanent means the record can never be processed (it cannot be
+// decoded, say): it goes to the dead-letter topic, or is skipped without
+// one, and its bucket moves on. Any other error aborts the batch, which is
+// retried after a pause.
 type Handler interface {
 	Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record, error)
 }
@@ -266,9 +268,15 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 	if err != nil {
 		s.log.Error("batch failed; aborting it to retry", "records", len(recs), "err", err)
 	} else {
+		now := time.Now()
 		for i, serr := range skipped {
 			r := recs[i]
-			s.log.Error("record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", serr)
+			if s.cfg.DeadLetterTopic == "" {
+				s.log.Error("record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", serr)
+				continue
+			}
+			s.log.Error("record sent to the dead-letter topic", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", s.cfg.DeadLetterTopic, "err", serr)
+			outs[i] = []*kgo.Record{deadLetter(s.cfg.DeadLetterTopic, s.cfg.Name, r, serr, now)}
 		}
 		if perr := s.produce(work, sess, outs); perr != nil {
 			s.log.Error("producing outputs failed; aborting", "err", perr)
@@ -344,6 +352,9 @@ func (s *Stage) countRecords(recs []*kgo.Record, skipped map[int]error, committe
 			outcome = "committed"
 			if _, ok := skipped[i]; ok {
 				outcome = "skipped"
+				if s.cfg.DeadLetterTopic != "" {
+					outcome = "dead_lettered"
+				}
 			}
 		}
 		counts[key{r.Topic, outcome}]++

@@ -1,10 +1,12 @@
 package processor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,5 +227,53 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatal(fmt.Sprintf("%s accepted", name))
 			}
 		})
+	}
+}
+
+func TestStageDeadLettersPermanentFailuresAndMovesOn(t *testing.T) {
+	addrs := newCluster(t, "in", "out", "dead")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// One partition, so the garbage sits in front of good records.
+	in := []*kgo.Record{
+		{Topic: "in", Partition: 0, Key: []byte("a"), Value: []byte("good-1")},
+		{Topic: "in", Partition: 0, Key: []byte("b"), Value: []byte{0xde, 0xad}, Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t1")}}},
+		{Topic: "in", Partition: 0, Key: []byte("c"), Value: []byte("good-2")},
+	}
+	if err := cl.ProduceSync(context.Background(), in...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		if !strings.HasPrefix(string(r.Value), "good") {
+			return nil, Permanent(errors.New("cannot decode"))
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	cfg := testConfig("a", "in")
+	cfg.DeadLetterTopic = "dead"
+	startStage(t, context.Background(), addrs, cfg, h)
+
+	if got := readAll(t, addrs, "out", 2); string(got[0].Value) != "good-1" || string(got[1].Value) != "good-2" {
+		t.Fatalf("outputs %q, %q: the partition did not move past the bad record", got[0].Value, got[1].Value)
+	}
+	dead := readAll(t, addrs, "dead", 1)[0]
+	if string(dead.Key) != "b" || !bytes.Equal(dead.Value, []byte{0xde, 0xad}) {
+		t.Fatalf("dead letter key %q value %x, want the original", dead.Key, dead.Value)
+	}
+	headers := map[string]string{}
+	for _, h := range dead.Headers {
+		headers[h.Key] = string(h.Value)
+	}
+	want := map[string]string{"trace": "t1", HeaderDeadStage: "copy", HeaderDeadTopic: "in", HeaderDeadPartition: "0", HeaderDeadOffset: "1"}
+	for k, v := range want {
+		if headers[k] != v {
+			t.Errorf("header %s = %q, want %q", k, headers[k], v)
+		}
+	}
+	if !strings.Contains(headers[HeaderDeadError], "cannot decode") || headers[HeaderDeadTime] == "" {
+		t.Errorf("error headers %v", headers)
 	}
 }

@@ -13,6 +13,10 @@ const (
 	TopicDMResults = "ration.dm.results"
 	// TopicEvents holds every status change of every item (key item id).
 	TopicEvents = "ration.events"
+	// TopicDMDead holds DM records that could not be processed at all
+	// (undecodable), as they arrived plus error headers. Its values have no
+	// schema of their own.
+	TopicDMDead = "ration.dm.dead"
 )
 
 // topicSchema maps every topic to the embedded schema file of its values.
@@ -24,7 +28,10 @@ var topicSchema = map[string]string{
 	TopicEvents:       "event.avsc",
 }
 
-// Topics lists every topic ration writes, in a stable order.
+// DeadLetterTopics lists the dead-letter topics: raw bytes, no schema.
+func DeadLetterTopics() []string { return []string{TopicDMDead} }
+
+// Topics lists every Avro topic ration writes, in a stable order.
 func Topics() []string {
 	return []string{TopicDMUsers, TopicDMChecks, TopicDMChecksHigh, TopicDMResults, TopicEvents}
 }

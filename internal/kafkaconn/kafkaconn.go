@@ -96,7 +96,8 @@ func (c Config) Codec(ctx context.Context) (*schemas.Codec, error) {
 // c.Partitions partitions. Existing topics are left as they are.
 func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client) error {
 	adm := kadm.NewClient(cl)
-	resps, err := adm.CreateTopics(ctx, c.Partitions, -1, nil, schemas.Topics()...)
+	topics := append(schemas.Topics(), schemas.DeadLetterTopics()...)
+	resps, err := adm.CreateTopics(ctx, c.Partitions, -1, nil, topics...)
 	if err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}

@@ -70,7 +70,7 @@ func (k *Kafka) Addrs() []string { return k.Cluster.ListenAddrs() }
 // offsets: the number of records ever written to it.
 func (k *Kafka) EndOffsets(t testing.TB) map[string]int64 {
 	t.Helper()
-	offs, err := kadm.NewClient(k.Client).ListEndOffsets(context.Background(), schemas.Topics()...)
+	offs, err := kadm.NewClient(k.Client).ListEndOffsets(context.Background(), append(schemas.Topics(), schemas.DeadLetterTopics()...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,12 +84,20 @@ func (k *Kafka) EndOffsets(t testing.TB) map[string]int64 {
 	return sums
 }
 
-// Records reads every record topic holds, as counted by EndOffsets.
+// Records reads every record a topic written without transactions holds,
+// as counted by EndOffsets (transaction markers take offsets too: use Read
+// for topics written in transactions).
 func (k *Kafka) Records(t testing.TB, topic string) []*kgo.Record {
 	t.Helper()
-	n := k.EndOffsets(t)[topic]
+	return k.Read(t, topic, int(k.EndOffsets(t)[topic]))
+}
+
+// Read reads n committed records from topic, failing t if they do not all
+// arrive within 10 seconds.
+func (k *Kafka) Read(t testing.TB, topic string, n int) []*kgo.Record {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Cluster.ListenAddrs()...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +105,7 @@ func (k *Kafka) Records(t testing.TB, topic string) []*kgo.Record {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []*kgo.Record
-	for int64(len(got)) < n {
+	for len(got) < n {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			t.Fatalf("%s: got %d of %d records", topic, len(got), n)

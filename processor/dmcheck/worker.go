@@ -35,8 +35,10 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
+	stage := processor.DefaultConfig("dmcheck", schemas.TopicDMChecksHigh, schemas.TopicDMChecks)
+	stage.DeadLetterTopic = schemas.TopicDMDead
 	return Config{
-		Stage:          processor.DefaultConfig("dmcheck", schemas.TopicDMChecksHigh, schemas.TopicDMChecks),
+		Stage:          stage,
 		CheckerTimeout: 5 * time.Second,
 		Retries:        3,
 		Backoff:        100 * time.Millisecond,

@@ -219,3 +219,25 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// TestGarbageMarkIsDeadLettered: a record on an input topic that is not a
+// mark lands in ration.dm.dead with its bytes, and its bucket moves on.
+func TestGarbageMarkIsDeadLettered(t *testing.T) {
+	r := newRig(t)
+	garbage := &kgo.Record{Topic: schemas.TopicDMChecks, Key: []byte("u000000"), Value: []byte("not avro")}
+	if err := r.Client.ProduceSync(context.Background(), garbage).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	r.mark(t, "u", 1, schemas.PriorityNormal) // same key, so same partition, after the garbage
+	r.startWorker(t, "w1", nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res := <-r.results(t, ctx); res.UserID != "u000000" || res.Status != schemas.ResultChecked {
+		t.Fatalf("result %+v: the bucket did not move on past the garbage", res)
+	}
+	dead := r.Read(t, schemas.TopicDMDead, 1)
+	if string(dead[0].Value) != "not avro" || string(dead[0].Key) != "u000000" {
+		t.Fatalf("dead letters %v, want the garbage record", dead)
+	}
+}
