@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/rationhq/ration/processor"
 )
 
 // UserIDPlaceholder is replaced by the (path-escaped) user id in an
@@ -19,7 +21,9 @@ import (
 const UserIDPlaceholder = "{user_id}"
 
 // HTTPChecker asks an HTTP service: GET the URL template with the user id
-// filled in, answered by JSON {"open_dm": bool}.
+// filled in, answered by JSON {"open_dm": bool}. A refused connection, a
+// time-out, a 5xx or a 429 is a transient error; any other 4xx is
+// permanent.
 type HTTPChecker struct {
 	template string
 	client   *http.Client
@@ -63,7 +67,11 @@ func (c *HTTPChecker) Check(ctx context.Context, userID string) (bool, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return false, fmt.Errorf("checker: %w", err)
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		// Refused connections, resets and time-outs may pass.
+		return false, processor.Transient(fmt.Errorf("checker: %w", err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -71,7 +79,13 @@ func (c *HTTPChecker) Check(ctx context.Context, userID string) (bool, error) {
 		return false, fmt.Errorf("checker: read answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("checker: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+		err := fmt.Errorf("checker: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return false, processor.Transient(err)
+		}
+		// Any other answer says the request itself is wrong: asking again
+		// will not help.
+		return false, processor.Permanent(err)
 	}
 	var answer struct {
 		OpenDM *bool `json:"open_dm"`

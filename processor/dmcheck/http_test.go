@@ -2,11 +2,14 @@ package dmcheck
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/rationhq/ration/processor"
 )
 
 func TestHTTPCheckerAgainstSimServer(t *testing.T) {
@@ -60,4 +63,46 @@ func TestNewHTTPCheckerRejectsBadTemplates(t *testing.T) {
 			t.Errorf("%q accepted", tmpl)
 		}
 	}
+}
+
+func TestHTTPCheckerClassifiesErrors(t *testing.T) {
+	for _, tc := range []struct {
+		status    int
+		permanent bool
+	}{
+		{http.StatusInternalServerError, false},
+		{http.StatusBadGateway, false},
+		{http.StatusTooManyRequests, false},
+		{http.StatusBadRequest, true},
+		{http.StatusNotFound, true},
+		{http.StatusForbidden, true},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				http.Error(w, "no", tc.status)
+			}))
+			defer srv.Close()
+			c, err := NewHTTPChecker(srv.URL+"/{user_id}", 0, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Check(context.Background(), "u1")
+			if got := processor.IsPermanent(err); got != tc.permanent {
+				t.Fatalf("%d: permanent=%v (%v), want %v", tc.status, got, err, tc.permanent)
+			}
+		})
+	}
+	t.Run("connection refused", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		c, err := NewHTTPChecker(url+"/{user_id}", 0, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Check(context.Background(), "u1")
+		if err == nil || processor.IsPermanent(err) || !errors.Is(err, processor.ErrTransient) {
+			t.Fatalf("refused connection: %v, want a transient error", err)
+		}
+	})
 }

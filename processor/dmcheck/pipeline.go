@@ -69,7 +69,7 @@ func (p *Pipeline) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record,
 		result.Status = schemas.ResultFailed
 		result.Error = err.Error()
 		event.Status = schemas.StatusFailed
-		event.ErrorClass = "transient"
+		event.ErrorClass = processor.Class(err)
 		event.Error = err.Error()
 		log().Info("check failed", "attempts", attempts, "err", err)
 	} else {
@@ -95,13 +95,14 @@ func (p *Pipeline) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record,
 	}, nil
 }
 
-// check asks the checker up to 1+retries times with exponential backoff.
+// check asks the checker up to 1+retries times with exponential backoff;
+// a permanent error is not retried.
 func (p *Pipeline) check(ctx context.Context, log func() *slog.Logger, userID string) (open bool, attempts int, err error) {
 	wait := p.backoff
 	for attempts = 1; ; attempts++ {
 		open, err = p.checker.Check(ctx, userID)
 		p.metrics.attempt(err)
-		if err == nil || attempts > p.retries || ctx.Err() != nil {
+		if err == nil || attempts > p.retries || ctx.Err() != nil || processor.IsPermanent(err) {
 			return open, attempts, err
 		}
 		log().Error("check failed; retrying", "attempt", attempts, "backoff", wait, "err", err)

@@ -140,3 +140,27 @@ func TestAnswerIsDeterministic(t *testing.T) {
 		t.Fatalf("%d of 3000 open, want about two thirds", open)
 	}
 }
+
+// permanentChecker refuses every user as bad data.
+type permanentChecker struct{ calls int }
+
+func (p *permanentChecker) Check(context.Context, string) (bool, error) {
+	p.calls++
+	return false, processor.Permanent(errors.New("400 Bad Request: no such user"))
+}
+
+func TestProcessPermanentErrorFailsAtOnce(t *testing.T) {
+	c := &permanentChecker{}
+	p, codec := newPipeline(t, c)
+	out, err := p.Process(context.Background(), markRecord(t, codec, "dave", schemas.PriorityNormal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, e := decodeOutputs(t, codec, out)
+	if c.calls != 1 || r.Status != schemas.ResultFailed || r.Attempts != 1 {
+		t.Fatalf("%d calls, result %+v: want failed after one attempt", c.calls, r)
+	}
+	if e.Status != schemas.StatusFailed || e.ErrorClass != "permanent" {
+		t.Fatalf("event %+v, want FAILED with class permanent", e)
+	}
+}
