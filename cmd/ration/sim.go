@@ -15,17 +15,29 @@ import (
 
 func newSimCmd(g *globals) *cobra.Command {
 	addr := "127.0.0.1:8090"
-	var sim dmcheck.Simulator
+	var (
+		sim       dmcheck.Simulator
+		downFor   time.Duration
+		errorRate float64
+	)
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Serve the DM checker simulator over HTTP",
 		Long: `Answers GET /check/{user_id} with {"open_dm": bool}: the same answer for
-the same user every time, after --latency, failing with 503 at --error-rate.
-Point workers at it with --checker-url 'http://HOST:PORT/check/{user_id}'.`,
+the same user every time, after --latency, failing with 503 at --error-rate
+or while down (--down-for). Point workers at it with
+--checker-url 'http://HOST:PORT/check/{user_id}'.
+
+Faults can be changed while it runs:
+
+  curl -X PUT HOST:PORT/admin/faults -d '{"error_rate": 0.3}'
+  curl -X PUT HOST:PORT/admin/faults -d '{"down_for_seconds": 120}'
+  curl HOST:PORT/admin/faults`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if sim.ErrorRate < 0 || sim.ErrorRate > 1 {
-				return fmt.Errorf("error rate %v outside 0..1", sim.ErrorRate)
+			sim.Faults = new(dmcheck.Faults)
+			if err := sim.Faults.Set(errorRate, downFor); err != nil {
+				return err
 			}
 			return serveSim(cmd.Context(), g, addr, sim)
 		},
@@ -33,7 +45,8 @@ Point workers at it with --checker-url 'http://HOST:PORT/check/{user_id}'.`,
 	fs := cmd.Flags()
 	fs.StringVar(&addr, "http", addr, "listen address")
 	fs.DurationVar(&sim.Latency, "latency", 0, "latency of every check")
-	fs.Float64Var(&sim.ErrorRate, "error-rate", 0, "share of checks that fail (0..1)")
+	fs.Float64Var(&errorRate, "error-rate", 0, "share of checks that fail (0..1); changeable at /admin/faults")
+	fs.DurationVar(&downFor, "down-for", 0, "start down, failing every check, for this long")
 	return cmd
 }
 

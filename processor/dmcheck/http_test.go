@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,47 @@ func TestHTTPCheckerClassifiesErrors(t *testing.T) {
 			t.Fatalf("refused connection: %v, want a transient error", err)
 		}
 	})
+}
+
+func TestSimServerFaultsFromOutside(t *testing.T) {
+	srv := httptest.NewServer(SimHandler(Simulator{}, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	c, err := NewHTTPChecker(srv.URL+"/check/{user_id}", 0, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/admin/faults", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	if code := put(`{"down_for_seconds": 60}`); code != http.StatusOK {
+		t.Fatalf("PUT faults: %d", code)
+	}
+	if _, err := c.Check(context.Background(), "u1"); !errors.Is(err, processor.ErrTransient) {
+		t.Fatalf("while down: %v, want a transient error", err)
+	}
+	if code := put(`{"error_rate": 1}`); code != http.StatusOK {
+		t.Fatalf("PUT faults: %d", code)
+	}
+	if _, err := c.Check(context.Background(), "u1"); !errors.Is(err, processor.ErrTransient) {
+		t.Fatalf("error rate 1: %v, want a transient error", err)
+	}
+	if code := put(`{}`); code != http.StatusOK {
+		t.Fatalf("PUT faults: %d", code)
+	}
+	if _, err := c.Check(context.Background(), "u1"); err != nil {
+		t.Fatalf("faults cleared: %v", err)
+	}
+	for _, bad := range []string{`{"error_rate": 2}`, `{"down_for_seconds": -1}`, `{"rate": 1}`, `nope`} {
+		if code := put(bad); code != http.StatusBadRequest {
+			t.Errorf("PUT %s: %d, want 400", bad, code)
+		}
+	}
 }
