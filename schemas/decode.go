@@ -115,6 +115,23 @@ func (r *reader) optionalBool(field string) *bool {
 	return &b
 }
 
+func (r *reader) boolean(field string) bool {
+	if r.err != nil {
+		return false
+	}
+	if len(r.b) == 0 {
+		r.fail(field, errShort)
+		return false
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	if v > 1 {
+		r.fail(field, fmt.Errorf("boolean byte %d", v))
+		return false
+	}
+	return v == 1
+}
+
 // done reports the first error, or bytes left over.
 func (r *reader) done() error {
 	if r.err == nil && len(r.b) > 0 {
@@ -167,5 +184,28 @@ func (e *Event) readAvro(b []byte) error {
 	e.ErrorClass = r.str("error_class")
 	e.Error = r.str("error")
 	e.Time = r.millis("time")
+	return r.done()
+}
+
+func (c *Client) readAvro(b []byte) error {
+	r := reader{b: b}
+	c.Name = r.str("name")
+	c.Kind = ClientKind(r.enum("kind", "api", "worker"))
+	c.Scope = Scope(r.enum("scope", "read", "write", "admin"))
+	c.KeyHash = r.str("key_hash")
+	c.Pipeline = r.str("pipeline")
+	c.CreatedAt = r.millis("created_at")
+	c.Revoked = r.boolean("revoked")
+	return r.done()
+}
+
+func (a *Audit) readAvro(b []byte) error {
+	r := reader{b: b}
+	a.Client = r.str("client")
+	a.Method = r.str("method")
+	a.Route = r.str("route")
+	a.Target = r.str("target")
+	a.Status = r.int("status")
+	a.Time = r.millis("time")
 	return r.done()
 }

@@ -30,6 +30,13 @@ func appendEnum(b []byte, field, v string, symbols ...string) ([]byte, error) {
 	return b, fmt.Errorf("field %s: %q is not one of %v", field, v, symbols)
 }
 
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
 func (u *DMUser) appendAvro(b []byte) ([]byte, error) {
 	b = appendString(b, u.UserID)
 	return appendMillis(b, u.RegisteredAt), nil
@@ -87,4 +94,28 @@ func (e *Event) appendAvro(b []byte) ([]byte, error) {
 	b = appendString(b, e.ErrorClass)
 	b = appendString(b, e.Error)
 	return appendMillis(b, e.Time), nil
+}
+
+func (c *Client) appendAvro(b []byte) ([]byte, error) {
+	b = appendString(b, c.Name)
+	b, err := appendEnum(b, "kind", string(c.Kind), "api", "worker")
+	if err != nil {
+		return b, err
+	}
+	if b, err = appendEnum(b, "scope", string(c.Scope), "read", "write", "admin"); err != nil {
+		return b, err
+	}
+	b = appendString(b, c.KeyHash)
+	b = appendString(b, c.Pipeline)
+	b = appendMillis(b, c.CreatedAt)
+	return appendBool(b, c.Revoked), nil
+}
+
+func (a *Audit) appendAvro(b []byte) ([]byte, error) {
+	b = appendString(b, a.Client)
+	b = appendString(b, a.Method)
+	b = appendString(b, a.Route)
+	b = appendString(b, a.Target)
+	b = appendLong(b, int64(a.Status))
+	return appendMillis(b, a.Time), nil
 }

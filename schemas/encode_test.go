@@ -45,6 +45,20 @@ func (e *Event) native() map[string]any {
 	}
 }
 
+func (c *Client) native() map[string]any {
+	return map[string]any{
+		"name": c.Name, "kind": string(c.Kind), "scope": string(c.Scope), "key_hash": c.KeyHash,
+		"pipeline": c.Pipeline, "created_at": c.CreatedAt, "revoked": c.Revoked,
+	}
+}
+
+func (a *Audit) native() map[string]any {
+	return map[string]any{
+		"client": a.Client, "method": a.Method, "route": a.Route, "target": a.Target,
+		"status": int32(a.Status), "time": a.Time,
+	}
+}
+
 func randString(r *rand.Rand) string {
 	const chars = "abcdefghijklmnopqrstuvwxyzABC0123456789_.:-é漢"
 	n := r.IntN(80)
@@ -76,12 +90,16 @@ func randRecords(r *rand.Rand) []oracleRecord {
 			Status:  pick(r, StatusSuccess, StatusFailed, StatusError, StatusReprocess, StatusProcessed),
 			Attempt: r.IntN(100), RetryCount: r.IntN(100), Worker: randString(r), SourceTopic: randString(r),
 			SourcePartition: int32(r.IntN(1 << 16)), SourceOffset: r.Int64N(1<<50) - 1<<40, ErrorClass: randString(r), Error: randString(r), Time: randTime(r)},
+		&Client{Name: randString(r), Kind: pick(r, ClientAPI, ClientWorker), Scope: pick(r, ScopeRead, ScopeWrite, ScopeAdmin),
+			KeyHash: randString(r), Pipeline: randString(r), CreatedAt: randTime(r), Revoked: r.IntN(2) == 0},
+		&Audit{Client: randString(r), Method: randString(r), Route: randString(r), Target: randString(r),
+			Status: r.IntN(600), Time: randTime(r)},
 	}
 }
 
 func TestHandEncodingMatchesGoavro(t *testing.T) {
 	codecs := map[string]*goavro.Codec{}
-	for _, f := range []string{"dm_user.avsc", "dm_mark.avsc", "dm_result.avsc", "event.avsc"} {
+	for _, f := range []string{"dm_user.avsc", "dm_mark.avsc", "dm_result.avsc", "event.avsc", "client.avsc", "audit.avsc"} {
 		text, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -113,6 +131,8 @@ func TestEncodeRejectsUnknownEnumSymbols(t *testing.T) {
 		&DMMark{UserID: "u", Priority: "urgent"},
 		&DMResult{UserID: "u", Priority: PriorityHigh, Status: "maybe"},
 		&Event{ItemID: "u", Status: "DONE"},
+		&Client{Name: "c", Kind: "robot", Scope: ScopeRead},
+		&Client{Name: "c", Kind: ClientAPI, Scope: "root"},
 	} {
 		if _, err := rec.appendAvro(nil); err == nil {
 			t.Errorf("%T with an unknown symbol encoded", rec)
@@ -172,6 +192,33 @@ func (e *Event) fromNative(m map[string]any) error {
 	return d.err
 }
 
+func (c *Client) fromNative(m map[string]any) error {
+	var d decoder
+	c.Name = d.str(m, "name")
+	c.Kind = ClientKind(d.str(m, "kind"))
+	c.Scope = Scope(d.str(m, "scope"))
+	c.KeyHash = d.str(m, "key_hash")
+	c.Pipeline = d.str(m, "pipeline")
+	c.CreatedAt = d.time(m, "created_at")
+	revoked, ok := m["revoked"].(bool)
+	if !ok {
+		d.fail("revoked", m["revoked"])
+	}
+	c.Revoked = revoked
+	return d.err
+}
+
+func (a *Audit) fromNative(m map[string]any) error {
+	var d decoder
+	a.Client = d.str(m, "client")
+	a.Method = d.str(m, "method")
+	a.Route = d.str(m, "route")
+	a.Target = d.str(m, "target")
+	a.Status = int(d.int(m, "status"))
+	a.Time = d.time(m, "time")
+	return d.err
+}
+
 // decoder reads fields out of goavro's native form and keeps the first
 // type mismatch, so the fromNative methods stay flat.
 type decoder struct{ err error }
@@ -213,7 +260,7 @@ func (d *decoder) time(m map[string]any, field string) time.Time {
 func goavroCodecs(t testing.TB) map[string]*goavro.Codec {
 	t.Helper()
 	codecs := map[string]*goavro.Codec{}
-	for _, f := range []string{"dm_user.avsc", "dm_mark.avsc", "dm_result.avsc", "event.avsc"} {
+	for _, f := range []string{"dm_user.avsc", "dm_mark.avsc", "dm_result.avsc", "event.avsc", "client.avsc", "audit.avsc"} {
 		text, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -232,7 +279,7 @@ type oracleRecord interface {
 }
 
 func emptyRecords() []oracleRecord {
-	return []oracleRecord{new(DMUser), new(DMMark), new(DMResult), new(Event)}
+	return []oracleRecord{new(DMUser), new(DMMark), new(DMResult), new(Event), new(Client), new(Audit)}
 }
 
 // decodeBoth decodes b as rec's schema with goavro and by hand and fails t

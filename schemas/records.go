@@ -84,6 +84,49 @@ type Event struct {
 	Time            time.Time
 }
 
+// ClientKind tells an HTTP API client from a Kafka worker.
+type ClientKind string
+
+// The kinds of client.
+const (
+	ClientAPI    ClientKind = "api"
+	ClientWorker ClientKind = "worker"
+)
+
+// Scope is what an API client may do: read < write < admin.
+type Scope string
+
+// The scopes, each including the ones before it.
+const (
+	ScopeRead  Scope = "read"
+	ScopeWrite Scope = "write"
+	ScopeAdmin Scope = "admin"
+)
+
+// Client is one registered client (topic ration.clients, key Name).
+// KeyHash is the hex SHA-256 of its API key, never the key; workers have
+// none (their credentials live in Kafka's SCRAM store).
+type Client struct {
+	Name      string
+	Kind      ClientKind
+	Scope     Scope
+	KeyHash   string
+	Pipeline  string
+	CreatedAt time.Time
+	Revoked   bool
+}
+
+// Audit is one authenticated write request or client-management action.
+// Target is the client a management action was about, if any.
+type Audit struct {
+	Client string
+	Method string
+	Route  string
+	Target string
+	Status int
+	Time   time.Time
+}
+
 func (*DMUser) schemaFile() string { return "dm_user.avsc" }
 
 func (*DMMark) schemaFile() string { return "dm_mark.avsc" }
@@ -91,3 +134,7 @@ func (*DMMark) schemaFile() string { return "dm_mark.avsc" }
 func (*DMResult) schemaFile() string { return "dm_result.avsc" }
 
 func (*Event) schemaFile() string { return "event.avsc" }
+
+func (*Client) schemaFile() string { return "client.avsc" }
+
+func (*Audit) schemaFile() string { return "audit.avsc" }

@@ -17,6 +17,13 @@ const (
 	// (undecodable), as they arrived plus error headers. Its values have no
 	// schema of their own.
 	TopicDMDead = "ration.dm.dead"
+	// TopicClients is the client registry (key client name), compacted: the
+	// latest record of a name is the client's state. auth/ creates it,
+	// because it needs cleanup.policy=compact.
+	TopicClients = "ration.clients"
+	// TopicAudit holds every authenticated write request and every
+	// client-management action (key client name).
+	TopicAudit = "ration.audit"
 )
 
 // topicSchema maps every topic to the embedded schema file of its values.
@@ -26,12 +33,16 @@ var topicSchema = map[string]string{
 	TopicDMChecksHigh: "dm_mark.avsc",
 	TopicDMResults:    "dm_result.avsc",
 	TopicEvents:       "event.avsc",
+	TopicClients:      "client.avsc",
+	TopicAudit:        "audit.avsc",
 }
 
 // DeadLetterTopics lists the dead-letter topics: raw bytes, no schema.
 func DeadLetterTopics() []string { return []string{TopicDMDead} }
 
-// Topics lists every Avro topic ration writes, in a stable order.
+// Topics lists every Avro topic ration writes and the sink stores, in a
+// stable order. The client registry (TopicClients) is not among them: it
+// is compacted, created by auth/, and never stored in ClickHouse.
 func Topics() []string {
-	return []string{TopicDMUsers, TopicDMChecks, TopicDMChecksHigh, TopicDMResults, TopicEvents}
+	return []string{TopicDMUsers, TopicDMChecks, TopicDMChecksHigh, TopicDMResults, TopicEvents, TopicAudit}
 }
