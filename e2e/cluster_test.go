@@ -121,11 +121,21 @@ func (c *cluster) mark(t *testing.T, prefix string, n int) map[string]int32 {
 // topic by partition.
 func (c *cluster) committed(t *testing.T) map[int32]int64 {
 	t.Helper()
+	offs, err := c.fetchCommitted()
+	if err != nil {
+		t.Fatalf("fetch offsets of %s: %v", dmGroup, err)
+	}
+	return offs
+}
+
+// fetchCommitted is committed, with the error returned: before the group
+// has committed anything it does not exist yet.
+func (c *cluster) fetchCommitted() (map[int32]int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	offs, err := c.adm.FetchOffsets(ctx, dmGroup)
 	if err != nil {
-		t.Fatalf("fetch offsets of %s: %v", dmGroup, err)
+		return nil, err
 	}
 	out := make(map[int32]int64)
 	offs.Each(func(o kadm.OffsetResponse) {
@@ -133,7 +143,7 @@ func (c *cluster) committed(t *testing.T) map[int32]int64 {
 			out[o.Partition] = o.At
 		}
 	})
-	return out
+	return out, nil
 }
 
 // markEnds returns the end offset of each partition of the normal check

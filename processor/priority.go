@@ -63,6 +63,25 @@ func (p *priority) forget(parts map[string][]int32) {
 	}
 }
 
+// ownedExcept returns the owned partitions that are not in except.
+func (p *priority) ownedExcept(except map[string][]int32) map[string][]int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	skip := make(map[tp]bool)
+	for t, ps := range except {
+		for _, part := range ps {
+			skip[tp{t, part}] = true
+		}
+	}
+	out := make(map[string][]int32)
+	for k := range p.parts {
+		if !skip[k] {
+			out[k.topic] = append(out[k.topic], k.partition)
+		}
+	}
+	return out
+}
+
 // observe records the positions and ends that a poll showed.
 func (p *priority) observe(fs kgo.Fetches) {
 	p.mu.Lock()

@@ -59,6 +59,30 @@ type Stage struct {
 	retryPause time.Duration
 	// lastEnds is when the end offsets of the inputs were last asked for.
 	lastEnds time.Time
+
+	freshMu sync.Mutex
+	fresh   map[string][]int32 // assigned since the last poll
+}
+
+// addFresh records newly assigned partitions (from the group's callback).
+func (s *Stage) addFresh(parts map[string][]int32) {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	if s.fresh == nil {
+		s.fresh = make(map[string][]int32)
+	}
+	for t, ps := range parts {
+		s.fresh[t] = append(s.fresh[t], ps...)
+	}
+}
+
+// takeFresh returns and forgets the partitions assigned since last asked.
+func (s *Stage) takeFresh() map[string][]int32 {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	f := s.fresh
+	s.fresh = nil
+	return f
 }
 
 // restrictedPollWait bounds a poll restricted to one priority class: when it
@@ -161,6 +185,7 @@ func (s *Stage) opts() []kgo.Opt {
 			}
 			s.log.Info("buckets assigned", "partitions", parts)
 			s.prio.assign(parts)
+			s.addFresh(parts)
 			s.deps.Metrics.addAssigned(c.Name, parts, 1)
 		}),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
@@ -184,9 +209,24 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 	s.refreshBacklog(ctx, cl)
 	pause, resume := s.prio.next()
 	cl.ResumeFetchTopics(resume...)
-	pollCtx := ctx
 	if len(pause) > 0 {
 		cl.PauseFetchTopics(pause...)
+	}
+	// Buckets just taken over from another worker come first: the fetch
+	// buffer may hold many records of the buckets this worker already had,
+	// and the client fetches again only once that buffer is drained. For
+	// one poll the old buckets are paused, which drops their buffered
+	// records (they are fetched again after).
+	var old map[string][]int32
+	if fresh := s.takeFresh(); len(fresh) > 0 {
+		if old = s.prio.ownedExcept(fresh); len(old) > 0 {
+			cl.PauseFetchPartitions(old)
+			defer cl.ResumeFetchPartitions(old)
+		}
+	}
+	restricted := len(pause) > 0 || len(old) > 0
+	pollCtx := ctx
+	if restricted {
 		var cancel context.CancelFunc
 		pollCtx, cancel = context.WithTimeout(ctx, restrictedPollWait)
 		defer cancel()
@@ -194,8 +234,8 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 
 	fetches := sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
 	// A poll right after a pause may return at once with nothing: the
-	// paused topics' buffered records were dropped. Wait for the others.
-	for len(pause) > 0 && fetches.NumRecords() == 0 && pollCtx.Err() == nil && !fetches.IsClientClosed() {
+	// paused records were dropped from the buffer. Wait for the others.
+	for restricted && fetches.NumRecords() == 0 && pollCtx.Err() == nil && !fetches.IsClientClosed() {
 		fetches = sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
 	}
 	if fetches.IsClientClosed() || ctx.Err() != nil {
@@ -208,7 +248,7 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 	})
 	recs := fetches.Records()
 	if len(recs) == 0 {
-		if len(pause) > 0 {
+		if len(pause) > 0 && len(old) == 0 {
 			s.prio.drained(resume)
 		}
 		return nil
