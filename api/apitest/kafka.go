@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/schemas"
 )
@@ -40,6 +41,9 @@ func NewKafka(t testing.TB) *Kafka {
 	kc := kafkaconn.Defaults()
 	kc.Partitions = 2
 	if err := kc.EnsureTopics(context.Background(), cl); err != nil {
+		t.Fatal(err)
+	}
+	if err := auth.EnsureTopic(context.Background(), cl); err != nil {
 		t.Fatal(err)
 	}
 	reg := srfake.New()
