@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +22,7 @@ import (
 // Broker is a running Kafka broker and schema registry.
 type Broker struct {
 	cfg         Config
+	admin       Credentials // zero with NoAuth
 	cluster     *kfake.Cluster
 	kafkaAddr   string
 	registryURL string
@@ -55,6 +57,17 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	var admin Credentials
+	if !cfg.NoAuth {
+		if admin, err = loadOrCreateAdmin(cfg.AdminFile); err != nil {
+			return nil, err
+		}
+		if kafkaDir != "" {
+			if err := syncPersistedAdmin(kafkaDir, admin); err != nil {
+				return nil, err
+			}
+		}
+	}
 
 	// The registry binds first: a taken port fails before Kafka's data
 	// is loaded.
@@ -62,17 +75,25 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
-	cluster, err := kfake.NewCluster(kfakeOpts(cfg, kafkaHost, pickPort(kafkaPort, kept.KafkaPort), kafkaDir)...)
+	cluster, err := kfake.NewCluster(kfakeOpts(cfg, admin, kafkaHost, pickPort(kafkaPort, kept.KafkaPort), kafkaDir)...)
 	if err != nil {
 		regLn.Close()
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	b := &Broker{
 		cfg:         cfg,
+		admin:       admin,
 		cluster:     cluster,
 		kafkaAddr:   cluster.ListenAddrs()[0],
 		registryURL: "http://" + regLn.Addr().String(),
 		serveErr:    make(chan error, 1),
+	}
+	if !cfg.NoAuth {
+		if err := advertiseSASLHandshakeV0(ctx, cluster, b.clientOpts(cfg.Log)); err != nil {
+			regLn.Close()
+			cluster.Close()
+			return nil, fmt.Errorf("kafka: %w", err)
+		}
 	}
 	if err := b.startRegistry(ctx, regLn); err != nil {
 		regLn.Close()
@@ -83,12 +104,16 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		_ = b.Close()
 		return nil, err
 	}
-	cfg.Log.Info("broker started", "kafka", b.kafkaAddr, "registry", b.registryURL, "data_dir", cfg.DataDir)
+	if cfg.NoAuth {
+		cfg.Log.Warn("kafka authentication and ACLs are off", "kafka", b.kafkaAddr)
+	}
+	cfg.Log.Info("broker started", "kafka", b.kafkaAddr, "registry", b.registryURL, "data_dir", cfg.DataDir,
+		"admin_user", admin.User, "admin_credentials", cfg.AdminFile)
 	return b, nil
 }
 
 // kfakeOpts maps cfg onto kfake: one broker on a fixed host and port.
-func kfakeOpts(cfg Config, host string, port int, dir string) []kfake.Opt {
+func kfakeOpts(cfg Config, admin Credentials, host string, port int, dir string) []kfake.Opt {
 	opts := []kfake.Opt{
 		kfake.Ports(port), // also makes it a single broker
 		kfake.ListenFn(func(_, addr string) (net.Listener, error) {
@@ -107,14 +132,22 @@ func kfakeOpts(cfg Config, host string, port int, dir string) []kfake.Opt {
 	if cfg.SyncWrites {
 		opts = append(opts, kfake.SyncWrites())
 	}
+	if !cfg.NoAuth {
+		opts = append(opts, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser(Mechanism, admin.User, admin.Password))
+	}
 	return opts
+}
+
+// clientOpts reach this broker as the admin, for the broker's own clients.
+func (b *Broker) clientOpts(log *slog.Logger) []kgo.Opt {
+	return append(b.KafkaConn().Opts(nil), kgoLogger(log))
 }
 
 // startRegistry replays the schema journal into a fresh srfake and serves
 // it on ln.
 func (b *Broker) startRegistry(ctx context.Context, ln net.Listener) error {
 	log := b.cfg.Log.With("component", "schema-registry")
-	base := []kgo.Opt{kgo.SeedBrokers(b.kafkaAddr), kgoLogger(log)}
+	base := b.clientOpts(log)
 	journal, err := kgo.NewClient(append(base,
 		kgo.ClientID("ration-schema-journal"),
 		kgo.DefaultProduceTopic(SchemasTopic),
@@ -160,9 +193,27 @@ func (b *Broker) RegistryURL() string { return b.registryURL }
 func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 
 // KafkaConn returns the connection settings of this broker for roles, with
-// the broker's default partition count.
+// the broker's default partition count and the admin's credentials.
 func (b *Broker) KafkaConn() kafkaconn.Config {
-	return kafkaconn.Config{Brokers: []string{b.kafkaAddr}, Registry: b.registryURL, Partitions: b.cfg.Partitions}
+	return kafkaconn.Config{
+		Brokers:    []string{b.kafkaAddr},
+		Registry:   b.registryURL,
+		Partitions: b.cfg.Partitions,
+		User:       b.admin.User,
+		Password:   b.admin.Password,
+	}
+}
+
+// Admin returns the admin's credentials; zero with NoAuth.
+func (b *Broker) Admin() Credentials { return b.admin }
+
+// AdminFile is where the admin's credentials are kept; "" when they live
+// in memory only (no DataDir or AdminFile) or authentication is off.
+func (b *Broker) AdminFile() string {
+	if b.cfg.NoAuth {
+		return ""
+	}
+	return b.cfg.AdminFile
 }
 
 // Close stops the registry, then the broker; with a DataDir, kfake writes

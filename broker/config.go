@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -45,6 +46,17 @@ type Config struct {
 	// members quickly; Kafka's own default is 6s.
 	MinSessionTimeout time.Duration
 
+	// NoAuth turns authentication and authorization off. Default false:
+	// clients authenticate with SASL/SCRAM-SHA-512 and every request is
+	// checked against ACLs; AdminUser is a superuser.
+	NoAuth bool
+
+	// AdminFile keeps the admin's credentials (JSON, mode 0600): created
+	// with a random password on the first start, reused after. Default
+	// DataDir/admin.kafka.json; without a DataDir the credentials live in
+	// memory only and reach roles through KafkaConn.
+	AdminFile string
+
 	// Log receives the broker's logs; kfake's request-level chatter is
 	// logged at debug. Default nil: silent.
 	Log *slog.Logger
@@ -82,6 +94,9 @@ func (c *Config) setDefaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.AdminFile == "" && c.DataDir != "" {
+		c.AdminFile = filepath.Join(c.DataDir, AdminFileName)
+	}
 }
 
 // Validate reports a config that cannot work. Empty fields are valid: they
@@ -105,7 +120,8 @@ func (c Config) Validate() error {
 }
 
 // Flags binds c to --data-dir, --sync-writes, --kafka-listen,
-// --registry-listen and --group-min-session-timeout. Partitions is left
+// --registry-listen, --group-min-session-timeout, --no-auth and
+// --admin-file. Partitions is left
 // out on purpose: `ration dev` also binds kafkaconn's --partitions and the
 // two must not clash; the caller binds it where it makes sense.
 func (c *Config) Flags(fs *pflag.FlagSet) {
@@ -114,6 +130,8 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.KafkaAddr, "kafka-listen", c.KafkaAddr, "Kafka listen host:port (port 0: pick one, kept in --data-dir)")
 	fs.StringVar(&c.RegistryAddr, "registry-listen", c.RegistryAddr, "schema registry listen host:port (port 0: pick one, kept in --data-dir)")
 	fs.DurationVar(&c.MinSessionTimeout, "group-min-session-timeout", c.MinSessionTimeout, "shortest consumer group session the broker accepts")
+	fs.BoolVar(&c.NoAuth, "no-auth", c.NoAuth, "turn SASL/SCRAM authentication and ACLs off (keep the listener on loopback)")
+	fs.StringVar(&c.AdminFile, "admin-file", c.AdminFile, `file of the admin's Kafka credentials, created on first start (default: DATA_DIR/`+AdminFileName+`)`)
 }
 
 // splitListenAddr parses host:port. An advertised address (Kafka's: kfake

@@ -42,7 +42,7 @@ func start(t *testing.T, cfg Config) *Broker {
 
 func newClient(t *testing.T, b *Broker, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.KafkaAddr())}, opts...)...)
+	cl, err := kgo.NewClient(append(b.KafkaConn().Opts(nil), opts...)...)
 	if err != nil {
 		t.Fatalf("kafka client: %v", err)
 	}

@@ -37,12 +37,23 @@ func runKcat(t *testing.T, path, stdin string, args ...string) string {
 	return string(out)
 }
 
+// kcatAuth are the options that log kcat in as the broker's admin.
+func kcatAuth(b *Broker) []string {
+	return kcatSASL(b.Admin().User, b.Admin().Password)
+}
+
+// kcatSASL are the options that log kcat in with SCRAM-SHA-512.
+func kcatSASL(user, pass string) []string {
+	return []string{"-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=SCRAM-SHA-512",
+		"-X", "sasl.username=" + user, "-X", "sasl.password=" + pass}
+}
+
 func TestKcatReadsMetadata(t *testing.T) {
 	path := kcat(t)
 	b := start(t, testConfig())
 	createTopic(t, newClient(t, b), "kcat-meta", 3)
 
-	out := runKcat(t, path, "", "-b", b.KafkaAddr(), "-L", "-t", "kcat-meta")
+	out := runKcat(t, path, "", append(kcatAuth(b), "-b", b.KafkaAddr(), "-L", "-t", "kcat-meta")...)
 	for _, want := range []string{
 		"1 brokers:",
 		"at " + b.KafkaAddr(),
@@ -61,12 +72,12 @@ func TestKcatConsumesAndProduces(t *testing.T) {
 	createTopic(t, cl, "kcat-data", 1)
 	produce(t, cl, &kgo.Record{Key: []byte("from"), Value: []byte("franz-go")})
 
-	out := runKcat(t, path, "", "-b", b.KafkaAddr(), "-C", "-t", "kcat-data", "-o", "beginning", "-e", "-q", "-f", `%k=%s\n`)
+	out := runKcat(t, path, "", append(kcatAuth(b), "-b", b.KafkaAddr(), "-C", "-t", "kcat-data", "-o", "beginning", "-e", "-q", "-f", `%k=%s\n`)...)
 	if strings.TrimSpace(out) != "from=franz-go" {
 		t.Fatalf("kcat consumed %q, want from=franz-go", out)
 	}
 
-	runKcat(t, path, "by=kcat\n", "-b", b.KafkaAddr(), "-P", "-t", "kcat-data", "-K", "=")
+	runKcat(t, path, "by=kcat\n", append(kcatAuth(b), "-b", b.KafkaAddr(), "-P", "-t", "kcat-data", "-K", "=")...)
 	recs := consumeAll(t, b, "kcat-data", 2)
 	if got := string(recs[1].Key) + "=" + string(recs[1].Value); got != "by=kcat" {
 		t.Fatalf("franz-go read %q from kcat, want by=kcat", got)

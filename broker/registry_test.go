@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -41,7 +40,7 @@ func post(t *testing.T, b *Broker, subject, schema string) (int, string) {
 // journal returns the schema journal as it is now.
 func journal(t *testing.T, b *Broker) []journalValue {
 	t.Helper()
-	recs, err := readJournal(testCtx(t), []kgo.Opt{kgo.SeedBrokers(b.KafkaAddr())})
+	recs, err := readJournal(testCtx(t), b.KafkaConn().Opts(nil))
 	if err != nil {
 		t.Fatalf("read journal: %v", err)
 	}

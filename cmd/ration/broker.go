@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -27,11 +29,22 @@ and the listen ports (also those picked for port 0) survive a restart.
 Without it everything is kept in memory. Deleting schemas is refused so that
 ids keep their meaning.
 
-Prints "ration broker ready kafka=HOST:PORT registry=http://HOST:PORT" on
-stdout once both accept connections.`,
+Kafka clients authenticate with SASL/SCRAM-SHA-512 and are held to ACLs
+(--no-auth turns both off). The admin user, a superuser, gets a random
+password on the first start, kept in --admin-file (default
+DATA_DIR/admin.kafka.json, mode 0600); without --data-dir or --admin-file
+it is kept in $TMPDIR/ration-broker.admin.kafka.json. Roles use it with
+--kafka-user ration-admin and --kafka-password (or RATION_KAFKA_PASSWORD).
+
+Prints "ration broker ready kafka=HOST:PORT registry=http://HOST:PORT
+admin=FILE" on stdout once both accept connections.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Log = g.log
+			if cfg.DataDir == "" && cfg.AdminFile == "" {
+				// An in-memory password would reach no other process.
+				cfg.AdminFile = filepath.Join(os.TempDir(), "ration-broker."+broker.AdminFileName)
+			}
 			return runBroker(cmd.Context(), cfg, metricsAddr)
 		},
 	}
@@ -48,7 +61,11 @@ func runBroker(ctx context.Context, cfg broker.Config, metricsAddr string) error
 		return err
 	}
 	ready := func(net.Addr) {
-		fmt.Printf("ration broker ready kafka=%s registry=%s\n", b.KafkaAddr(), b.RegistryURL())
+		line := fmt.Sprintf("ration broker ready kafka=%s registry=%s", b.KafkaAddr(), b.RegistryURL())
+		if f := b.AdminFile(); f != "" {
+			line += " admin=" + f
+		}
+		fmt.Println(line)
 	}
 	if metricsAddr == "" {
 		ready(nil)

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/plugin/kslog"
 
@@ -28,6 +29,11 @@ type Config struct {
 	// Partitions is the partition count of topics ration creates (the
 	// number of buckets). Default 12.
 	Partitions int32
+	// User and Password authenticate to Kafka with SASL/SCRAM-SHA-512.
+	// Default "": no authentication (a broker with SASL on refuses every
+	// request but the handshake).
+	User     string
+	Password string
 }
 
 // Defaults returns the config of a local `ration broker`.
@@ -35,11 +41,16 @@ func Defaults() Config {
 	return Config{Brokers: []string{"127.0.0.1:9092"}, Registry: "http://127.0.0.1:8081", Partitions: 12}
 }
 
-// Flags binds c to --kafka, --registry and --partitions.
+// Flags binds c to --kafka, --registry, --partitions, --kafka-user and
+// --kafka-password.
 func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.Brokers, "kafka", c.Brokers, "Kafka seed brokers, host:port[,host:port]")
 	fs.StringVar(&c.Registry, "registry", c.Registry, "schema registry URL")
 	fs.Int32Var(&c.Partitions, "partitions", c.Partitions, "partitions (buckets) of the topics ration creates")
+	fs.StringVar(&c.User, "kafka-user", c.User, `SASL/SCRAM-SHA-512 user ("": no authentication)`)
+	// The password is better passed as RATION_KAFKA_PASSWORD or in the
+	// --config file: a flag shows in the process list.
+	fs.StringVar(&c.Password, "kafka-password", c.Password, "SASL/SCRAM-SHA-512 password (prefer RATION_KAFKA_PASSWORD: flags show in ps)")
 }
 
 // Validate reports a config that cannot work.
@@ -53,12 +64,18 @@ func (c Config) Validate() error {
 	if c.Partitions < 1 {
 		return fmt.Errorf("kafka: partitions %d < 1", c.Partitions)
 	}
+	if c.User == "" && c.Password != "" {
+		return errors.New("kafka: a password without a user")
+	}
 	return nil
 }
 
 // Opts returns the client options that reach the cluster; log may be nil.
 func (c Config) Opts(log *slog.Logger) []kgo.Opt {
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
+	if c.User != "" {
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.User, Pass: c.Password}.AsSha512Mechanism()))
+	}
 	if log != nil {
 		opts = append(opts, kgo.WithLogger(quietLogger{kslog.New(log.With("component", "franz-go"))}))
 	}
