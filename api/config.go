@@ -44,6 +44,13 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown when Run's context ends.
 	// Default 10 s.
 	ShutdownTimeout time.Duration
+	// RateLimit is the requests per second one client (one key) may make,
+	// across all routes; more are answered 429 with Retry-After. Default
+	// 1000.
+	RateLimit float64
+	// RateBurst is how many requests a client may make at once above its
+	// rate. Default 2000.
+	RateBurst int
 }
 
 // Defaults returns the configuration of a local API server.
@@ -58,15 +65,20 @@ func Defaults() Config {
 		IdleTimeout:       120 * time.Second,
 		BackendTimeout:    15 * time.Second,
 		ShutdownTimeout:   10 * time.Second,
+		RateLimit:         1000,
+		RateBurst:         2000,
 	}
 }
 
-// Flags binds c to --http, --max-body-bytes and --max-ids; the timeouts
-// keep their values (set them in code or the config struct).
+// Flags binds c to --http, --max-body-bytes, --max-ids, --rate-limit and
+// --rate-burst; the timeouts keep their values (set them in code or the
+// config struct).
 func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Addr, "http", c.Addr, "HTTP API listen address")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body the HTTP API accepts")
 	fs.IntVar(&c.MaxIDs, "max-ids", c.MaxIDs, "most user ids in one HTTP write request")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "HTTP requests per second one client key may make")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "HTTP requests one client key may make at once above --rate-limit")
 }
 
 // Validate reports a configuration that cannot work.
@@ -77,6 +89,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1 {
 		errs = append(errs, fmt.Errorf("api: max body bytes %d < 1", c.MaxBodyBytes))
+	}
+	if c.RateLimit <= 0 {
+		errs = append(errs, fmt.Errorf("api: rate limit %v must be positive", c.RateLimit))
+	}
+	if c.RateBurst < 1 {
+		errs = append(errs, fmt.Errorf("api: rate burst %d < 1", c.RateBurst))
 	}
 	if c.MaxIDs < 1 {
 		errs = append(errs, fmt.Errorf("api: max ids %d < 1", c.MaxIDs))

@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,36 +14,86 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rationhq/ration/api/apitest"
+	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/schemas"
 )
 
 // rig is an API server in front of a real in-process Kafka and schema
-// registry, with an in-memory read side.
+// registry, with an in-memory read side, a client registry that follows
+// the Kafka topic, and an admin key that requests carry unless told
+// otherwise.
 type rig struct {
 	*apitest.Kafka
-	reader *apitest.Reader
-	reg    *prometheus.Registry
-	srv    *Server
-	http   *httptest.Server
+	reader  *apitest.Reader
+	reg     *prometheus.Registry
+	clients *auth.Store
+	srv     *Server
+	http    *httptest.Server
+	key     string // sent as the bearer key by do; "" sends none
+	logs    *syncBuffer
 }
 
 func newRig(t *testing.T, tune func(*Config)) *rig {
 	t.Helper()
-	k := apitest.NewKafka(t)
+	return newServerOn(t, apitest.NewKafka(t), tune)
+}
+
+// peer starts another API server (another node) on r's Kafka, with its own
+// registry and follower.
+func (r *rig) peer(t *testing.T) *rig {
+	t.Helper()
+	p := newServerOn(t, r.Kafka, nil)
+	p.key = r.key
+	return p
+}
+
+func newServerOn(t *testing.T, k *apitest.Kafka, tune func(*Config)) *rig {
+	t.Helper()
+	return newServerWith(t, k, tune, nil)
+}
+
+func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers auth.WorkerProvisioner) *rig {
+	t.Helper()
 	cfg := Defaults()
 	cfg.Addr = "127.0.0.1:0"
 	if tune != nil {
 		tune(&cfg)
 	}
-	r := &rig{Kafka: k, reader: apitest.NewReader(), reg: prometheus.NewRegistry()}
+	reg := apitest.FollowClients(t, k)
+	r := &rig{Kafka: k, reader: apitest.NewReader(), reg: prometheus.NewRegistry(),
+		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}}
+	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
-	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, Registry: r.reg})
+	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, Registry: r.reg,
+		Clients: reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
+		Workers: workers})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.http = httptest.NewServer(r.srv.Handler())
 	t.Cleanup(r.http.Close)
+	if _, ok := reg.Client("rig-admin"); !ok {
+		r.key = r.addKey(t, "rig-admin", schemas.ScopeAdmin)
+	}
 	return r
+}
+
+// addKey registers an API client and returns its key.
+func (r *rig) addKey(t *testing.T, name string, scope schemas.Scope) string {
+	t.Helper()
+	key, err := r.clients.CreateKey(context.Background(), name, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// as returns a copy of r whose requests carry key.
+func (r *rig) as(key string) *rig {
+	c := *r
+	c.key = key
+	return &c
 }
 
 // do sends a request and returns the status, the Content-Type and the body.
@@ -53,6 +105,9 @@ func (r *rig) do(t *testing.T, method, path, contentType string, body io.Reader)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if r.key != "" {
+		req.Header.Set("Authorization", "Bearer "+r.key)
 	}
 	resp, err := r.http.Client().Do(req)
 	if err != nil {

@@ -3,12 +3,16 @@ package api
 import (
 	"net/http"
 	"strings"
+
+	"github.com/rationhq/ration/schemas"
 )
 
 // route is one endpoint the server mounts.
 type route struct {
 	method string
 	path   string // a net/http pattern path, which is also OpenAPI's template syntax
+	// scope is what a client's key must allow; "" is a public route.
+	scope  schemas.Scope
 	handle func(s *Server, w http.ResponseWriter, r *http.Request) error
 }
 
@@ -18,14 +22,21 @@ func (rt route) pattern() string { return rt.method + " " + rt.path }
 // routes is the one list of what the server serves. docs/openapi.yaml
 // documents exactly these, which TestOpenAPIMatchesRoutes checks.
 var routes = []route{
-	{http.MethodGet, "/healthz", (*Server).healthz},
-	{http.MethodGet, "/metrics", (*Server).serveMetrics},
-	{http.MethodPost, "/v1/dm/users", (*Server).registerUsers},
-	{http.MethodGet, "/v1/dm/users", (*Server).listUsers},
-	{http.MethodGet, "/v1/dm/users/{id}", (*Server).getUser},
-	{http.MethodPost, "/v1/dm/checks", (*Server).markUsers},
-	{http.MethodGet, "/v1/dm/stats", (*Server).stats},
+	{http.MethodGet, "/healthz", public, (*Server).healthz},
+	{http.MethodGet, "/metrics", public, (*Server).serveMetrics},
+	{http.MethodPost, "/v1/dm/users", schemas.ScopeWrite, (*Server).registerUsers},
+	{http.MethodGet, "/v1/dm/users", schemas.ScopeRead, (*Server).listUsers},
+	{http.MethodGet, "/v1/dm/users/{id}", schemas.ScopeRead, (*Server).getUser},
+	{http.MethodPost, "/v1/dm/checks", schemas.ScopeWrite, (*Server).markUsers},
+	{http.MethodGet, "/v1/dm/stats", schemas.ScopeRead, (*Server).stats},
+	{http.MethodPost, "/v1/clients", schemas.ScopeAdmin, (*Server).addClient},
+	{http.MethodGet, "/v1/clients", schemas.ScopeAdmin, (*Server).listClients},
+	{http.MethodDelete, "/v1/clients/{name}", schemas.ScopeAdmin, (*Server).revokeClient},
+	{http.MethodGet, "/v1/audit", schemas.ScopeAdmin, (*Server).audit},
 }
+
+// public marks a route that needs no key: probes and scrapers.
+const public schemas.Scope = ""
 
 // mount builds the handler of every route, and of everything else.
 // net/http's mux answers an unknown path or a wrong method in plain text;
@@ -36,7 +47,7 @@ func (s *Server) mount() http.Handler {
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range routes {
-		mux.Handle(rt.pattern(), s.metrics.instrument(rt.pattern(), s.serve(rt.pattern(), rt.handle)))
+		mux.Handle(rt.pattern(), s.metrics.instrument(rt.pattern(), s.authorize(rt, s.serve(rt.pattern(), rt.handle))))
 		if allowed[rt.path] == nil {
 			paths = append(paths, rt.path)
 		}

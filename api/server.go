@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/internal/obs"
 	"github.com/rationhq/ration/producer"
 )
@@ -32,6 +33,22 @@ type Deps struct {
 	// Ready tells /healthz whether to answer 200 or 503. Nil is always
 	// ready.
 	Ready func() bool
+	// Clients authenticates requests (an auth.Registry kept current by an
+	// auth.Follower). Nil turns authentication off: every route is open,
+	// for tests and embedders that guard the API otherwise; New logs a
+	// warning.
+	Clients Authenticator
+	// ClientStore registers and revokes clients (/v1/clients). Nil
+	// answers those routes with 503.
+	ClientStore *auth.Store
+	// Workers creates workers' Kafka credentials. Nil answers a worker
+	// registration with 501.
+	Workers auth.WorkerProvisioner
+	// Audit records every authenticated request that is not a GET. Nil
+	// records nothing.
+	Audit Auditor
+	// AuditReader answers GET /v1/audit. Nil answers it with 503.
+	AuditReader ration.AuditReader
 }
 
 // Server is the HTTP API. Handler serves it in tests and embedders; Run
@@ -41,6 +58,7 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	metrics *metrics
+	limits  *limits
 	handler http.Handler
 
 	metricsHandler http.Handler
@@ -64,7 +82,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "api"), metrics: m,
-		metricsHandler: obs.MetricsHandler(deps.Registry)}
+		limits: newLimits(cfg.RateLimit, cfg.RateBurst), metricsHandler: obs.MetricsHandler(deps.Registry)}
+	if deps.Clients == nil {
+		s.log.Warn("api authentication is off: no client registry")
+	}
 	s.handler = s.mount()
 	return s, nil
 }

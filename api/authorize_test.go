@@ -1,0 +1,345 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/auth"
+	"github.com/rationhq/ration/schemas"
+)
+
+var (
+	getRoutes  = []string{"/v1/dm/users?state=pending", "/v1/dm/stats"}
+	postRoutes = []string{"/v1/dm/users", "/v1/dm/checks", "/v1/clients"}
+)
+
+func TestReadKeysReadAndWriteKeysWrite(t *testing.T) {
+	r := newRig(t, nil)
+	read := r.as(r.addKey(t, "dashboard", schemas.ScopeRead))
+	write := r.as(r.addKey(t, "ci", schemas.ScopeWrite))
+	for _, path := range getRoutes {
+		for who, c := range map[string]*rig{"read": read, "write": write, "admin": r} {
+			if status, _, body := c.do(t, http.MethodGet, path, "", nil); status != http.StatusOK {
+				t.Errorf("%s key GET %s: %d %s", who, path, status, body)
+			}
+		}
+	}
+	for _, path := range postRoutes {
+		status, body := read.postJSON(t, path, map[string]any{"user_ids": []string{"u1"}, "name": "x", "scope": "read"})
+		wantError(t, status, "application/json", body, http.StatusForbidden, "scope read")
+	}
+	if status, body := write.postJSON(t, "/v1/dm/checks", map[string]any{"user_ids": []string{"u1"}}); status != http.StatusAccepted {
+		t.Fatalf("write key POST checks: %d %s", status, body)
+	}
+	for _, c := range []*rig{read, write} {
+		status, ct, body := c.do(t, http.MethodGet, "/v1/clients", "", nil)
+		wantError(t, status, ct, body, http.StatusForbidden, "needs admin")
+		status, ct, body = c.do(t, http.MethodDelete, "/v1/clients/ci", "", nil)
+		wantError(t, status, ct, body, http.StatusForbidden, "needs admin")
+	}
+}
+
+func TestUnknownKeysAre401WithAChallenge(t *testing.T) {
+	r := newRig(t, nil)
+	fresh, _, err := auth.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, header := range map[string]string{
+		"none": "", "unknown": "Bearer " + fresh, "not a key": "Bearer hunter2", "basic": "Basic dXNlcjpwYXNz",
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, r.http.URL+"/v1/dm/stats", nil)
+			if header != "" {
+				req.Header.Set("Authorization", header)
+			}
+			resp, err := r.http.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body bytes.Buffer
+			_, _ = body.ReadFrom(resp.Body)
+			wantError(t, resp.StatusCode, resp.Header.Get("Content-Type"), body.Bytes(), http.StatusUnauthorized, "API key")
+			if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer realm="ration"` {
+				t.Fatalf("WWW-Authenticate %q", got)
+			}
+		})
+	}
+	anon := r.as("")
+	for _, path := range []string{"/healthz", "/metrics"} {
+		if status, _, _ := anon.do(t, http.MethodGet, path, "", nil); status != http.StatusOK {
+			t.Errorf("GET %s without a key: %d", path, status)
+		}
+	}
+}
+
+func TestClientManagement(t *testing.T) {
+	r := newRig(t, nil)
+	status, body := r.postJSON(t, "/v1/clients", map[string]string{"name": "ci", "scope": "write"})
+	if status != http.StatusCreated {
+		t.Fatalf("add: %d %s", status, body)
+	}
+	var created apiKeyBody
+	if err := json.Unmarshal(body, &created); err != nil {
+		t.Fatal(err)
+	}
+	if created.Name != "ci" || created.Scope != "write" || !auth.WellFormed(created.Key) {
+		t.Fatalf("created %+v", created)
+	}
+	ci := r.as(created.Key)
+	if status, body := ci.postJSON(t, "/v1/dm/users", map[string]any{"user_ids": []string{"u"}}); status != http.StatusAccepted {
+		t.Fatalf("new key: %d %s", status, body)
+	}
+
+	status, body = r.postJSON(t, "/v1/clients", map[string]string{"name": "ci", "scope": "read"})
+	wantError(t, status, "application/json", body, http.StatusConflict, "exists")
+	status, body = r.postJSON(t, "/v1/clients", map[string]string{"name": "x", "scope": "root"})
+	wantError(t, status, "application/json", body, http.StatusBadRequest, "scope")
+	status, body = r.postJSON(t, "/v1/clients", map[string]string{"name": "../x", "scope": "read"})
+	wantError(t, status, "application/json", body, http.StatusBadRequest, "name")
+	status, body = r.postJSON(t, "/v1/clients", map[string]string{"name": "w1", "kind": "worker", "pipeline": "dmcheck"})
+	wantError(t, status, "application/json", body, http.StatusNotImplemented, "worker")
+
+	status, _, body = r.do(t, http.MethodGet, "/v1/clients", "", nil)
+	if status != http.StatusOK || bytes.Contains(body, []byte("key")) || !bytes.Contains(body, []byte(`"name":"ci"`)) {
+		t.Fatalf("list: %d %s", status, body)
+	}
+
+	if status, _, body := r.do(t, http.MethodDelete, "/v1/clients/ci", "", nil); status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", status, body)
+	}
+	status, ct, body := ci.do(t, http.MethodGet, "/v1/dm/stats", "", nil)
+	wantError(t, status, ct, body, http.StatusUnauthorized, "API key")
+	status, ct, body = r.do(t, http.MethodDelete, "/v1/clients/ci", "", nil)
+	wantError(t, status, ct, body, http.StatusNotFound, "ci")
+}
+
+// fakeWorkers stands in for the Kafka SCRAM/ACL provisioner.
+type fakeWorkers struct {
+	mu      sync.Mutex
+	created map[string]string
+	revoked []string
+}
+
+func (f *fakeWorkers) CreateWorker(_ context.Context, name, pipeline string) (string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.created[name] = pipeline
+	return "worker-" + name, "s3cr3t-password-" + name, nil
+}
+
+func (f *fakeWorkers) RevokeWorker(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revoked = append(f.revoked, name)
+	return nil
+}
+
+func TestWorkerRegistrationReturnsKafkaCredentials(t *testing.T) {
+	fw := &fakeWorkers{created: map[string]string{}}
+	base := newRig(t, nil)
+	r := newServerWith(t, base.Kafka, nil, fw)
+	r.key = base.key
+	status, body := r.postJSON(t, "/v1/clients", map[string]string{"name": "w1", "kind": "worker", "pipeline": "dmcheck"})
+	if status != http.StatusCreated {
+		t.Fatalf("%d %s", status, body)
+	}
+	var got workerBody
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := workerBody{Name: "w1", Kind: "worker", Pipeline: "dmcheck", SASLMechanism: "SCRAM-SHA-512",
+		Username: "worker-w1", Password: "s3cr3t-password-w1"}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if status, _, body := r.do(t, http.MethodDelete, "/v1/clients/w1", "", nil); status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", status, body)
+	}
+	if len(fw.revoked) != 1 || fw.revoked[0] != "w1" {
+		t.Fatalf("provisioner revoked %v", fw.revoked)
+	}
+	if strings.Contains(r.logs.String(), "s3cr3t") {
+		t.Fatal("a worker password reached the log")
+	}
+}
+
+func TestRevocationReachesAnotherServerWithin5s(t *testing.T) {
+	a := newRig(t, nil)
+	b := a.peer(t)
+	key := a.addKey(t, "ci", schemas.ScopeRead)
+	eventually(t, 5*time.Second, "registration reaches server b", func() bool {
+		status, _, _ := b.as(key).do(t, http.MethodGet, "/v1/dm/stats", "", nil)
+		return status == http.StatusOK
+	})
+	if status, _, body := a.do(t, http.MethodDelete, "/v1/clients/ci", "", nil); status != http.StatusOK {
+		t.Fatalf("revoke on a: %d %s", status, body)
+	}
+	eventually(t, 5*time.Second, "revocation reaches server b", func() bool {
+		status, _, _ := b.as(key).do(t, http.MethodGet, "/v1/dm/stats", "", nil)
+		return status == http.StatusUnauthorized
+	})
+}
+
+func TestRateLimitIsPerClient(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.RateLimit = 1; c.RateBurst = 5 })
+	noisy := r.as(r.addKey(t, "noisy", schemas.ScopeRead))
+	quiet := r.as(r.addKey(t, "quiet", schemas.ScopeRead))
+	var limited int
+	for range 20 {
+		req, _ := http.NewRequest(http.MethodGet, r.http.URL+"/v1/dm/stats", nil)
+		req.Header.Set("Authorization", "Bearer "+noisy.key)
+		resp, err := r.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+			if ra := resp.Header.Get("Retry-After"); ra == "" || ra == "0" {
+				t.Fatalf("429 with Retry-After %q", ra)
+			}
+		}
+	}
+	if limited < 10 {
+		t.Fatalf("%d of 20 requests limited, want at least 10 (burst 5, 1/s)", limited)
+	}
+	if status, _, body := quiet.do(t, http.MethodGet, "/v1/dm/stats", "", nil); status != http.StatusOK {
+		t.Fatalf("another client was limited too: %d %s", status, body)
+	}
+}
+
+func TestWritesAreAudited(t *testing.T) {
+	r := newRig(t, nil)
+	read := r.as(r.addKey(t, "dashboard", schemas.ScopeRead))
+	write := r.as(r.addKey(t, "ci", schemas.ScopeWrite))
+	write.postJSON(t, "/v1/dm/checks", map[string]any{"user_ids": []string{"u1"}})
+	read.postJSON(t, "/v1/dm/checks", map[string]any{"user_ids": []string{"u1"}})
+	r.do(t, http.MethodDelete, "/v1/clients/dashboard", "", nil)
+	read.do(t, http.MethodGet, "/v1/dm/stats", "", nil) // not a write, and now 401: not audited
+
+	want := map[string]bool{
+		"ci POST /v1/dm/checks  202":                        true,
+		"dashboard POST /v1/dm/checks  403":                 true,
+		"rig-admin DELETE /v1/clients/{name} dashboard 200": true,
+	}
+	var got []string
+	eventually(t, 5*time.Second, "audit events", func() bool {
+		got = nil
+		for _, rec := range r.Records(t, schemas.TopicAudit) {
+			var a schemas.Audit
+			if err := r.Codec.Decode(rec.Value, &a); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, a.Client+" "+a.Route+" "+a.Target+" "+itoa(a.Status))
+		}
+		return len(got) >= len(want)
+	})
+	if len(got) != len(want) {
+		t.Fatalf("audit %q", got)
+	}
+	for _, g := range got {
+		if !want[g] {
+			t.Fatalf("unexpected audit event %q in %q", g, got)
+		}
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestNoKeyIsStoredOrLogged(t *testing.T) {
+	r := newRig(t, nil)
+	keys := []string{r.key}
+	for _, scope := range []schemas.Scope{schemas.ScopeRead, schemas.ScopeWrite, schemas.ScopeAdmin} {
+		status, body := r.postJSON(t, "/v1/clients", map[string]string{"name": "c-" + string(scope), "scope": string(scope)})
+		if status != http.StatusCreated {
+			t.Fatalf("%d %s", status, body)
+		}
+		var c apiKeyBody
+		_ = json.Unmarshal(body, &c)
+		keys = append(keys, c.Key)
+		r.as(c.Key).postJSON(t, "/v1/dm/checks", map[string]any{"user_ids": []string{"u1"}})
+		r.as(c.Key+"x").do(t, http.MethodGet, "/v1/dm/stats", "", nil)
+	}
+	r.do(t, http.MethodDelete, "/v1/clients/c-read", "", nil)
+
+	all := allRecordBytes(t, r)
+	if len(all) == 0 {
+		t.Fatal("no records read")
+	}
+	for _, k := range keys {
+		if bytes.Contains(all, []byte(k)) {
+			t.Fatal("a key is in a Kafka record")
+		}
+		// The key's base64 body without the prefix is the secret part.
+		if bytes.Contains(all, []byte(k[len(auth.KeyPrefix):])) || strings.Contains(r.logs.String(), k[len(auth.KeyPrefix):]) {
+			t.Fatal("a key is in a Kafka record or the log")
+		}
+	}
+	if !strings.Contains(r.logs.String(), "request rejected") {
+		t.Fatal("the log captured nothing: the check means nothing")
+	}
+}
+
+// allRecordBytes returns the keys, values and headers of every record of
+// every topic on r's Kafka, concatenated.
+func allRecordBytes(t *testing.T, r *rig) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(r.Client)
+	topics, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics.Names()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.Cluster.ListenAddrs()...), kgo.ConsumeTopics(topics.Names()...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []byte
+	var n int64
+	for n < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records", n, want)
+		}
+		fs.EachRecord(func(rec *kgo.Record) {
+			n++
+			out = append(append(out, rec.Key...), rec.Value...)
+			for _, h := range rec.Headers {
+				out = append(append(out, h.Key...), h.Value...)
+			}
+		})
+	}
+	return out
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
