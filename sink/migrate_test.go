@@ -65,9 +65,9 @@ func TestMigrate(t *testing.T) {
 		}
 	})
 	t.Run("tables exist", func(t *testing.T) {
-		n, err := count(conn, "SELECT count() FROM system.tables WHERE database = ? AND name IN ('dm_user_log', 'events', 'schema_migrations')", db)
-		if err != nil || n != 3 {
-			t.Fatalf("%d of 3 tables, err %v", n, err)
+		n, err := count(conn, "SELECT count() FROM system.tables WHERE database = ? AND name IN ('dm_user_log', 'events', 'audit', 'schema_migrations')", db)
+		if err != nil || n != 4 {
+			t.Fatalf("%d of 4 tables, err %v", n, err)
 		}
 	})
 	t.Run("a bad database name is refused", func(t *testing.T) {

@@ -29,8 +29,11 @@ var (
 		"event_id", "item_id", "pipeline", "stage", "status", "attempt", "retry_count", "worker",
 		"source_topic", "source_partition", "source_offset", "error_class", "error", "time_ms", "day",
 	}}
+	audit = &table{name: "audit", columns: []string{
+		"src", "client", "method", "route", "target", "status", "time_ms", "day",
+	}}
 	// tables lists every table in the order a flush inserts them.
-	tables = []*table{dmUserLog, events}
+	tables = []*table{dmUserLog, events, audit}
 )
 
 func (t *table) insertSQL(qdb string) string {
@@ -82,6 +85,12 @@ func convert(codec *schemas.Codec, r *kgo.Record) (row, error) {
 			return row{}, err
 		}
 		return eventRow(e, src)
+	case schemas.TopicAudit:
+		var a schemas.Audit
+		if err := codec.Decode(r.Value, &a); err != nil {
+			return row{}, err
+		}
+		return auditRow(a, src)
 	}
 	return row{}, fmt.Errorf("%w: %w", errNoRow, schemas.ErrUnknownTopic)
 }
@@ -119,6 +128,15 @@ func eventRow(e schemas.Event, src string) (row, error) {
 		src, e.ItemID, e.Pipeline, e.Stage, string(e.Status), clampU16(e.Attempt), clampU16(e.RetryCount),
 		e.Worker, e.SourceTopic, e.SourcePartition, e.SourceOffset, e.ErrorClass, e.Error,
 		uint64(e.Time.UnixMilli()), e.Time.UTC(),
+	}}, nil
+}
+
+func auditRow(a schemas.Audit, src string) (row, error) {
+	if err := storable(a.Time); err != nil {
+		return row{}, err
+	}
+	return row{table: audit, values: []any{
+		src, a.Client, a.Method, a.Route, a.Target, clampU16(a.Status), uint64(a.Time.UnixMilli()), a.Time.UTC(),
 	}}, nil
 }
 

@@ -34,6 +34,7 @@ func (e *Error) Error() string {
 // Client calls one ration API server. It is safe for concurrent use.
 type Client struct {
 	base string
+	key  string
 	hc   *http.Client
 }
 
@@ -45,6 +46,13 @@ func New(baseURL string, hc *http.Client) *Client {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}
+}
+
+// WithKey returns a copy of c that sends key as its bearer API key.
+func (c *Client) WithKey(key string) *Client {
+	cp := *c
+	cp.key = key
+	return &cp
 }
 
 type idsBody struct {
@@ -120,6 +128,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("apiclient: %s %s: %w", method, path, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/api/apitest"
+	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/producer"
 	"github.com/rationhq/ration/schemas"
 )
@@ -20,13 +21,52 @@ func newClient(t *testing.T) (*apiclient.Client, *apitest.Kafka, *apitest.Reader
 	t.Helper()
 	k := apitest.NewKafka(t)
 	reader := apitest.NewReader()
-	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: reader})
+	reg := apitest.FollowClients(t, k)
+	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: reader,
+		Clients: reg, ClientStore: auth.NewStore(reg, k.Client, k.Codec)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return apiclient.New(hs.URL+"/", hs.Client()), k, reader
+	key := apitest.AddKey(t, k, reg, "admin", "admin")
+	return apiclient.New(hs.URL+"/", hs.Client()).WithKey(key), k, reader
+}
+
+func TestClientManagement(t *testing.T) {
+	c, _, _ := newClient(t)
+	ctx := context.Background()
+	created, err := c.AddAPIClient(ctx, "ci", "read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Name != "ci" || created.Scope != "read" || created.Key == "" {
+		t.Fatalf("created %+v", created)
+	}
+	ci := c.WithKey(created.Key)
+	if _, err := ci.Stats(ctx); err != nil {
+		t.Fatalf("the new key cannot read: %v", err)
+	}
+	var apiErr *apiclient.Error
+	if _, err := ci.Mark(ctx, []string{"u"}, ""); !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {
+		t.Fatalf("a read key marked: %v", err)
+	}
+	if _, err := c.AddWorker(ctx, "w1", "dmcheck"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotImplemented {
+		t.Fatalf("worker without a provisioner: %v", err)
+	}
+	list, err := c.Clients(ctx)
+	if err != nil || len(list) != 2 || list[1].Name != "ci" {
+		t.Fatalf("list %+v, %v", list, err)
+	}
+	if _, err := c.RevokeClient(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ci.Stats(ctx); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		t.Fatalf("a revoked key read: %v", err)
+	}
+	if _, err := c.Audit(ctx, "", time.Time{}, 10); !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable {
+		t.Fatalf("audit without a reader: %v", err)
+	}
 }
 
 func TestWrites(t *testing.T) {
