@@ -31,7 +31,13 @@ func newWorkerDMCheckCmd(g *globals) *cobra.Command {
 		Short: "Check users' open DMs: consume marks, write results and status events",
 		Long: `Joins the dmcheck consumer group and checks the users of the buckets it owns.
 A worker restarted with the same --instance-id within --session-timeout gets
-its buckets back; a graceful stop hands them over at once.`,
+its buckets back; a graceful stop hands them over at once.
+
+Against a broker with SASL and ACLs (ration's own, or a real Kafka set up as
+in the README) the worker logs in as the Kafka user it was registered with:
+--kafka-user worker-NAME, and the password in RATION_KAFKA_PASSWORD. It may
+then only read its input topics and group, write its outputs and use
+transactional ids under ration.dmcheck.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDMWorker(cmd.Context(), g, kafka, cfg, metricsAddr)
