@@ -6,8 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rationhq/ration/api"
+	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
 	"github.com/rationhq/ration/producer"
@@ -18,12 +20,19 @@ func newAPICmd(g *globals) *cobra.Command {
 	kafka := kafkaconn.Defaults()
 	cfg := api.Defaults()
 	chAddr, chDB := sink.DefaultConfig().ClickHouse, sink.DefaultConfig().Database
+	var adminKeyFile string
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API: writes go to Kafka, reads come from ClickHouse",
-		Args:  cobra.NoArgs,
+		Long: `Serves the HTTP API. Every route but /healthz and /metrics needs an API key
+of a client registered in Kafka (topic ration.clients). To create the first
+admin key against a fresh Kafka, start one API process with
+--bootstrap-admin-key-file PATH: it writes a new admin key to PATH (mode
+0600) unless PATH exists, and registers PATH's key as client "admin" if the
+registry lacks it. Then register other clients with ration clients add.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAPI(cmd.Context(), g, kafka, cfg, chAddr, chDB)
+			return runAPI(cmd.Context(), g, kafka, cfg, chAddr, chDB, adminKeyFile)
 		},
 	}
 	fs := cmd.Flags()
@@ -31,10 +40,11 @@ func newAPICmd(g *globals) *cobra.Command {
 	cfg.Flags(fs)
 	fs.StringVar(&chAddr, "clickhouse", chAddr, "ClickHouse native host:port for reads")
 	fs.StringVar(&chDB, "clickhouse-db", chDB, "ClickHouse database")
+	fs.StringVar(&adminKeyFile, "bootstrap-admin-key-file", "", "make sure this file holds a registered admin API key (created, mode 0600, if missing)")
 	return cmd
 }
 
-func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Config, chAddr, chDB string) error {
+func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Config, chAddr, chDB, adminKeyFile string) error {
 	if err := kafka.Validate(); err != nil {
 		return err
 	}
@@ -52,16 +62,41 @@ func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Con
 	if err := kafka.EnsureTopics(ctx, cl); err != nil {
 		return err
 	}
+	if err := auth.EnsureTopic(ctx, cl); err != nil {
+		return err
+	}
 	reader, err := sink.OpenReader(ctx, chAddr, chDB)
 	if err != nil {
 		return err
 	}
 	defer reader.Close()
-	srv, err := api.New(cfg, api.Deps{DM: producer.NewDM(cl, codec), Reader: reader, Log: g.log, Registry: reg})
+	clients := auth.NewRegistry()
+	follower := auth.NewFollower(clients, codec, g.log, kafka.Opts(g.log)...)
+	store := auth.NewStore(clients, cl, codec)
+	srv, err := api.New(cfg, api.Deps{DM: producer.NewDM(cl, codec), Reader: reader, Log: g.log, Registry: reg,
+		Clients: clients, ClientStore: store, Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader})
 	if err != nil {
 		return err
 	}
-	return srv.Run(ctx, func(a net.Addr) {
-		g.log.Info("api ready", "addr", a.String())
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return follower.Run(ectx) })
+	eg.Go(func() error {
+		// Serving before the registry caught up would refuse valid keys.
+		select {
+		case <-follower.Ready():
+		case <-ectx.Done():
+			return nil
+		}
+		if adminKeyFile != "" {
+			created, err := auth.EnsureAdminKey(ectx, store, adminKeyFile, "admin")
+			if err != nil {
+				return err
+			}
+			g.log.Info("admin API key", "file", adminKeyFile, "created", created)
+		}
+		return srv.Run(ectx, func(a net.Addr) {
+			g.log.Info("api ready", "addr", a.String(), "clients", clients.Len())
+		})
 	})
+	return eg.Wait()
 }

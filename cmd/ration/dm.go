@@ -16,29 +16,25 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rationhq/ration"
-	"github.com/rationhq/ration/api/apiclient"
 )
 
 // dmCLI holds the flags the dm commands share.
 type dmCLI struct {
-	api   string
+	apiFlags
 	batch int
 }
 
-// client is built at run time, after the config file and environment
-// (RATION_API) have been applied to --api.
-func (d *dmCLI) client() *apiclient.Client { return apiclient.New(d.api, nil) }
-
 func newDMCmd(_ *globals) *cobra.Command {
-	d := &dmCLI{api: "http://127.0.0.1:8080", batch: 10_000}
+	d := &dmCLI{apiFlags: defaultAPIFlags(), batch: 10_000}
 	cmd := &cobra.Command{
 		Use:   "dm",
 		Short: "Submit users for DM checks and see where they stand",
-		Long: `Commands for people, talking to ration's HTTP API (--api, or RATION_API).
-A user id is 1 to 64 of A-Z a-z 0-9 _ . : -`,
+		Long: `Commands for people, talking to ration's HTTP API (--api, or RATION_API)
+with an API key (--key, or RATION_API_KEY): read scope to look, write scope
+to import and mark. A user id is 1 to 64 of A-Z a-z 0-9 _ . : -`,
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&d.api, "api", d.api, "base URL of ration's HTTP API")
+	d.apiFlags.bind(pf)
 	pf.IntVar(&d.batch, "batch", d.batch, "most ids per request (the server's --max-ids)")
 	cmd.AddCommand(d.importCmd(), d.markCmd(), d.statusCmd(), d.listCmd(), d.statsCmd())
 	return cmd

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rationhq/ration/api"
+	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/broker"
 	"github.com/rationhq/ration/internal/chserver"
 	"github.com/rationhq/ration/internal/kafkaconn"
@@ -127,6 +128,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 	if err := kafka.EnsureTopics(ctx, admin); err != nil {
 		return fmt.Errorf("dev: topics: %w", err)
 	}
+	clients, stopFollower, err := startClientRegistry(ctx, cfg.DataDir, admin, kafka, codec, log)
+	if err != nil {
+		return err
+	}
+	defer stopFollower()
 
 	cfg.Sink.ClickHouse = addrs.ClickHouse
 	snk, err := sink.New(cfg.Sink, kafka, codec, log, reg)
@@ -143,7 +149,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(cfg.API, api.Deps{DM: producer.NewDM(admin, codec), Reader: reader, Log: log, Registry: reg})
+	srv, err := api.New(cfg.API, api.Deps{DM: producer.NewDM(admin, codec), Reader: reader, Log: log, Registry: reg,
+		Clients: clients.Registry(), ClientStore: clients, Audit: producer.NewAudit(admin, codec, log), AuditReader: reader})
 	if err != nil {
 		return err
 	}
@@ -162,6 +169,50 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 		})
 	})
 	return g.Wait()
+}
+
+// AdminKeyFile is where, under the data dir, `ration dev` keeps the admin
+// API key it creates on first start.
+const AdminKeyFile = "admin.key"
+
+// startClientRegistry follows the client registry until stop is called,
+// waits until it caught up, and makes sure DataDir/admin.key holds an
+// admin key (created on first start, reused after).
+func startClientRegistry(ctx context.Context, dataDir string, cl *kgo.Client, kafka kafkaconn.Config,
+	codec *schemas.Codec, log *slog.Logger) (*auth.Store, func(), error) {
+	if err := auth.EnsureTopic(ctx, cl); err != nil {
+		return nil, nil, fmt.Errorf("dev: %w", err)
+	}
+	reg := auth.NewRegistry()
+	f := auth.NewFollower(reg, codec, log, kafka.Opts(log)...)
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(fctx) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			log.Error("client registry follower", "err", err)
+		}
+	}
+	select {
+	case <-f.Ready():
+	case <-ctx.Done():
+		stop()
+		return nil, nil, ctx.Err()
+	}
+	store := auth.NewStore(reg, cl, codec)
+	path := filepath.Join(dataDir, AdminKeyFile)
+	created, err := auth.EnsureAdminKey(ctx, store, path, "admin")
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("dev: %w", err)
+	}
+	if created {
+		log.Info("created an admin API key; it is in the file (mode 0600), not in this log", "file", path)
+	} else {
+		log.Info("admin API key", "file", path)
+	}
+	return store, stop, nil
 }
 
 func newWorkers(cfg Config, kafka kafkaconn.Config, tel *kafkaconn.Telemetry, codec *schemas.Codec, log *slog.Logger, reg prometheus.Registerer) ([]*processor.Stage, error) {

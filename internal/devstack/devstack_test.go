@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +49,12 @@ func startStack(t *testing.T, dir string) *stack {
 		cancel()
 		t.Fatal("dev stack not ready after 2 minutes")
 	}
-	s.api = apiclient.New(s.addrs.API, nil)
+	key, err := os.ReadFile(filepath.Join(dir, AdminKeyFile))
+	if err != nil {
+		cancel()
+		t.Fatalf("admin key: %v", err)
+	}
+	s.api = apiclient.New(s.addrs.API, nil).WithKey(strings.TrimSpace(string(key)))
 	stopped := false
 	s.stop = func() {
 		if stopped {
@@ -201,4 +209,59 @@ func TestEndToEndThroughTheAPI(t *testing.T) {
 		}
 		return u.State == ration.DMChecked, string(u.State)
 	})
+	// Auth: the admin key from the data dir survived the restart (every
+	// call above used it); an admin registers a read key, its writes are
+	// refused, every write is in the audit table, and no key is in any
+	// ClickHouse column.
+	dash, err := s.api.AddAPIClient(ctx, "dashboard", "read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.api.WithKey(dash.Key).Mark(ctx, all[:1], ""); err == nil {
+		t.Fatal("a read key marked users")
+	}
+	await(t, time.Minute, "the audit log holds the registration and the refused write", func() (bool, string) {
+		entries, err := s.api.Audit(ctx, "", time.Time{}, 1000)
+		if err != nil {
+			return false, err.Error()
+		}
+		var reg, refused bool
+		for _, e := range entries {
+			reg = reg || (e.Client == "admin" && e.Route == "POST /v1/clients" && e.Target == "dashboard" && e.Status == 201)
+			refused = refused || (e.Client == "dashboard" && e.Route == "POST /v1/dm/checks" && e.Status == 403)
+		}
+		return reg && refused, fmt.Sprintf("%d entries", len(entries))
+	})
+	adminKey, err := os.ReadFile(filepath.Join(dir, AdminKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows2, err := reader.Conn().Query(ctx, "SELECT table, name FROM system.columns WHERE database = 'ration' AND type = 'String'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols [][2]string
+	for rows2.Next() {
+		var c [2]string
+		if err := rows2.Scan(&c[0], &c[1]); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	rows2.Close()
+	if len(cols) == 0 {
+		t.Fatal("no String columns found: the scan means nothing")
+	}
+	for _, key := range []string{strings.TrimSpace(string(adminKey)), dash.Key} {
+		for _, c := range cols {
+			var n uint64
+			q := fmt.Sprintf("SELECT count() FROM ration.`%s` WHERE position(`%s`, ?) > 0", c[0], c[1])
+			if err := reader.Conn().QueryRow(ctx, q, key[3:]).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				t.Fatalf("a key is stored in ClickHouse: %s.%s", c[0], c[1])
+			}
+		}
+	}
 }
