@@ -74,6 +74,9 @@ func TestAdminCredentialsAreKeptInTheDataDir(t *testing.T) {
 	if kept != b1.Admin() || kept.Mechanism != "SCRAM-SHA-512" {
 		t.Errorf("file holds %+v, broker uses %+v", kept, b1.Admin())
 	}
+	if fi, err := os.Stat(filepath.Join(cfg.DataDir, "kafka")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("kafka dir (holds salted passwords): %v, %v; want mode 0700", fi.Mode().Perm(), err)
+	}
 	createTopic(t, newClient(t, b1), "kept", 1)
 	if err := b1.Close(); err != nil {
 		t.Fatal(err)

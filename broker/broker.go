@@ -49,7 +49,13 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	var kafkaDir string
 	if cfg.DataDir != "" {
 		kafkaDir = filepath.Join(cfg.DataDir, "kafka")
-		if err := os.MkdirAll(kafkaDir, 0o755); err != nil {
+		// kfake keeps SCRAM salted passwords in kafka/sasl.json (0644),
+		// and a salted password is enough to log in: only the broker's
+		// own user may enter the directory.
+		if err := os.MkdirAll(kafkaDir, 0o700); err != nil {
+			return nil, fmt.Errorf("broker data dir: %w", err)
+		}
+		if err := os.Chmod(kafkaDir, 0o700); err != nil {
 			return nil, fmt.Errorf("broker data dir: %w", err)
 		}
 	}

@@ -39,7 +39,13 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	b := brokertest.Start(t, broker.Config{Partitions: 3})
+	return newRigAt(t, "")
+}
+
+// newRigAt is newRig with the broker's data in dir ("": in memory).
+func newRigAt(t *testing.T, dir string) *rig {
+	t.Helper()
+	b := brokertest.Start(t, broker.Config{Partitions: 3, DataDir: dir})
 	conn := b.KafkaConn()
 	admin, err := kgo.NewClient(append(conn.Opts(nil), kgo.ProducerLinger(0))...)
 	if err != nil {
@@ -50,7 +56,7 @@ func newRig(t *testing.T) *rig {
 	if err := conn.EnsureTopics(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kadm.NewClient(admin).CreateTopic(ctx, 1, -1, nil, otherTopic); err != nil {
+	if _, err := kadm.NewClient(admin).CreateTopic(ctx, 1, -1, nil, otherTopic); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		t.Fatal(err)
 	}
 	codec, err := conn.Codec(ctx)
@@ -400,6 +406,37 @@ func TestRevokedWorkerIsRefused(t *testing.T) {
 	cl := r.client(t, user, pass2)
 	if _, err := kadm.NewClient(cl).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err != nil {
 		t.Errorf("re-registered worker: %v", err)
+	}
+}
+
+func TestRegistrationsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	r := newRigAt(t, dir)
+	user, pass := r.createWorker(t, "w1")
+	revoked, revokedPass := r.createWorker(t, "w2")
+	if err := r.prov.RevokeWorker(ctxFor(t, 10*time.Second), "w2"); err != nil {
+		t.Fatal(err)
+	}
+	r.admin.Close()
+	if err := r.b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = newRigAt(t, dir)
+	cl := r.client(t, user, pass)
+	adm := kadm.NewClient(cl)
+	if _, err := adm.ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err != nil {
+		t.Errorf("registered worker after a restart: %v", err)
+	}
+	offs, err := adm.ListEndOffsets(ctxFor(t, 5*time.Second), otherTopic)
+	if err == nil {
+		err = offs.Error()
+	}
+	if !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Errorf("another pipeline's topic after a restart: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	gone := r.client(t, revoked, revokedPass)
+	if _, err := kadm.NewClient(gone).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err == nil {
+		t.Error("a worker revoked before the restart listed offsets after it")
 	}
 }
 
