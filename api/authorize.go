@@ -29,7 +29,7 @@ func principalOf(r *http.Request) (auth.Principal, bool) {
 // authorize guards a route: a key that a registered, unrevoked client
 // holds (401 otherwise), within the client's rate limit (429), and a scope
 // that covers the route's (403). Every authenticated request that is not a
-// GET is audited with its outcome. The key never reaches a log line, an
+// GET, and every request to an admin route, is audited with its outcome. The key never reaches a log line, an
 // error message or an audit record.
 func (s *Server) authorize(rt route, h http.Handler) http.Handler {
 	if rt.scope == public || s.deps.Clients == nil {
@@ -50,7 +50,7 @@ func (s *Server) authorize(rt route, h http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		var rec *auditRecorder
-		if r.Method != http.MethodGet && s.deps.Audit != nil {
+		if (r.Method != http.MethodGet || rt.scope == schemas.ScopeAdmin) && s.deps.Audit != nil {
 			rec = &auditRecorder{ResponseWriter: w, status: http.StatusOK}
 			w = rec
 			r = r.WithContext(context.WithValue(r.Context(), auditTargetKey{}, &rec.target))

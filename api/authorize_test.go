@@ -226,12 +226,15 @@ func TestWritesAreAudited(t *testing.T) {
 	write.postJSON(t, "/v1/dm/checks", map[string]any{"user_ids": []string{"u1"}})
 	read.postJSON(t, "/v1/dm/checks", map[string]any{"user_ids": []string{"u1"}})
 	r.do(t, http.MethodDelete, "/v1/clients/dashboard", "", nil)
-	read.do(t, http.MethodGet, "/v1/dm/stats", "", nil) // not a write, and now 401: not audited
+	read.do(t, http.MethodGet, "/v1/dm/stats", "", nil)  // not a write, and now 401: not audited
+	write.do(t, http.MethodGet, "/v1/dm/stats", "", nil) // a read: not audited
+	r.do(t, http.MethodGet, "/v1/clients", "", nil)      // an admin read: audited
 
 	want := map[string]bool{
 		"ci POST /v1/dm/checks  202":                        true,
 		"dashboard POST /v1/dm/checks  403":                 true,
 		"rig-admin DELETE /v1/clients/{name} dashboard 200": true,
+		"rig-admin GET /v1/clients  200":                    true,
 	}
 	var got []string
 	eventually(t, 5*time.Second, "audit events", func() bool {
@@ -341,5 +344,38 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 			t.Fatalf("%s: not within %v", what, within)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWorkersProvisionedOnKafka(t *testing.T) {
+	base := newRig(t, nil)
+	r := newServerWith(t, base.Kafka, nil, auth.KafkaWorkers(kadm.NewClient(base.Client)))
+	r.key = base.key
+	status, body := r.postJSON(t, "/v1/clients", map[string]string{"name": "w1", "kind": "worker", "pipeline": "dmcheck"})
+	if status != http.StatusCreated {
+		t.Fatalf("%d %s", status, body)
+	}
+	var got workerBody
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Username == "" || len(got.Password) < 32 || got.SASLMechanism != "SCRAM-SHA-512" {
+		t.Fatalf("credentials %+v", got)
+	}
+	users, err := kadm.NewClient(base.Client).DescribeUserSCRAMs(context.Background(), got.Username)
+	if err != nil || users[got.Username].Err != nil {
+		t.Fatalf("no SCRAM user %s: %v %v", got.Username, err, users[got.Username].Err)
+	}
+	status, body = r.postJSON(t, "/v1/clients", map[string]string{"name": "w2", "kind": "worker", "pipeline": "nosuch"})
+	wantError(t, status, "application/json", body, http.StatusBadRequest, "pipeline")
+	if status, _, body := r.do(t, http.MethodDelete, "/v1/clients/w1", "", nil); status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", status, body)
+	}
+	users, err = kadm.NewClient(base.Client).DescribeUserSCRAMs(context.Background(), got.Username)
+	if err == nil && users[got.Username].Err == nil {
+		t.Fatalf("SCRAM user %s survives its revocation", got.Username)
+	}
+	if strings.Contains(r.logs.String(), got.Password) || bytes.Contains(allRecordBytes(t, r), []byte(got.Password)) {
+		t.Fatal("a worker password is in the log or in Kafka")
 	}
 }

@@ -99,6 +99,9 @@ func (s *Server) addClient(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusConflict, "client %q exists", req.Name)
 		}
 		user, pass, err := s.deps.Workers.CreateWorker(ctx, req.Name, req.Pipeline)
+		if errors.Is(err, auth.ErrInvalid) {
+			return badRequest("%v", err)
+		}
 		if err != nil {
 			// The provisioner's errors name the worker and the pipeline,
 			// never the password.
@@ -139,14 +142,20 @@ func (s *Server) revokeClient(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.BackendTimeout)
 	defer cancel()
+	// A worker's Kafka credentials go first: if that fails the registry
+	// still lists the worker as active, and repeating the call finishes
+	// the job.
+	if c, ok := s.deps.ClientStore.Registry().Client(name); ok && !c.Revoked && c.Kind == schemas.ClientWorker {
+		if s.deps.Workers == nil {
+			return errorf(http.StatusNotImplemented, "worker credentials cannot be revoked on this server (no Kafka SASL provisioner)")
+		}
+		if err := s.deps.Workers.RevokeWorker(ctx, name); err != nil {
+			return &httpError{status: http.StatusBadGateway, msg: "deleting the worker's Kafka credentials failed; retry", cause: err}
+		}
+	}
 	c, err := s.deps.ClientStore.Revoke(ctx, name)
 	if err != nil {
 		return clientError(err)
-	}
-	if c.Kind == schemas.ClientWorker && s.deps.Workers != nil {
-		if err := s.deps.Workers.RevokeWorker(ctx, name); err != nil {
-			return &httpError{status: http.StatusBadGateway, msg: "the worker is revoked in the registry but deleting its Kafka credentials failed; retry", cause: err}
-		}
 	}
 	s.log.Info("client revoked", "client", name)
 	writeJSON(w, http.StatusOK, toClientBody(c))

@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -29,7 +30,10 @@ of a client registered in Kafka (topic ration.clients). To create the first
 admin key against a fresh Kafka, start one API process with
 --bootstrap-admin-key-file PATH: it writes a new admin key to PATH (mode
 0600) unless PATH exists, and registers PATH's key as client "admin" if the
-registry lacks it. Then register other clients with ration clients add.`,
+registry lacks it. Then register other clients with ration clients add.
+Registering workers (ration clients add NAME --worker) creates their Kafka
+SCRAM users and ACLs with this process's Kafka user, which must be allowed
+to alter the cluster (a super user).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAPI(cmd.Context(), g, kafka, cfg, chAddr, chDB, adminKeyFile)
@@ -74,7 +78,8 @@ func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Con
 	follower := auth.NewFollower(clients, codec, g.log, kafka.Opts(g.log)...)
 	store := auth.NewStore(clients, cl, codec)
 	srv, err := api.New(cfg, api.Deps{DM: producer.NewDM(cl, codec), Reader: reader, Log: g.log, Registry: reg,
-		Clients: clients, ClientStore: store, Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader})
+		Clients: clients, ClientStore: store, Workers: auth.KafkaWorkers(kadm.NewClient(cl)),
+		Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -150,7 +151,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 		return err
 	}
 	srv, err := api.New(cfg.API, api.Deps{DM: producer.NewDM(admin, codec), Reader: reader, Log: log, Registry: reg,
-		Clients: clients.Registry(), ClientStore: clients, Audit: producer.NewAudit(admin, codec, log), AuditReader: reader})
+		Clients: clients.Registry(), ClientStore: clients, Workers: auth.KafkaWorkers(kadm.NewClient(admin)),
+		Audit: producer.NewAudit(admin, codec, log), AuditReader: reader})
 	if err != nil {
 		return err
 	}

@@ -232,6 +232,17 @@ func TestEndToEndThroughTheAPI(t *testing.T) {
 		}
 		return reg && refused, fmt.Sprintf("%d entries", len(entries))
 	})
+	// Workers get Kafka credentials from the embedded broker.
+	w, err := s.api.AddWorker(ctx, "w-extra", "dmcheck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.SASLMechanism != "SCRAM-SHA-512" || w.Username == "" || w.Password == "" {
+		t.Fatalf("worker credentials %+v", w)
+	}
+	if _, err := s.api.RevokeClient(ctx, "w-extra"); err != nil {
+		t.Fatal(err)
+	}
 	adminKey, err := os.ReadFile(filepath.Join(dir, AdminKeyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +263,7 @@ func TestEndToEndThroughTheAPI(t *testing.T) {
 	if len(cols) == 0 {
 		t.Fatal("no String columns found: the scan means nothing")
 	}
-	for _, key := range []string{strings.TrimSpace(string(adminKey)), dash.Key} {
+	for _, key := range []string{strings.TrimSpace(string(adminKey)), dash.Key, "rk_" + w.Password} {
 		for _, c := range cols {
 			var n uint64
 			q := fmt.Sprintf("SELECT count() FROM ration.`%s` WHERE position(`%s`, ?) > 0", c[0], c[1])
