@@ -63,12 +63,18 @@ func (f *Follower) Run(ctx context.Context) error {
 	}
 	f.markReady(ends)
 	for {
-		fs := cl.PollFetches(ctx)
+		fs, idle := f.poll(ctx, cl)
 		if ctx.Err() != nil {
 			return nil
 		}
+		if idle {
+			// Nothing to read for a while: caught up, even if the last
+			// offsets before the end hold no record (a compacted-away
+			// tombstone).
+			clear(ends)
+		}
 		fs.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				f.log.Warn("client registry fetch error", "topic", topic, "partition", p, "err", err)
 			}
 		})
@@ -81,6 +87,24 @@ func (f *Follower) Run(ctx context.Context) error {
 		f.markReady(ends)
 	}
 }
+
+// poll waits for records; until the follower is ready it gives up after
+// idleAfter and reports that it found nothing.
+func (f *Follower) poll(ctx context.Context, cl *kgo.Client) (kgo.Fetches, bool) {
+	select {
+	case <-f.ready:
+		return cl.PollFetches(ctx), false
+	default:
+	}
+	pctx, cancel := context.WithTimeout(ctx, idleAfter)
+	defer cancel()
+	fs := cl.PollFetches(pctx)
+	return fs, pctx.Err() != nil && ctx.Err() == nil && fs.NumRecords() == 0
+}
+
+// idleAfter is how long a follower that has not caught up waits for a
+// record before it concludes there is none left: several fetch waits.
+const idleAfter = 4 * followFetchWait
 
 // markReady closes ready once no partition has records left to catch up.
 func (f *Follower) markReady(ends map[int32]int64) {

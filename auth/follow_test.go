@@ -139,3 +139,32 @@ func TestEnsureAdminKeySurvivesRestartsAndFreshKafka(t *testing.T) {
 		t.Fatal("admin key not registered on a fresh Kafka")
 	}
 }
+
+// TestFollowerIsReadyWhenTheLastOffsetsHoldNoRecord: the end offset of a
+// partition can lie past its last readable record (an aborted write's
+// control marker, a compacted-away tombstone); the follower must still
+// become ready.
+func TestFollowerIsReadyWhenTheLastOffsetsHoldNoRecord(t *testing.T) {
+	k := apitest.NewKafka(t)
+	tx, err := kgo.NewClient(kgo.SeedBrokers(k.Cluster.ListenAddrs()...), kgo.TransactionalID("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	ctx := context.Background()
+	if err := tx.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.ProduceSync(ctx, &kgo.Record{Topic: schemas.TopicClients, Key: []byte("x"), Value: []byte("junk")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	n := newNode(t, k) // fails unless ready within 10 s
+	if _, ok := n.reg.Client("x"); ok {
+		t.Fatal("an aborted record was applied")
+	}
+	t.Logf("ready after %v", time.Since(start))
+}
