@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/schemas"
 )
 
 // getUser is GET /v1/dm/users/{id}.
@@ -28,6 +29,34 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 		return unavailable("read store unavailable; retry later", err)
 	}
 	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// userHistory is GET /v1/dm/users/{id}/history: every status event of the
+// user's checks, oldest first.
+func (s *Server) userHistory(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if !ration.UserIDPattern.MatchString(id) {
+		return badRequest("%q is not a valid user id (1 to 64 of A-Z a-z 0-9 _ . : -)", clip(id, 64))
+	}
+	if s.deps.Reader == nil || s.deps.History == nil {
+		return unavailable("reads are not enabled on this server", nil)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.BackendTimeout)
+	defer cancel()
+	if _, err := s.deps.Reader.DMUser(ctx, id); errors.Is(err, ration.ErrNotFound) {
+		return errorf(http.StatusNotFound, "user %q not found", id)
+	} else if err != nil {
+		return unavailable("read store unavailable; retry later", err)
+	}
+	events, err := s.deps.History.ItemHistory(ctx, schemas.PipelineDM, id)
+	if err != nil {
+		return unavailable("read store unavailable; retry later", err)
+	}
+	if events == nil {
+		events = []ration.ItemEvent{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events})
 	return nil
 }
 

@@ -102,3 +102,27 @@ func TestStats(t *testing.T) {
 		t.Fatalf("stats: %d %s, want %s", status, body, want)
 	}
 }
+
+func TestUserHistory(t *testing.T) {
+	r := newRig(t, nil)
+	at := time.Date(2025, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
+	r.reader.Put(ration.DMUser{UserID: "alice", State: ration.DMChecked}, ration.DMUser{UserID: "fresh", State: ration.DMUnmarked})
+	r.reader.PutEvents(
+		ration.ItemEvent{ItemID: "alice", Pipeline: "dm", Stage: "check", Status: "FAILED", Attempt: 4, Worker: "w1",
+			SourceTopic: "ration.dm.checks", SourcePartition: 3, SourceOffset: 7, ErrorClass: "transient", Error: "503", Time: ration.Timestamp{Time: at}},
+		ration.ItemEvent{ItemID: "alice", Pipeline: "dm", Stage: "check", Status: "SUCCESS", Attempt: 1, Worker: "w2",
+			SourceTopic: "ration.dm.checks", SourcePartition: 3, SourceOffset: 9, Time: ration.Timestamp{Time: at.Add(time.Second)}},
+	)
+	status, ctype, body := r.do(t, http.MethodGet, "/v1/dm/users/alice/history", "", nil)
+	want := `{"events":[` +
+		`{"item_id":"alice","pipeline":"dm","stage":"check","status":"FAILED","attempt":4,"retry_count":0,"worker":"w1","source_topic":"ration.dm.checks","source_partition":3,"source_offset":7,"error_class":"transient","error":"503","time":"2025-01-02T03:04:05.600Z"},` +
+		`{"item_id":"alice","pipeline":"dm","stage":"check","status":"SUCCESS","attempt":1,"retry_count":0,"worker":"w2","source_topic":"ration.dm.checks","source_partition":3,"source_offset":9,"error_class":"","error":"","time":"2025-01-02T03:04:06.600Z"}]}`
+	if status != http.StatusOK || ctype != "application/json" || strings.TrimSpace(string(body)) != want {
+		t.Fatalf("history: %d %s %s\nwant %s", status, ctype, body, want)
+	}
+	if status, _, body := r.do(t, http.MethodGet, "/v1/dm/users/fresh/history", "", nil); status != http.StatusOK || strings.TrimSpace(string(body)) != `{"events":[]}` {
+		t.Fatalf("history of a user never checked: %d %s", status, body)
+	}
+	status, ctype, body = r.do(t, http.MethodGet, "/v1/dm/users/nobody/history", "", nil)
+	wantError(t, status, ctype, body, http.StatusNotFound, `"nobody" not found`)
+}

@@ -65,7 +65,7 @@ func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers a
 		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
-	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, Registry: r.reg,
+	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, History: r.reader, Registry: r.reg,
 		Clients: reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
 		Workers: workers})
 	if err != nil {

@@ -27,6 +27,7 @@ var routes = []route{
 	{http.MethodPost, "/v1/dm/users", schemas.ScopeWrite, (*Server).registerUsers},
 	{http.MethodGet, "/v1/dm/users", schemas.ScopeRead, (*Server).listUsers},
 	{http.MethodGet, "/v1/dm/users/{id}", schemas.ScopeRead, (*Server).getUser},
+	{http.MethodGet, "/v1/dm/users/{id}/history", schemas.ScopeRead, (*Server).userHistory},
 	{http.MethodPost, "/v1/dm/checks", schemas.ScopeWrite, (*Server).markUsers},
 	{http.MethodGet, "/v1/dm/stats", schemas.ScopeRead, (*Server).stats},
 	{http.MethodPost, "/v1/clients", schemas.ScopeAdmin, (*Server).addClient},

@@ -47,6 +47,9 @@ type Deps struct {
 	// Audit records every authenticated request that is not a GET. Nil
 	// records nothing.
 	Audit Auditor
+	// History answers GET /v1/dm/users/{id}/history. Nil answers it with
+	// 503.
+	History ration.HistoryReader
 	// AuditReader answers GET /v1/audit. Nil answers it with 503.
 	AuditReader ration.AuditReader
 }

@@ -26,6 +26,9 @@ const (
 	TopicAudit = "ration.audit"
 )
 
+// PipelineDM names the DM-check pipeline in status events.
+const PipelineDM = "dm"
+
 // topicSchema maps every topic to the embedded schema file of its values.
 var topicSchema = map[string]string{
 	TopicDMUsers:      "dm_user.avsc",

@@ -88,6 +88,15 @@ func (c *Client) User(ctx context.Context, id string) (ration.DMUser, error) {
 	return u, err
 }
 
+// History returns every status event of one user's checks, oldest first.
+func (c *Client) History(ctx context.Context, id string) ([]ration.ItemEvent, error) {
+	var body struct {
+		Events []ration.ItemEvent `json:"events"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/dm/users/"+url.PathEscape(id)+"/history", nil, &body)
+	return body.Events, err
+}
+
 // Users returns a page of users in state after cursor ("" for the first
 // page). limit 0 leaves the page size to the server.
 func (c *Client) Users(ctx context.Context, state ration.DMState, cursor string, limit int) (ration.DMPage, error) {

@@ -16,8 +16,9 @@ import (
 // Reader is an in-memory ration.DMReader. Its cursors are "after:<id>";
 // any other cursor is ration.ErrBadCursor. It is safe for concurrent use.
 type Reader struct {
-	mu    sync.Mutex
-	users map[string]ration.DMUser
+	mu     sync.Mutex
+	users  map[string]ration.DMUser
+	events map[string][]ration.ItemEvent
 	stats ration.DMStats
 	last  ListCall
 }
@@ -29,10 +30,31 @@ type ListCall struct {
 	Limit  int
 }
 
-var _ ration.DMReader = (*Reader)(nil)
+var (
+	_ ration.DMReader      = (*Reader)(nil)
+	_ ration.HistoryReader = (*Reader)(nil)
+)
 
 // NewReader returns an empty reader.
-func NewReader() *Reader { return &Reader{users: map[string]ration.DMUser{}} }
+func NewReader() *Reader {
+	return &Reader{users: map[string]ration.DMUser{}, events: map[string][]ration.ItemEvent{}}
+}
+
+// PutEvents appends events to their items' histories.
+func (m *Reader) PutEvents(events ...ration.ItemEvent) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range events {
+		m.events[e.Pipeline+"/"+e.ItemID] = append(m.events[e.Pipeline+"/"+e.ItemID], e)
+	}
+}
+
+// ItemHistory implements ration.HistoryReader: the events put, in order.
+func (m *Reader) ItemHistory(_ context.Context, pipeline, itemID string) ([]ration.ItemEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]ration.ItemEvent(nil), m.events[pipeline+"/"+itemID]...), nil
+}
 
 // Put adds or replaces users.
 func (m *Reader) Put(users ...ration.DMUser) {

@@ -79,7 +79,7 @@ func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Con
 	store := auth.NewStore(clients, cl, codec)
 	srv, err := api.New(cfg, api.Deps{DM: producer.NewDM(cl, codec), Reader: reader, Log: g.log, Registry: reg,
 		Clients: clients, ClientStore: store, Workers: auth.KafkaWorkers(kadm.NewClient(cl)),
-		Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader})
+		Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader, History: reader})
 	if err != nil {
 		return err
 	}

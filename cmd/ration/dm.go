@@ -36,7 +36,7 @@ to import and mark. A user id is 1 to 64 of A-Z a-z 0-9 _ . : -`,
 	pf := cmd.PersistentFlags()
 	d.apiFlags.bind(pf)
 	pf.IntVar(&d.batch, "batch", d.batch, "most ids per request (the server's --max-ids)")
-	cmd.AddCommand(d.importCmd(), d.markCmd(), d.statusCmd(), d.listCmd(), d.statsCmd())
+	cmd.AddCommand(d.importCmd(), d.markCmd(), d.statusCmd(), d.historyCmd(), d.listCmd(), d.statsCmd())
 	return cmd
 }
 
@@ -139,6 +139,39 @@ func (d *dmCLI) statusCmd() *cobra.Command {
 				{"open DM", openDM(u.OpenDM)}, {"attempts", fmt.Sprint(u.Attempts)},
 			} {
 				fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	return cmd
+}
+
+func (d *dmCLI) historyCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "history ID",
+		Short: "Show every status change of one user's checks, oldest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			events, err := d.client().History(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeIndented(out, map[string]any{"events": events})
+			}
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tSTAGE\tSTATUS\tATTEMPT\tRETRIES\tWORKER\tFROM\tERROR")
+			for _, e := range events {
+				from := fmt.Sprintf("%s/%d@%d", e.SourceTopic, e.SourcePartition, e.SourceOffset)
+				errText := "-"
+				if e.Error != "" {
+					errText = e.ErrorClass + ": " + e.Error
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.Time.UTC().Format(ration.TimestampLayout),
+					e.Stage, e.Status, e.Attempt, e.RetryCount, e.Worker, from, errText)
 			}
 			return tw.Flush()
 		},

@@ -152,7 +152,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 	}
 	srv, err := api.New(cfg.API, api.Deps{DM: producer.NewDM(admin, codec), Reader: reader, Log: log, Registry: reg,
 		Clients: clients.Registry(), ClientStore: clients, Workers: auth.KafkaWorkers(kadm.NewClient(admin)),
-		Audit: producer.NewAudit(admin, codec, log), AuditReader: reader})
+		Audit: producer.NewAudit(admin, codec, log), AuditReader: reader, History: reader})
 	if err != nil {
 		return err
 	}

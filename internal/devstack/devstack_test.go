@@ -168,6 +168,20 @@ func TestEndToEndThroughTheAPI(t *testing.T) {
 		t.Fatalf("high-priority user: %+v", high)
 	}
 
+	// Events and results are separate topics: the event may land a flush
+	// after the result.
+	var history []ration.ItemEvent
+	await(t, 30*time.Second, "the checked user's event", func() (bool, string) {
+		history, err = s.api.History(ctx, all[0])
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(history) > 0, "no events"
+	})
+	if len(history) != 1 || history[0].Status != "SUCCESS" || history[0].SourceTopic != "ration.dm.checks.high" || history[0].Stage != "check" {
+		t.Fatalf("history of a checked high-priority user: %+v", history)
+	}
+
 	unmarked := listAll(t, s.api, ration.DMUnmarked, 1000)
 	if !slices.Equal(unmarked, all[5000:]) {
 		t.Fatalf("unmarked listing: %d users, want the 5000 never marked, each once, in order", len(unmarked))

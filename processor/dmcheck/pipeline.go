@@ -14,7 +14,7 @@ import (
 
 // Pipeline names used in status events.
 const (
-	PipelineName = "dm"
+	PipelineName = schemas.PipelineDM
 	StageName    = "check"
 )
 
