@@ -54,3 +54,41 @@ func TestItemHistory(t *testing.T) {
 		t.Fatalf("history of an item without events: %v, %v", none, err)
 	}
 }
+
+// TestItemStatusView: the item_status view holds each item's latest
+// status, unchanged by replayed events.
+func TestItemStatusView(t *testing.T) {
+	srv := chtest.Shared(t)
+	db := newDB(t)
+	r := openReader(t, srv.Addr(), db)
+	codec := testCodec(t)
+	base := time.UnixMilli(1_750_000_000_000).UTC()
+	var recs []*kgo.Record
+	for i, st := range []schemas.Status{schemas.StatusError, schemas.StatusReprocess, schemas.StatusSuccess} {
+		b, err := codec.Encode(&schemas.Event{ItemID: "alice", Pipeline: schemas.PipelineDM, Stage: "check", Status: st,
+			Attempt: 1, RetryCount: i, Worker: "w1", Time: base.Add(time.Duration(i) * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: schemas.TopicEvents, Value: b})
+	}
+	store(t, r.Conn(), db, codec, recs)
+	store(t, r.Conn(), db, codec, recs)
+
+	var (
+		status     string
+		retryCount uint16
+		timeMS     uint64
+		items      uint64
+	)
+	if err := r.Conn().QueryRow(context.Background(),
+		"SELECT toString(status), retry_count, changed_ms FROM "+db+".item_status WHERE pipeline = 'dm' AND item_id = 'alice'").Scan(&status, &retryCount, &timeMS); err != nil {
+		t.Fatal(err)
+	}
+	if status != "SUCCESS" || retryCount != 2 || timeMS != uint64(base.Add(2*time.Second).UnixMilli()) {
+		t.Fatalf("latest status %s, retries %d, time %d", status, retryCount, timeMS)
+	}
+	if err := r.Conn().QueryRow(context.Background(), "SELECT count() FROM "+db+".item_status").Scan(&items); err != nil || items != 1 {
+		t.Fatalf("%d items in the view (%v), want 1", items, err)
+	}
+}
