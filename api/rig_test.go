@@ -12,9 +12,12 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/auth"
+	"github.com/rationhq/ration/processor/deadletter"
 	"github.com/rationhq/ration/producer"
 	"github.com/rationhq/ration/schemas"
 )
@@ -64,9 +67,14 @@ func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers a
 	r := &rig{Kafka: k, reader: apitest.NewReader(), reg: prometheus.NewRegistry(),
 		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var err error
+	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, schemas.TopicDMDead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dead.Close)
 	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, History: r.reader, Registry: r.reg,
-		Clients: reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
+		DeadLetters: map[string]ration.DeadLetters{"dm": dead},
+		Clients:     reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
 		Workers: workers})
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,9 @@ var routes = []route{
 	{http.MethodGet, "/v1/clients", schemas.ScopeAdmin, (*Server).listClients},
 	{http.MethodDelete, "/v1/clients/{name}", schemas.ScopeAdmin, (*Server).revokeClient},
 	{http.MethodGet, "/v1/audit", schemas.ScopeAdmin, (*Server).audit},
+	{http.MethodGet, "/v1/dead", schemas.ScopeAdmin, (*Server).listDead},
+	{http.MethodPost, "/v1/dead/replay", schemas.ScopeAdmin, (*Server).replayDead},
+	{http.MethodPost, "/v1/dead/purge", schemas.ScopeAdmin, (*Server).purgeDead},
 }
 
 // public marks a route that needs no key: probes and scrapers.

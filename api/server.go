@@ -47,6 +47,9 @@ type Deps struct {
 	// Audit records every authenticated request that is not a GET. Nil
 	// records nothing.
 	Audit Auditor
+	// DeadLetters are the dead letters of each pipeline, by name ("dm"),
+	// for /v1/dead. Nil answers those routes with 503.
+	DeadLetters map[string]ration.DeadLetters
 	// History answers GET /v1/dm/users/{id}/history. Nil answers it with
 	// 503.
 	History ration.HistoryReader

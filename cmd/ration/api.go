@@ -9,11 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
+	"github.com/rationhq/ration/processor/deadletter"
 	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
 )
 
@@ -74,12 +77,18 @@ func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Con
 		return err
 	}
 	defer reader.Close()
+	dead, err := deadletter.New(kafka.Opts(g.log), schemas.TopicDMDead)
+	if err != nil {
+		return err
+	}
+	defer dead.Close()
 	clients := auth.NewRegistry()
 	follower := auth.NewFollower(clients, codec, g.log, kafka.Opts(g.log)...)
 	store := auth.NewStore(clients, cl, codec)
 	srv, err := api.New(cfg, api.Deps{DM: producer.NewDM(cl, codec), Reader: reader, Log: g.log, Registry: reg,
 		Clients: clients, ClientStore: store, Workers: auth.KafkaWorkers(kadm.NewClient(cl)),
-		Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader, History: reader})
+		Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader, History: reader,
+		DeadLetters: map[string]ration.DeadLetters{schemas.PipelineDM: dead}})
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,10 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apitest"
+	"github.com/rationhq/ration/processor/deadletter"
 	"github.com/rationhq/ration/producer"
 	"github.com/rationhq/ration/schemas"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // dmRig is the HTTP API in front of an in-process Kafka, counting the
@@ -33,7 +35,13 @@ type dmRig struct {
 func newDMRig(t *testing.T) *dmRig {
 	t.Helper()
 	r := &dmRig{kafka: apitest.NewKafka(t), reader: apitest.NewReader()}
-	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(r.kafka.Client, r.kafka.Codec), Reader: r.reader})
+	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(r.kafka.Addrs()...)}, schemas.TopicDMDead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dead.Close)
+	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(r.kafka.Client, r.kafka.Codec), Reader: r.reader,
+		DeadLetters: map[string]ration.DeadLetters{"dm": dead}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +56,18 @@ func newDMRig(t *testing.T) *dmRig {
 	return r
 }
 
-// run runs the ration command line with args against the rig's API.
+// run runs `ration dm` with args against the rig's API.
 func (r *dmRig) run(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	return r.runCommand(t, stdin, "dm", args...)
+}
+
+// runCommand runs `ration command` with args against the rig's API.
+func (r *dmRig) runCommand(t *testing.T, stdin, command string, args ...string) (string, string, error) {
 	t.Helper()
 	root := newRootCmd()
 	var out, errOut bytes.Buffer
-	root.SetArgs(append([]string{"dm", "--api", r.url}, args...))
+	root.SetArgs(append([]string{command, "--api", r.url}, args...))
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetIn(strings.NewReader(stdin))

@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(g),
 		newBrokerCmd(g),
 		newDMCmd(g),
+		newDeadCmd(g),
 		newClientsCmd(g),
 		newDevCmd(g),
 		newAPICmd(g),

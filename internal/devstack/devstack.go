@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/broker"
@@ -26,6 +27,7 @@ import (
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
 	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/processor/deadletter"
 	"github.com/rationhq/ration/processor/dmcheck"
 	"github.com/rationhq/ration/producer"
 	"github.com/rationhq/ration/schemas"
@@ -150,9 +152,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 	if err != nil {
 		return err
 	}
+	dead, err := deadletter.New(kafka.Opts(log), schemas.TopicDMDead)
+	if err != nil {
+		return err
+	}
+	defer dead.Close()
 	srv, err := api.New(cfg.API, api.Deps{DM: producer.NewDM(admin, codec), Reader: reader, Log: log, Registry: reg,
 		Clients: clients.Registry(), ClientStore: clients, Workers: auth.KafkaWorkers(kadm.NewClient(admin)),
-		Audit: producer.NewAudit(admin, codec, log), AuditReader: reader, History: reader})
+		Audit: producer.NewAudit(admin, codec, log), AuditReader: reader, History: reader,
+		DeadLetters: map[string]ration.DeadLetters{schemas.PipelineDM: dead}})
 	if err != nil {
 		return err
 	}
