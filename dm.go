@@ -22,10 +22,12 @@ type DMState string
 
 // The states of a DM user. A user is unmarked until a check is asked for,
 // pending until the worker's result for its latest mark is stored, and then
-// checked or failed.
+// checked or failed. A pending user whose check failed in every delay tier
+// is parked until the reprocessor sends it again.
 const (
 	DMUnmarked DMState = "unmarked"
 	DMPending  DMState = "pending"
+	DMParked   DMState = "parked"
 	DMChecked  DMState = "checked"
 	DMFailed   DMState = "failed"
 )
@@ -33,7 +35,7 @@ const (
 // Valid reports whether s is one of the states.
 func (s DMState) Valid() bool {
 	switch s {
-	case DMUnmarked, DMPending, DMChecked, DMFailed:
+	case DMUnmarked, DMPending, DMParked, DMChecked, DMFailed:
 		return true
 	}
 	return false
@@ -57,6 +59,7 @@ type DMUser struct {
 type DMStats struct {
 	Unmarked                int64   `json:"unmarked"`
 	Pending                 int64   `json:"pending"`
+	Parked                  int64   `json:"parked"`
 	Checked                 int64   `json:"checked"`
 	Failed                  int64   `json:"failed"`
 	OldestPendingAgeSeconds float64 `json:"oldest_pending_age_seconds"`

@@ -11,12 +11,21 @@ import (
 // MaxDeadLetterPage caps GET /v1/dead.
 const MaxDeadLetterPage = 1000
 
-// deadLetters returns the dead letters of the request's pipeline.
-func (s *Server) deadLetters(pipeline string) (ration.DeadLetters, error) {
+// ParkedSuffix names a pipeline's parked items in Deps.DeadLetters: "dm"
+// holds its dead letters, "dm.parked" its parked items.
+const ParkedSuffix = ".parked"
+
+// deadLetters returns the dead letters, or the parked items, of the
+// request's pipeline.
+func (s *Server) deadLetters(pipeline string, parked bool) (ration.DeadLetters, error) {
 	if pipeline == "" {
 		pipeline = "dm"
 	}
-	dl, ok := s.deps.DeadLetters[pipeline]
+	name := pipeline
+	if parked {
+		name += ParkedSuffix
+	}
+	dl, ok := s.deps.DeadLetters[name]
 	if !ok {
 		if len(s.deps.DeadLetters) == 0 {
 			return nil, unavailable("dead letters are not managed on this server", nil)
@@ -26,7 +35,7 @@ func (s *Server) deadLetters(pipeline string) (ration.DeadLetters, error) {
 	return dl, nil
 }
 
-// listDead is GET /v1/dead?pipeline=P&limit=N.
+// listDead is GET /v1/dead?pipeline=P&limit=N&parked=B.
 func (s *Server) listDead(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit := 100
@@ -37,7 +46,15 @@ func (s *Server) listDead(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	dl, err := s.deadLetters(q.Get("pipeline"))
+	parked := false
+	if v := q.Get("parked"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return badRequest("parked %q: want true or false", clip(v, 20))
+		}
+		parked = b
+	}
+	dl, err := s.deadLetters(q.Get("pipeline"), parked)
 	if err != nil {
 		return err
 	}
@@ -57,6 +74,7 @@ func (s *Server) listDead(w http.ResponseWriter, r *http.Request) error {
 // deadRequest is the body of POST /v1/dead/replay and /v1/dead/purge.
 type deadRequest struct {
 	Pipeline string `json:"pipeline"`
+	Parked   bool   `json:"parked"`
 	DryRun   bool   `json:"dry_run"`
 }
 
@@ -78,7 +96,7 @@ func (s *Server) actOnDead(w http.ResponseWriter, r *http.Request, act func(rati
 	if err := decodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &req); err != nil {
 		return err
 	}
-	dl, err := s.deadLetters(req.Pipeline)
+	dl, err := s.deadLetters(req.Pipeline, req.Parked)
 	if err != nil {
 		return err
 	}
@@ -89,7 +107,7 @@ func (s *Server) actOnDead(w http.ResponseWriter, r *http.Request, act func(rati
 	if err != nil {
 		return unavailable("Kafka unavailable; retry later", err)
 	}
-	s.log.Info("dead letters", "route", r.URL.Path, "pipeline", req.Pipeline, "letters", out.Letters,
+	s.log.Info("dead letters", "route", r.URL.Path, "pipeline", req.Pipeline, "parked", req.Parked, "letters", out.Letters,
 		"replayed", out.Replayed, "purged", out.Purged, "dry_run", out.DryRun)
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -66,9 +66,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	state := ration.DMState(q.Get("state"))
 	switch {
 	case state == "":
-		return badRequest("state is required: one of unmarked, pending, checked, failed")
+		return badRequest("state is required: one of unmarked, pending, parked, checked, failed")
 	case !state.Valid():
-		return badRequest("state %q: want one of unmarked, pending, checked, failed", clip(string(state), 32))
+		return badRequest("state %q: want one of unmarked, pending, parked, checked, failed", clip(string(state), 32))
 	}
 	limit := DefaultPageSize
 	if v := q.Get("limit"); v != "" {

@@ -95,9 +95,9 @@ func TestListUsersPaging(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	r := newRig(t, nil)
-	r.reader.SetStats(ration.DMStats{Unmarked: 1, Pending: 2, Checked: 3, Failed: 4, OldestPendingAgeSeconds: 1.5})
+	r.reader.SetStats(ration.DMStats{Unmarked: 1, Pending: 2, Parked: 5, Checked: 3, Failed: 4, OldestPendingAgeSeconds: 1.5})
 	status, _, body := r.do(t, http.MethodGet, "/v1/dm/stats", "", nil)
-	want := `{"unmarked":1,"pending":2,"checked":3,"failed":4,"oldest_pending_age_seconds":1.5}`
+	want := `{"unmarked":1,"pending":2,"parked":5,"checked":3,"failed":4,"oldest_pending_age_seconds":1.5}`
 	if status != http.StatusOK || strings.TrimSpace(string(body)) != want {
 		t.Fatalf("stats: %d %s, want %s", status, body, want)
 	}

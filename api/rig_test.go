@@ -35,6 +35,8 @@ type rig struct {
 	http    *httptest.Server
 	key     string // sent as the bearer key by do; "" sends none
 	logs    *syncBuffer
+	// reprocessor answers POST /v1/reprocess/runs.
+	reprocessor *stubReprocessor
 }
 
 func newRig(t *testing.T, tune func(*Config)) *rig {
@@ -65,15 +67,20 @@ func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers a
 	}
 	reg := apitest.FollowClients(t, k)
 	r := &rig{Kafka: k, reader: apitest.NewReader(), reg: prometheus.NewRegistry(),
-		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}}
+		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}, reprocessor: &stubReprocessor{}}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, schemas.TopicDMDead)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dead.Close)
+	parked, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, schemas.TopicDMParked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(parked.Close)
 	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, History: r.reader, Registry: r.reg,
-		DeadLetters: map[string]ration.DeadLetters{"dm": dead},
+		DeadLetters: map[string]ration.DeadLetters{"dm": dead, "dm" + ParkedSuffix: parked}, Reprocessor: r.reprocessor,
 		Clients:     reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
 		Workers: workers})
 	if err != nil {

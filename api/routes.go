@@ -37,6 +37,7 @@ var routes = []route{
 	{http.MethodGet, "/v1/dead", schemas.ScopeAdmin, (*Server).listDead},
 	{http.MethodPost, "/v1/dead/replay", schemas.ScopeAdmin, (*Server).replayDead},
 	{http.MethodPost, "/v1/dead/purge", schemas.ScopeAdmin, (*Server).purgeDead},
+	{http.MethodPost, "/v1/reprocess/runs", schemas.ScopeAdmin, (*Server).runReprocess},
 }
 
 // public marks a route that needs no key: probes and scrapers.

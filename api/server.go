@@ -55,6 +55,8 @@ type Deps struct {
 	History ration.HistoryReader
 	// AuditReader answers GET /v1/audit. Nil answers it with 503.
 	AuditReader ration.AuditReader
+	// Reprocessor runs POST /v1/reprocess/runs. Nil answers it with 503.
+	Reprocessor Reprocessor
 }
 
 // Server is the HTTP API. Handler serves it in tests and embedders; Run

@@ -72,7 +72,7 @@ func TestRegisteredWorkerProcess(t *testing.T) {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		if t.Failed() {
-				}
+		}
 	})
 
 	results, err := kgo.NewClient(append(conn.Opts(nil), kgo.ConsumeTopics(schemas.TopicDMResults),

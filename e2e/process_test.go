@@ -90,22 +90,30 @@ func (c *cluster) dmWorkerArgs(id string) []string {
 // test failed.
 func (c *cluster) startWorker(t *testing.T, id string, flags ...string) *worker {
 	t.Helper()
+	return c.startProcess(t, id, append(c.dmWorkerArgs(id), flags...)...)
+}
+
+// startProcess starts a ration command as a watched process and reaps it
+// when the test ends, killing it if it still runs. Its logs go to the
+// test's output if the test failed.
+func (c *cluster) startProcess(t *testing.T, id string, args ...string) *worker {
+	t.Helper()
 	w := &worker{id: id, board: c.board, done: make(chan struct{})}
-	w.cmd = exec.Command(rationBin, append(c.dmWorkerArgs(id), flags...)...)
+	w.cmd = exec.Command(rationBin, args...)
 	w.cmd.Env = childEnv()
 	w.cmd.Stdout = (*stdoutSink)(w)
 	w.cmd.Stderr = (*stderrSink)(w)
 	if err := w.cmd.Start(); err != nil {
-		t.Fatalf("start worker %s: %v", id, err)
+		t.Fatalf("start %s: %v", id, err)
 	}
 	go func() {
-		_ = w.cmd.Wait() // the exit status is in ProcessState
+		_ = w.cmd.Wait()
 		w.board.update(func() { w.state = w.cmd.ProcessState })
 		close(w.done)
 	}()
 	t.Cleanup(func() {
 		if !w.exited() {
-			_ = w.cmd.Process.Signal(syscall.SIGKILL) // also ends a stopped process
+			_ = w.cmd.Process.Signal(syscall.SIGKILL)
 			<-w.done
 		}
 		if t.Failed() {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/rationhq/ration/schemas"
 )
 
 // Config configures one stage.
@@ -47,6 +49,10 @@ type Config struct {
 	// handler fails permanently. Default "": such records are logged and
 	// skipped.
 	DeadLetterTopic string
+	// Retry turns on non-blocking retries of transient failures; see
+	// Retry. Nil: a transient failure aborts the batch, which is tried
+	// again after a pause (the bucket waits).
+	Retry *Retry
 	// LeaveOnShutdown makes a graceful stop leave the group, so buckets move
 	// at once instead of after SessionTimeout. A crash never leaves, so a
 	// restarted worker gets its buckets back. Default true.
@@ -82,6 +88,9 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.Int32Var(&c.FetchMaxBytes, "fetch-max-bytes", c.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
 	fs.IntVar(&c.NormalShare, "normal-share", c.NormalShare, "while high-priority work waits, one batch in N is normal work")
 	fs.BoolVar(&c.LeaveOnShutdown, "leave-on-shutdown", c.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
+	if c.Retry != nil {
+		fs.DurationSliceVar(&c.Retry.Delays, "retry-delays", c.Retry.Delays, "delay tiers of transient failures; after the last the item is parked")
+	}
 }
 
 func (c *Config) setDefaults() {
@@ -117,5 +126,29 @@ func (c *Config) Validate() error {
 	case c.NormalShare < 2:
 		return fmt.Errorf("stage: normal share %d < 2", c.NormalShare)
 	}
+	if c.Retry != nil {
+		return c.Retry.validate()
+	}
 	return nil
+}
+
+// RuntimeTopics lists every topic the stage reads or writes itself, besides its
+// inputs and its handler's outputs: the dead-letter topic and, with
+// retries, the delay tiers, the parked topic and the inputs' changelogs.
+// Each changelog must be compacted and have as many partitions as its
+// input.
+func (c Config) RuntimeTopics() (delays, changelogs, others []string) {
+	if c.DeadLetterTopic != "" {
+		others = append(others, c.DeadLetterTopic)
+	}
+	if c.Retry == nil {
+		return nil, nil, others
+	}
+	for tier := range len(c.Retry.Delays) {
+		delays = append(delays, schemas.DelayTopic(c.Retry.Pipeline, tier+1))
+	}
+	for _, t := range c.Topics {
+		changelogs = append(changelogs, schemas.BlockedTopic(t))
+	}
+	return delays, changelogs, append(others, schemas.ParkedTopic(c.Retry.Pipeline))
 }

@@ -8,15 +8,28 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// processFunc handles one record; see Handler.
-type processFunc func(context.Context, *kgo.Record) ([]*kgo.Record, error)
+// processFunc handles one record: its outputs and what became of it. An
+// error cancels the batch.
+type processFunc func(context.Context, *kgo.Record) ([]*kgo.Record, outcome, error)
+
+// outcome is what became of one input record, for metrics.
+type outcome uint8
+
+const (
+	outcomeDone    outcome = iota // processed
+	outcomeDead                   // failed permanently: dead-lettered or skipped
+	outcomeDelayed                // failed transiently: sent to a delay tier
+	outcomeWaiting                // sent to a delay tier behind an older record of its key
+	outcomeParked                 // failed in every tier: parked for the reprocessor
+)
+
+var outcomeNames = [...]string{"committed", "dead_lettered", "delayed", "waiting", "parked"}
 
 // runLanes processes recs on n lanes: records of one key (or, without a
 // key, of one partition) share a lane and run in order; lanes run at once.
-// It returns the outputs of each record by index, and for records whose
-// handler failed permanently their error by index. Any other error cancels
-// the batch.
-func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (outs [][]*kgo.Record, skipped map[int]error, err error) {
+// It returns the outputs and outcome of each record by index. An error
+// cancels the batch.
+func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (outs [][]*kgo.Record, outcomes []outcome, err error) {
 	lanes := make([][]int, n)
 	for i, r := range recs {
 		l := laneOf(r, n)
@@ -24,14 +37,11 @@ func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (o
 	}
 
 	outs = make([][]*kgo.Record, len(recs))
-	skipped = make(map[int]error)
+	outcomes = make([]outcome, len(recs))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
-	)
+	var wg sync.WaitGroup
 	for _, idx := range lanes {
 		if len(idx) == 0 {
 			continue
@@ -41,18 +51,12 @@ func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (o
 				if ctx.Err() != nil {
 					return
 				}
-				out, err := fn(ctx, recs[i])
-				switch {
-				case err == nil:
-					outs[i] = out
-				case IsPermanent(err):
-					mu.Lock()
-					skipped[i] = err
-					mu.Unlock()
-				default:
+				out, oc, err := fn(ctx, recs[i])
+				if err != nil {
 					cancel(err)
 					return
 				}
+				outs[i], outcomes[i] = out, oc
 			}
 		})
 	}
@@ -60,7 +64,7 @@ func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (o
 	if err := context.Cause(ctx); err != nil {
 		return nil, nil, err
 	}
-	return outs, skipped, nil
+	return outs, outcomes, nil
 }
 
 func laneOf(r *kgo.Record, n int) int {

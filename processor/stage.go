@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rationhq/ration/schemas"
 )
 
 // Handler is a stage's logic: it turns one input record into the records
@@ -45,6 +50,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Metrics, shared by the stages of a process. Default: none.
 	Metrics *Metrics
+	// Codec encodes the runtime's own records (status events, changelog
+	// entries). Required with Config.Retry.
+	Codec *schemas.Codec
 }
 
 // Stage is one worker of one stage.
@@ -54,6 +62,9 @@ type Stage struct {
 	deps Deps
 	log  *slog.Logger
 	prio *priority
+	// blocks is the retry state of the owned partitions; nil without
+	// retries.
+	blocks *blocks
 
 	// retryPause is how long a failed batch waits before it is retried.
 	retryPause time.Duration
@@ -99,14 +110,21 @@ func New(cfg Config, h Handler, deps Deps) (*Stage, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stage{
+	s := &Stage{
 		cfg:        cfg,
 		h:          h,
 		deps:       deps,
 		log:        log.With("stage", cfg.Name, "instance", cfg.InstanceID),
 		prio:       newPriority(cfg.Topics, cfg.NormalShare),
 		retryPause: time.Second,
-	}, nil
+	}
+	if cfg.Retry != nil {
+		if deps.Codec == nil {
+			return nil, errors.New("stage: retries need a codec")
+		}
+		s.blocks = newBlocks(len(cfg.Retry.Delays))
+	}
+	return s, nil
 }
 
 // TransactionalID is the stage's transactional id: one per worker instance,
@@ -117,14 +135,31 @@ func (s *Stage) TransactionalID() string {
 
 // Run joins the group and processes until ctx ends. On the way out it
 // finishes the open transaction, and leaves the group if LeaveOnShutdown.
+//
+// With retries, Run also runs one delayer per delay tier, which returns
+// due records to the inputs.
 func (s *Stage) Run(ctx context.Context) error {
 	s.log.Info("stage started", "group", s.cfg.Group, "topics", s.cfg.Topics, "transactional_id", s.TransactionalID())
-	for ctx.Err() == nil {
-		if err := s.session(ctx); err != nil {
-			return err
+	if err := s.ensureTopics(ctx); err != nil {
+		return fmt.Errorf("stage %s: %w", s.cfg.Name, err)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	if r := s.cfg.Retry; r != nil {
+		for i, delay := range r.Delays {
+			d := &delayer{stage: s, tier: i + 1, delay: delay}
+			d.log = s.log.With("delay_tier", d.tier)
+			g.Go(func() error { return d.run(ctx) })
 		}
 	}
-	return nil
+	g.Go(func() error {
+		for ctx.Err() == nil {
+			if err := s.session(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return g.Wait()
 }
 
 // session runs one transactional session until ctx ends or the producer
@@ -177,6 +212,7 @@ func (s *Stage) opts() []kgo.Opt {
 		kgo.FetchMaxPartitionBytes(c.FetchMaxBytes),
 		kgo.RequireStableFetchOffsets(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.RecordPartitioner(changelogPartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
 			if len(parts) == 0 {
 				// A cooperative rebalance that moved nothing to us.
@@ -193,11 +229,13 @@ func (s *Stage) opts() []kgo.Opt {
 				s.log.Info("buckets revoked", "partitions", parts)
 			}
 			s.prio.forget(parts)
+			s.forgetBlocks(parts)
 			s.deps.Metrics.addAssigned(c.Name, parts, -1)
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
 			s.log.Warn("buckets lost", "partitions", parts)
 			s.prio.forget(parts)
+			s.forgetBlocks(parts)
 			s.deps.Metrics.addAssigned(c.Name, parts, -1)
 		}),
 	)
@@ -303,21 +341,28 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 	defer cancel()
 
 	start := time.Now()
-	outs, skipped, err := runLanes(work, recs, s.cfg.Concurrency, s.h.Process)
-	commit := err == nil
+	var view *blockView
+	err := s.restoreBlocks(ctx, recs)
 	if err != nil {
-		s.log.Error("batch failed; aborting it to retry", "records", len(recs), "err", err)
-	} else {
-		now := time.Now()
-		for i, serr := range skipped {
-			r := recs[i]
-			if s.cfg.DeadLetterTopic == "" {
-				s.log.Error("record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", serr)
-				continue
-			}
-			s.log.Error("record sent to the dead-letter topic", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", s.cfg.DeadLetterTopic, "err", serr)
-			outs[i] = []*kgo.Record{deadLetter(s.cfg.DeadLetterTopic, s.cfg.Name, r, serr, now)}
+		s.log.Error("reading the retry changelogs failed; aborting the batch to retry", "err", err)
+	}
+	var (
+		outs     [][]*kgo.Record
+		outcomes []outcome
+	)
+	if err == nil {
+		if s.blocks != nil {
+			view = s.blocks.view()
 		}
+		outs, outcomes, err = runLanes(work, recs, s.cfg.Concurrency, func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, outcome, error) {
+			return s.processRecord(ctx, r, view)
+		})
+		if err != nil {
+			s.log.Error("batch failed; aborting it to retry", "records", len(recs), "err", err)
+		}
+	}
+	commit := err == nil
+	if commit {
 		if perr := s.produce(work, sess, outs); perr != nil {
 			s.log.Error("producing outputs failed; aborting", "err", perr)
 			commit = false
@@ -331,8 +376,11 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 	end, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SessionTimeout)
 	defer cancelEnd()
 	committed, endErr := sess.End(end, kgo.TransactionEndTry(commit))
+	if committed && view != nil {
+		s.blocks.apply(view)
+	}
 	s.deps.Metrics.observeBatch(s.cfg.Name, len(recs), committed, time.Since(start))
-	s.countRecords(recs, skipped, committed)
+	s.countRecords(recs, outcomes, committed)
 	switch {
 	case errors.Is(endErr, kerr.ProducerFenced), errors.Is(endErr, kerr.InvalidProducerEpoch):
 		return fmt.Errorf("%w: %w", errFenced, endErr)
@@ -353,6 +401,174 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 		}
 	}
 	return nil
+}
+
+// processRecord runs the handler on one record and routes what came of
+// it: outputs as they are, a permanent failure to the dead-letter topic,
+// and with retries a transient failure to the next delay tier (or the
+// parked topic after the last), a record of a key that has older records
+// waiting behind them.
+func (s *Stage) processRecord(ctx context.Context, rec *kgo.Record, view *blockView) ([]*kgo.Record, outcome, error) {
+	if view == nil {
+		out, err := s.h.Process(ctx, rec)
+		switch {
+		case err == nil:
+			return out, outcomeDone, nil
+		case IsPermanent(err):
+			return s.dead(rec, err), outcomeDead, nil
+		default:
+			return nil, outcomeDone, err
+		}
+	}
+
+	meta := readRetryMeta(rec)
+	loop := view.get(rec)
+	changed := false
+	route := func(out []*kgo.Record, oc outcome) ([]*kgo.Record, outcome, error) {
+		if !changed {
+			return out, oc, nil
+		}
+		view.set(rec, loop)
+		cl, err := changelog(s.deps.Codec, rec, loop)
+		if err != nil {
+			return nil, oc, err
+		}
+		return append(out, cl), oc, nil
+	}
+	wait := func(seq, tier int) ([]*kgo.Record, outcome, error) {
+		s.log.Debug("record waits behind an older one of its key", "key", string(rec.Key), "topic", rec.Topic,
+			"partition", rec.Partition, "offset", rec.Offset, "tier", tier)
+		changed = true
+		return route([]*kgo.Record{toTier(s.cfg.Retry.Pipeline, tier, s.cfg.Retry.Delays[tier-1], rec, seq, meta.attempts, nil, time.Now())}, outcomeWaiting)
+	}
+
+	// Only the oldest record of a key in the retry loop is tried; the
+	// others wait in the oldest one's tier and come round again.
+	seq := meta.seq
+	i := loop.find(seq)
+	switch {
+	case i > 0:
+		loop.tiers[i] = loop.tiers[0]
+		return wait(seq, loop.tiers[0])
+	case i < 0 && !loop.empty():
+		return wait(loop.join(loop.tiers[0]), loop.tiers[0])
+	case i == 0:
+		loop.remove(0) // back from its tier, and the oldest: tried now
+		changed = true
+	default:
+		seq = -1 // not in the loop (a stale header would be a bug)
+	}
+
+	out, err := s.h.Process(ctx, rec)
+	switch {
+	case err == nil:
+		return route(out, outcomeDone)
+	case IsPermanent(err):
+		return route(s.dead(rec, err), outcomeDead)
+	case ctx.Err() != nil:
+		return nil, outcomeDone, err // stopping or out of time: the batch aborts
+	}
+
+	// A transient failure: the n-th try waits in tier n, and after the
+	// last tier the item is parked. It stays the oldest of its key.
+	attempts := meta.attempts + 1
+	now := time.Now()
+	log := s.log.With("key", string(rec.Key), "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "attempt", attempts, "err", err)
+	if attempts > len(s.cfg.Retry.Delays) {
+		log.Error("attempts exhausted; parking the item for the reprocessor", "parked_topic", schemas.ParkedTopic(s.cfg.Retry.Pipeline))
+		// The original's retry headers said where it waited; the parked
+		// copy says how often it was tried.
+		plain := *rec
+		plain.Headers = slices.DeleteFunc(slices.Clone(rec.Headers), func(h kgo.RecordHeader) bool { return strings.HasPrefix(h.Key, "ration.retry.") })
+		parked := deadLetter(schemas.ParkedTopic(s.cfg.Retry.Pipeline), s.cfg.Name, &plain, err, now)
+		parked.Headers = append(parked.Headers, kgo.RecordHeader{Key: HeaderRetryAttempts, Value: []byte(strconv.Itoa(attempts))})
+		ev, eerr := s.event(rec, schemas.StatusReprocess, attempts, meta.retryCount, err, now)
+		if eerr != nil {
+			return nil, outcomeParked, eerr
+		}
+		return route([]*kgo.Record{parked, ev}, outcomeParked)
+	}
+	if seq < 0 {
+		seq = loop.next
+		loop.next++
+	}
+	loop.seqs, loop.tiers = slices.Insert(loop.seqs, 0, seq), slices.Insert(loop.tiers, 0, attempts)
+	changed = true
+	delay := s.cfg.Retry.Delays[attempts-1]
+	log.Error("transient failure; retrying after a delay", "tier", attempts, "delay", delay)
+	ev, eerr := s.event(rec, schemas.StatusError, attempts, meta.retryCount, err, now)
+	if eerr != nil {
+		return nil, outcomeDelayed, eerr
+	}
+	return route([]*kgo.Record{toTier(s.cfg.Retry.Pipeline, attempts, delay, rec, seq, attempts, err, now), ev}, outcomeDelayed)
+}
+
+// dead returns the dead letter of a record that failed permanently, or
+// nothing if the stage has no dead-letter topic.
+func (s *Stage) dead(r *kgo.Record, err error) []*kgo.Record {
+	if s.cfg.DeadLetterTopic == "" {
+		s.log.Error("record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+		return nil
+	}
+	s.log.Error("record sent to the dead-letter topic", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", s.cfg.DeadLetterTopic, "err", err)
+	return []*kgo.Record{deadLetter(s.cfg.DeadLetterTopic, s.cfg.Name, r, err, time.Now())}
+}
+
+// event is the status event the runtime writes for an item (its key) that
+// it sent to a delay tier or parked.
+func (s *Stage) event(rec *kgo.Record, status schemas.Status, attempt, retryCount int, cause error, now time.Time) (*kgo.Record, error) {
+	v, err := s.deps.Codec.Encode(&schemas.Event{
+		ItemID: string(rec.Key), Pipeline: s.cfg.Retry.Pipeline, Stage: s.cfg.Retry.Stage,
+		Status: status, Attempt: attempt, RetryCount: retryCount, Worker: s.cfg.InstanceID,
+		SourceTopic: rec.Topic, SourcePartition: rec.Partition, SourceOffset: rec.Offset,
+		ErrorClass: Class(cause), Error: cause.Error(), Time: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	return &kgo.Record{Topic: schemas.TopicEvents, Key: rec.Key, Value: v}, nil
+}
+
+// restoreBlocks loads the retry state of the partitions of recs that this
+// worker has not read since it was assigned them.
+func (s *Stage) restoreBlocks(ctx context.Context, recs []*kgo.Record) error {
+	if s.blocks == nil {
+		return nil
+	}
+	parts := s.blocks.missing(recs)
+	if len(parts) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
+	defer cancel()
+	states, err := restore(ctx, s.deps.Kafka, s.deps.Codec, s.blocks.tiers, parts)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, keys := range states {
+		n += len(keys)
+	}
+	s.log.Info("retry state restored", "partitions", len(parts), "waiting_keys", n)
+	s.blocks.install(states)
+	return nil
+}
+
+func (s *Stage) forgetBlocks(parts map[string][]int32) {
+	if s.blocks != nil {
+		s.blocks.drop(parts)
+	}
+}
+
+// changelogPartitioner leaves changelog records in the partition they are
+// given (their input's) and partitions everything else by key.
+type changelogPartitioner struct{ byKey kgo.Partitioner }
+
+func (p changelogPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	if strings.HasSuffix(topic, schemas.BlockedTopic("")) { // the changelog suffix
+		return kgo.ManualPartitioner().ForTopic(topic)
+	}
+	return p.byKey.ForTopic(topic)
 }
 
 // produce sends every output in input order and waits for all of them.
@@ -380,24 +596,18 @@ func (s *Stage) produce(ctx context.Context, sess *kgo.GroupTransactSession, out
 	return errors.Join(errs...)
 }
 
-func (s *Stage) countRecords(recs []*kgo.Record, skipped map[int]error, committed bool) {
+func (s *Stage) countRecords(recs []*kgo.Record, outcomes []outcome, committed bool) {
 	if s.deps.Metrics == nil {
 		return
 	}
 	type key struct{ topic, outcome string }
 	counts := make(map[key]int)
 	for i, r := range recs {
-		outcome := "aborted"
-		if committed {
-			outcome = "committed"
-			if _, ok := skipped[i]; ok {
-				outcome = "skipped"
-				if s.cfg.DeadLetterTopic != "" {
-					outcome = "dead_lettered"
-				}
-			}
+		name := "aborted"
+		if committed && outcomes != nil {
+			name = outcomeNames[outcomes[i]]
 		}
-		counts[key{r.Topic, outcome}]++
+		counts[key{r.Topic, name}]++
 	}
 	for k, n := range counts {
 		s.deps.Metrics.countRecords(s.cfg.Name, k.topic, k.outcome, n)

@@ -55,7 +55,7 @@ func newCodec(ids map[string]int) (*Codec, error) {
 		byFile[topicSchema[topic]] = id
 	}
 	c := &Codec{serde: sr.NewSerde(), ids: ids}
-	for _, r := range []Record{new(DMUser), new(DMMark), new(DMResult), new(Event), new(Client), new(Audit)} {
+	for _, r := range []Record{new(DMUser), new(DMMark), new(DMResult), new(Event), new(Client), new(Audit), new(KeyBlock), new(ReprocessState)} {
 		id, ok := byFile[r.schemaFile()]
 		if !ok {
 			continue

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func TestRoundTrip(t *testing.T) {
 		{"mark", &DMMark{UserID: "u1", Priority: PriorityHigh, MarkedAt: now}, new(DMMark)},
 		{"result open", &DMResult{UserID: "u1", Priority: PriorityNormal, MarkedAt: now, CheckedAt: now, Status: ResultChecked, OpenDM: &yes, Attempts: 1, Worker: "w"}, new(DMResult)},
 		{"result failed", &DMResult{UserID: "u1", Priority: PriorityNormal, MarkedAt: now, CheckedAt: now, Status: ResultFailed, Attempts: 4, Worker: "w", Error: "boom"}, new(DMResult)},
+		{"key block", &KeyBlock{Seqs: []int{4, 7}, Tiers: []int{2, 2}, NextSeq: 8}, new(KeyBlock)},
+		{"reprocess state", &ReprocessState{Pipeline: "dm", ItemID: "u1", RetryCount: 2, SentAt: now, NotifiedAt: now}, new(ReprocessState)},
+		{"reprocess state never sent", &ReprocessState{Pipeline: "dm", ItemID: "u1"}, new(ReprocessState)},
 		{"event", &Event{ItemID: "u1", Pipeline: "dm", Stage: "check", Status: StatusSuccess, Attempt: 1, Worker: "w", SourceTopic: "t", SourcePartition: 3, SourceOffset: 9, Time: now}, new(Event)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,13 +71,57 @@ func TestSharedSchemaHasOneID(t *testing.T) {
 	}
 }
 
+func TestRetryTopicsHaveSchemas(t *testing.T) {
+	c, _ := newTestCodec(t)
+	mark, _ := c.SchemaID(TopicDMChecks)
+	// Delay and parked topics carry the original mark bytes.
+	for _, topic := range append(DMDelayTopics(MaxDelayTiers), TopicDMParked) {
+		if id, err := c.SchemaID(topic); err != nil || id != mark {
+			t.Errorf("%s: id %d, %v; want the mark's id %d", topic, id, err, mark)
+		}
+	}
+	if _, err := c.SchemaID(DelayTopic(PipelineDM, MaxDelayTiers+1)); !errors.Is(err, ErrUnknownTopic) {
+		t.Errorf("tier %d: err %v, want ErrUnknownTopic", MaxDelayTiers+1, err)
+	}
+	normal, err := c.SchemaID(BlockedTopic(TopicDMChecks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	high, _ := c.SchemaID(BlockedTopic(TopicDMChecksHigh))
+	if normal != high || normal == mark {
+		t.Errorf("blocked ids normal=%d high=%d mark=%d, want one id of their own", normal, high, mark)
+	}
+	if _, err := c.SchemaID(TopicReprocessState); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRetryTopicNames(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{BlockedTopic(TopicDMChecks), "ration.dm.checks.blocked"},
+		{BlockedTopic(TopicDMChecksHigh), "ration.dm.checks.high.blocked"},
+		{DelayTopic(PipelineDM, 2), "ration.dm.delay.2"},
+		{ParkedTopic(PipelineDM), TopicDMParked},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+	if got := DMDelayTopics(3); !reflect.DeepEqual(got, []string{"ration.dm.delay.1", "ration.dm.delay.2", "ration.dm.delay.3"}) {
+		t.Errorf("DMDelayTopics(3) = %v", got)
+	}
+	if got := DMDelayTopics(0); len(got) != 0 {
+		t.Errorf("DMDelayTopics(0) = %v", got)
+	}
+}
+
 func TestRegisterIsIdempotent(t *testing.T) {
 	c, cl := newTestCodec(t)
 	again, err := Register(context.Background(), cl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, topic := range Topics() {
+	for topic := range topicSchema {
 		a, _ := c.SchemaID(topic)
 		b, _ := again.SchemaID(topic)
 		if a != b {

@@ -78,6 +78,59 @@ func (r *reader) millis(field string) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
+// optMillis reads a timestamp-millis where 0 means never: the zero time.
+func (r *reader) optMillis(field string) time.Time {
+	v := r.long(field)
+	if r.err != nil || v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// ints reads an array of int: blocks of a count and that many items, up to
+// a 0 count. A negative count -n announces n items behind a byte size,
+// which is read and ignored. An empty array reads as nil.
+func (r *reader) ints(field string) []int {
+	var v []int
+	for r.err == nil {
+		n := r.long(field)
+		if r.err != nil || n == 0 {
+			break
+		}
+		if n < 0 {
+			// Compare before negating: -math.MinInt64 overflows.
+			if n < -int64(len(r.b)) {
+				r.fail(field, fmt.Errorf("array block count %d with %d bytes left", n, len(r.b)))
+				break
+			}
+			n = -n
+			r.long(field) // the block's size in bytes, not needed
+			if r.err != nil {
+				break
+			}
+		}
+		// Every item takes at least one byte.
+		if n > int64(len(r.b)) {
+			r.fail(field, fmt.Errorf("array block count %d with %d bytes left", n, len(r.b)))
+			break
+		}
+		if v == nil {
+			v = make([]int, 0, n)
+		}
+		for range n {
+			x := r.int(field)
+			if r.err != nil {
+				break
+			}
+			v = append(v, x)
+		}
+	}
+	if r.err != nil {
+		return nil
+	}
+	return v
+}
+
 func (r *reader) enum(field string, symbols ...string) string {
 	i := r.long(field)
 	if r.err != nil {
@@ -207,5 +260,24 @@ func (a *Audit) readAvro(b []byte) error {
 	a.Target = r.str("target")
 	a.Status = r.int("status")
 	a.Time = r.millis("time")
+	return r.done()
+}
+
+func (k *KeyBlock) readAvro(b []byte) error {
+	r := reader{b: b}
+	k.Seqs = r.ints("seqs")
+	k.Tiers = r.ints("tiers")
+	k.NextSeq = r.int("next_seq")
+	return r.done()
+}
+
+func (s *ReprocessState) readAvro(b []byte) error {
+	r := reader{b: b}
+	s.Pipeline = r.str("pipeline")
+	s.ItemID = r.str("item_id")
+	s.RetryCount = r.int("retry_count")
+	s.SentAt = r.optMillis("sent_at")
+	s.FailedAt = r.optMillis("failed_at")
+	s.NotifiedAt = r.optMillis("notified_at")
 	return r.done()
 }

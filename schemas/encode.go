@@ -20,6 +20,26 @@ func appendString(b []byte, s string) []byte {
 
 func appendMillis(b []byte, t time.Time) []byte { return appendLong(b, t.UnixMilli()) }
 
+// appendOptMillis appends t as timestamp-millis, the zero time as 0.
+func appendOptMillis(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return appendLong(b, 0)
+	}
+	return appendMillis(b, t)
+}
+
+// appendInts appends v as an Avro array of int: one block (if v is not
+// empty), then the 0 count that ends the array.
+func appendInts(b []byte, v []int) []byte {
+	if len(v) > 0 {
+		b = appendLong(b, int64(len(v)))
+		for _, x := range v {
+			b = appendLong(b, int64(x))
+		}
+	}
+	return appendLong(b, 0)
+}
+
 // appendEnum appends the index of v among symbols.
 func appendEnum(b []byte, field, v string, symbols ...string) ([]byte, error) {
 	for i, s := range symbols {
@@ -118,4 +138,19 @@ func (a *Audit) appendAvro(b []byte) ([]byte, error) {
 	b = appendString(b, a.Target)
 	b = appendLong(b, int64(a.Status))
 	return appendMillis(b, a.Time), nil
+}
+
+func (k *KeyBlock) appendAvro(b []byte) ([]byte, error) {
+	b = appendInts(b, k.Seqs)
+	b = appendInts(b, k.Tiers)
+	return appendLong(b, int64(k.NextSeq)), nil
+}
+
+func (s *ReprocessState) appendAvro(b []byte) ([]byte, error) {
+	b = appendString(b, s.Pipeline)
+	b = appendString(b, s.ItemID)
+	b = appendLong(b, int64(s.RetryCount))
+	b = appendOptMillis(b, s.SentAt)
+	b = appendOptMillis(b, s.FailedAt)
+	return appendOptMillis(b, s.NotifiedAt), nil
 }

@@ -127,6 +127,30 @@ type Audit struct {
 	Time   time.Time
 }
 
+// KeyBlock is the records of one key in a stage's retry loop (topic
+// <input>.blocked, key = the item key): Seqs are their sequence numbers,
+// oldest first, Tiers[i] the delay tier Seqs[i] waits in, NextSeq the
+// number the next record to join gets. A tombstone means none is in the
+// loop.
+type KeyBlock struct {
+	Seqs    []int
+	Tiers   []int
+	NextSeq int
+}
+
+// ReprocessState is what the reprocessor did to one item (compacted topic
+// ration.reprocess.state, key Pipeline + "/" + ItemID). SentAt is the time
+// of the last re-send; a zero SentAt, FailedAt or NotifiedAt means never
+// (0 on the wire).
+type ReprocessState struct {
+	Pipeline   string
+	ItemID     string
+	RetryCount int
+	SentAt     time.Time
+	FailedAt   time.Time
+	NotifiedAt time.Time
+}
+
 func (*DMUser) schemaFile() string { return "dm_user.avsc" }
 
 func (*DMMark) schemaFile() string { return "dm_mark.avsc" }
@@ -138,3 +162,7 @@ func (*Event) schemaFile() string { return "event.avsc" }
 func (*Client) schemaFile() string { return "client.avsc" }
 
 func (*Audit) schemaFile() string { return "audit.avsc" }
+
+func (*KeyBlock) schemaFile() string { return "key_block.avsc" }
+
+func (*ReprocessState) schemaFile() string { return "reprocess_state.avsc" }

@@ -47,7 +47,7 @@ func (r *Reader) Conn() driver.Conn { return r.conn }
 // DMUser returns one user's state, or ration.ErrNotFound for a user with
 // no record at all.
 func (r *Reader) DMUser(ctx context.Context, id string) (ration.DMUser, error) {
-	rows, err := r.conn.Query(ctx, dmUserSQL(r.qdb), id)
+	rows, err := r.conn.Query(ctx, dmUserSQL(r.qdb), id, id)
 	if err != nil {
 		return ration.DMUser{}, fmt.Errorf("dm user: %w", err)
 	}
@@ -75,7 +75,7 @@ func (r *Reader) DMUsers(ctx context.Context, state ration.DMState, cursor strin
 	if err != nil {
 		return ration.DMPage{}, err
 	}
-	args := []any{after}
+	args := []any{after, after}
 	if state != "" {
 		args = append(args, string(state))
 	}
@@ -98,16 +98,17 @@ func (r *Reader) DMUsers(ctx context.Context, state ration.DMState, cursor strin
 	return page, nil
 }
 
-// DMStats counts users by state. The age of the oldest pending mark is
-// measured against this process's clock.
+// DMStats counts users by state. The age of the oldest pending (or parked)
+// mark is measured against this process's clock.
 func (r *Reader) DMStats(ctx context.Context) (ration.DMStats, error) {
 	var st ration.DMStats
-	var unmarked, pending, checked, failed, oldest uint64
-	if err := r.conn.QueryRow(ctx, dmStatsSQL(r.qdb)).Scan(&unmarked, &pending, &checked, &failed, &oldest); err != nil {
+	var unmarked, pending, parked, checked, failed, oldest uint64
+	if err := r.conn.QueryRow(ctx, dmStatsSQL(r.qdb)).Scan(&unmarked, &pending, &parked, &checked, &failed, &oldest); err != nil {
 		return st, fmt.Errorf("dm stats: %w", err)
 	}
-	st.Unmarked, st.Pending, st.Checked, st.Failed = int64(unmarked), int64(pending), int64(checked), int64(failed)
-	if pending > 0 {
+	st.Unmarked, st.Pending, st.Parked = int64(unmarked), int64(pending), int64(parked)
+	st.Checked, st.Failed = int64(checked), int64(failed)
+	if pending+parked > 0 {
 		st.OldestPendingAgeSeconds = max(0, r.now().Sub(time.UnixMilli(int64(oldest))).Seconds())
 	}
 	return st, nil

@@ -7,11 +7,13 @@ import (
 	"strconv"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/reprocess"
 )
 
-// DeadLetters lists up to limit dead letters of pipeline (admin).
-func (c *Client) DeadLetters(ctx context.Context, pipeline string, limit int) ([]ration.DeadLetter, error) {
-	q := url.Values{"pipeline": {pipeline}}
+// DeadLetters lists up to limit dead letters of pipeline, or with parked
+// its parked items (admin).
+func (c *Client) DeadLetters(ctx context.Context, pipeline string, parked bool, limit int) ([]ration.DeadLetter, error) {
+	q := url.Values{"pipeline": {pipeline}, "parked": {strconv.FormatBool(parked)}}
 	if limit != 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
@@ -22,19 +24,35 @@ func (c *Client) DeadLetters(ctx context.Context, pipeline string, limit int) ([
 	return out.Letters, err
 }
 
-// ReplayDeadLetters sends pipeline's dead letters back to their topics
-// (admin); with dryRun it only says how many there are.
-func (c *Client) ReplayDeadLetters(ctx context.Context, pipeline string, dryRun bool) (ration.DeadLetterOutcome, error) {
-	return c.actOnDead(ctx, "/v1/dead/replay", pipeline, dryRun)
+// ReplayDeadLetters sends pipeline's dead letters (or parked items) back to
+// their topics (admin); with dryRun it only says how many there are.
+func (c *Client) ReplayDeadLetters(ctx context.Context, pipeline string, parked, dryRun bool) (ration.DeadLetterOutcome, error) {
+	return c.actOnDead(ctx, "/v1/dead/replay", pipeline, parked, dryRun)
 }
 
-// PurgeDeadLetters deletes pipeline's dead letters (admin).
-func (c *Client) PurgeDeadLetters(ctx context.Context, pipeline string, dryRun bool) (ration.DeadLetterOutcome, error) {
-	return c.actOnDead(ctx, "/v1/dead/purge", pipeline, dryRun)
+// PurgeDeadLetters deletes pipeline's dead letters (or parked items)
+// (admin).
+func (c *Client) PurgeDeadLetters(ctx context.Context, pipeline string, parked, dryRun bool) (ration.DeadLetterOutcome, error) {
+	return c.actOnDead(ctx, "/v1/dead/purge", pipeline, parked, dryRun)
 }
 
-func (c *Client) actOnDead(ctx context.Context, path, pipeline string, dryRun bool) (ration.DeadLetterOutcome, error) {
+func (c *Client) actOnDead(ctx context.Context, path, pipeline string, parked, dryRun bool) (ration.DeadLetterOutcome, error) {
 	var out ration.DeadLetterOutcome
-	err := c.do(ctx, http.MethodPost, path, map[string]any{"pipeline": pipeline, "dry_run": dryRun}, &out)
+	err := c.do(ctx, http.MethodPost, path, map[string]any{"pipeline": pipeline, "parked": parked, "dry_run": dryRun}, &out)
 	return out, err
+}
+
+// Reprocess runs the reprocessor now (admin) and returns its report.
+func (c *Client) Reprocess(ctx context.Context, req ReprocessRequest) (reprocess.Report, error) {
+	var out reprocess.Report
+	err := c.do(ctx, http.MethodPost, "/v1/reprocess/runs", req, &out)
+	return out, err
+}
+
+// ReprocessRequest narrows a reprocessing run.
+type ReprocessRequest struct {
+	DryRun   bool   `json:"dry_run"`
+	Pipeline string `json:"pipeline,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Since    string `json:"since,omitempty"` // RFC 3339
 }

@@ -19,8 +19,8 @@ type Reader struct {
 	mu     sync.Mutex
 	users  map[string]ration.DMUser
 	events map[string][]ration.ItemEvent
-	stats ration.DMStats
-	last  ListCall
+	stats  ration.DMStats
+	last   ListCall
 }
 
 // ListCall is the arguments of a DMUsers call.

@@ -16,6 +16,7 @@ import (
 	"github.com/rationhq/ration/internal/obs"
 	"github.com/rationhq/ration/processor/deadletter"
 	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
 )
@@ -24,6 +25,7 @@ func newAPICmd(g *globals) *cobra.Command {
 	kafka := kafkaconn.Defaults()
 	cfg := api.Defaults()
 	chAddr, chDB := sink.DefaultConfig().ClickHouse, sink.DefaultConfig().Database
+	rp := reprocess.DefaultConfig()
 	var adminKeyFile string
 	cmd := &cobra.Command{
 		Use:   "api",
@@ -36,10 +38,13 @@ admin key against a fresh Kafka, start one API process with
 registry lacks it. Then register other clients with ration clients add.
 Registering workers (ration clients add NAME --worker) creates their Kafka
 SCRAM users and ACLs with this process's Kafka user, which must be allowed
-to alter the cluster (a super user).`,
+to alter the cluster (a super user).
+
+POST /v1/reprocess/runs runs the reprocessor in this process, with the
+reprocess.* and notify.* settings given here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAPI(cmd.Context(), g, kafka, cfg, chAddr, chDB, adminKeyFile)
+			return runAPI(cmd.Context(), g, kafka, cfg, rp, chAddr, chDB, adminKeyFile)
 		},
 	}
 	fs := cmd.Flags()
@@ -48,10 +53,11 @@ to alter the cluster (a super user).`,
 	fs.StringVar(&chAddr, "clickhouse", chAddr, "ClickHouse native host:port for reads")
 	fs.StringVar(&chDB, "clickhouse-db", chDB, "ClickHouse database")
 	fs.StringVar(&adminKeyFile, "bootstrap-admin-key-file", "", "make sure this file holds a registered admin API key (created, mode 0600, if missing)")
+	rp.Flags(fs)
 	return cmd
 }
 
-func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Config, chAddr, chDB, adminKeyFile string) error {
+func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Config, rp reprocess.Config, chAddr, chDB, adminKeyFile string) error {
 	if err := kafka.Validate(); err != nil {
 		return err
 	}
@@ -82,13 +88,23 @@ func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Con
 		return err
 	}
 	defer dead.Close()
+	parked, err := deadletter.New(kafka.Opts(g.log), schemas.TopicDMParked)
+	if err != nil {
+		return err
+	}
+	defer parked.Close()
+	reprocessor, err := newReprocessor(kafka, rp, codec, reader, g.log)
+	if err != nil {
+		return err
+	}
 	clients := auth.NewRegistry()
 	follower := auth.NewFollower(clients, codec, g.log, kafka.Opts(g.log)...)
 	store := auth.NewStore(clients, cl, codec)
 	srv, err := api.New(cfg, api.Deps{DM: producer.NewDM(cl, codec), Reader: reader, Log: g.log, Registry: reg,
 		Clients: clients, ClientStore: store, Workers: auth.KafkaWorkers(kadm.NewClient(cl)),
 		Audit: producer.NewAudit(cl, codec, g.log), AuditReader: reader, History: reader,
-		DeadLetters: map[string]ration.DeadLetters{schemas.PipelineDM: dead}})
+		DeadLetters: map[string]ration.DeadLetters{schemas.PipelineDM: dead, schemas.PipelineDM + api.ParkedSuffix: parked},
+		Reprocessor: reprocessor})
 	if err != nil {
 		return err
 	}

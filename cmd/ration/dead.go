@@ -11,18 +11,24 @@ import (
 
 func newDeadCmd(_ *globals) *cobra.Command {
 	f := defaultAPIFlags()
-	var pipeline string
+	var (
+		pipeline string
+		parked   bool
+	)
 	cmd := &cobra.Command{
 		Use:   "dead",
-		Short: "List, replay or purge a pipeline's dead letters (admin key)",
+		Short: "List, replay or purge a pipeline's dead letters or parked items (admin key)",
 		Long: `Dead letters are records a stage could not process at all (they do not
 decode); the stage put them, with where they came from and why, on the
-pipeline's dead-letter topic (ration.dm.dead) and moved on. These commands
-talk to ration's HTTP API (--api, or RATION_API) with an admin key (--key,
-or RATION_API_KEY).`,
+pipeline's dead-letter topic (ration.dm.dead) and moved on. Parked items
+(--parked) failed transiently in every delay tier; they sit on
+ration.dm.parked until the reprocessor sends them again, or until you
+replay them now. These commands talk to ration's HTTP API (--api, or
+RATION_API) with an admin key (--key, or RATION_API_KEY).`,
 	}
 	f.bind(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVar(&pipeline, "pipeline", "dm", "pipeline whose dead letters to act on")
+	cmd.PersistentFlags().BoolVar(&parked, "parked", false, "act on the parked items instead of the dead letters")
 
 	var limit int
 	list := &cobra.Command{
@@ -30,7 +36,7 @@ or RATION_API_KEY).`,
 		Short: "Show the dead letters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			letters, err := f.client().DeadLetters(cmd.Context(), pipeline, limit)
+			letters, err := f.client().DeadLetters(cmd.Context(), pipeline, parked, limit)
 			if err != nil {
 				return err
 			}
@@ -56,11 +62,15 @@ or RATION_API_KEY).`,
 				if err != nil {
 					return err
 				}
+				what := "dead letters"
+				if parked {
+					what = "parked items"
+				}
 				if out.DryRun {
-					fmt.Fprintf(cmd.OutOrStdout(), "dry run: %d dead letters of %s would be %s\n", out.Letters, pipeline, done)
+					fmt.Fprintf(cmd.OutOrStdout(), "dry run: %d %s of %s would be %s\n", out.Letters, what, pipeline, done)
 					return nil
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%d dead letters of %s: %d replayed, %d purged\n", out.Letters, pipeline, out.Replayed, out.Purged)
+				fmt.Fprintf(cmd.OutOrStdout(), "%d %s of %s: %d replayed, %d purged\n", out.Letters, what, pipeline, out.Replayed, out.Purged)
 				return nil
 			},
 		}
@@ -69,11 +79,11 @@ or RATION_API_KEY).`,
 	}
 	replay := act("replay", "replayed", "Send the dead letters back to their original topics, then delete them",
 		func(cmd *cobra.Command, dryRun bool) (ration.DeadLetterOutcome, error) {
-			return f.client().ReplayDeadLetters(cmd.Context(), pipeline, dryRun)
+			return f.client().ReplayDeadLetters(cmd.Context(), pipeline, parked, dryRun)
 		})
 	purge := act("purge", "purged", "Delete the dead letters",
 		func(cmd *cobra.Command, dryRun bool) (ration.DeadLetterOutcome, error) {
-			return f.client().PurgeDeadLetters(cmd.Context(), pipeline, dryRun)
+			return f.client().PurgeDeadLetters(cmd.Context(), pipeline, parked, dryRun)
 		})
 	cmd.AddCommand(list, replay, purge)
 	return cmd

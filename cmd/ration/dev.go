@@ -45,6 +45,8 @@ offset, schema and table.`,
 	fs.DurationVar(&cfg.DM.Stage.SessionTimeout, "session-timeout", cfg.DM.Stage.SessionTimeout, "time after which a silent worker's buckets move")
 	fs.IntVar(&cfg.DM.Stage.Concurrency, "concurrency", cfg.DM.Stage.Concurrency, "keys checked at once per worker")
 	fs.IntVar(&cfg.Sink.BatchRows, "batch-rows", cfg.Sink.BatchRows, "sink: rows per ClickHouse insert")
+	fs.DurationSliceVar(&cfg.DM.Stage.Retry.Delays, "retry-delays", cfg.DM.Stage.Retry.Delays, "delay tiers of failed checks; after the last the item is parked")
+	cfg.Reprocess.Flags(fs)
 	fs.DurationVar(&cfg.Sink.FlushInterval, "flush-interval", cfg.Sink.FlushInterval, "sink: longest wait before a partial batch is inserted")
 	return cmd
 }

@@ -246,7 +246,7 @@ func (d *dmCLI) statsCmd() *cobra.Command {
 			for _, row := range []struct {
 				state ration.DMState
 				n     int64
-			}{{ration.DMUnmarked, s.Unmarked}, {ration.DMPending, s.Pending}, {ration.DMChecked, s.Checked}, {ration.DMFailed, s.Failed}} {
+			}{{ration.DMUnmarked, s.Unmarked}, {ration.DMPending, s.Pending}, {ration.DMParked, s.Parked}, {ration.DMChecked, s.Checked}, {ration.DMFailed, s.Failed}} {
 				fmt.Fprintf(out, "%-9s %12d\n", row.state, row.n)
 			}
 			age := time.Duration(s.OldestPendingAgeSeconds * float64(time.Second)).Round(time.Millisecond)

@@ -57,6 +57,7 @@ func newRootCmd() *cobra.Command {
 		newDevCmd(g),
 		newAPICmd(g),
 		newSinkCmd(g),
+		newReprocessCmd(g),
 	)
 	return root
 }

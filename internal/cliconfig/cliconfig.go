@@ -4,8 +4,15 @@
 //
 // Precedence, lowest first: the flag's default, the YAML file, the
 // environment, the command line. A YAML key is a flag name
-// ("session-timeout: 15s"); an environment variable is the flag name upper
-// cased with dashes as underscores, behind RATION_ (RATION_SESSION_TIMEOUT).
+// ("session-timeout: 15s"); nested keys join with dots, so
+//
+//	reprocess:
+//	  attempt_count: 3
+//
+// sets the flag reprocess.attempt_count, as the flat key
+// "reprocess.attempt_count: 3" does. An environment variable is the flag
+// name upper cased with dashes and dots as underscores, behind RATION_
+// (RATION_SESSION_TIMEOUT, RATION_REPROCESS_ATTEMPT_COUNT).
 package cliconfig
 
 import (
@@ -19,8 +26,10 @@ import (
 
 // EnvName returns the environment variable that sets flag name.
 func EnvName(name string) string {
-	return "RATION_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	return "RATION_" + strings.ToUpper(envReplacer.Replace(name))
 }
+
+var envReplacer = strings.NewReplacer("-", "_", ".", "_")
 
 // Apply sets every flag of fs that the command line left alone from the
 // environment, then from the YAML file at path (if path is not empty).
@@ -31,7 +40,11 @@ func Apply(fs *pflag.FlagSet, path string) error {
 		if err != nil {
 			return fmt.Errorf("config file: %w", err)
 		}
-		if err := yaml.Unmarshal(b, &file); err != nil {
+		raw := map[string]any{}
+		if err := yaml.Unmarshal(b, &raw); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
+		}
+		if err := flatten(file, "", raw); err != nil {
 			return fmt.Errorf("config file %s: %w", path, err)
 		}
 		for key := range file {
@@ -58,6 +71,42 @@ func Apply(fs *pflag.FlagSet, path string) error {
 		}
 	})
 	return firstErr
+}
+
+// flatten copies the values of m into flat, under their keys joined to
+// prefix with dots; a nested map adds its keys to the path.
+func flatten(flat map[string]any, prefix string, m map[string]any) error {
+	for key, v := range m {
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		if nested, ok := asMap(v); ok {
+			if err := flatten(flat, key, nested); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, dup := flat[key]; dup {
+			return fmt.Errorf("key %q set twice", key)
+		}
+		flat[key] = v
+	}
+	return nil
+}
+
+// asMap returns v as a map with string keys if it is a YAML mapping.
+func asMap(v any) (map[string]any, bool) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, true
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			out[fmt.Sprint(k)] = v
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func setFromYAML(fs *pflag.FlagSet, f *pflag.Flag, v any) error {

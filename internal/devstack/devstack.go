@@ -26,10 +26,12 @@ import (
 	"github.com/rationhq/ration/internal/chserver"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
+	"github.com/rationhq/ration/notify"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/processor/deadletter"
 	"github.com/rationhq/ration/processor/dmcheck"
 	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
 )
@@ -57,6 +59,9 @@ type Config struct {
 	Workers int
 	// DM configures every DM worker; instance ids are dev-0, dev-1, ...
 	DM dmcheck.Config
+	// Reprocess configures the reprocessor, which runs on its schedule
+	// and for POST /v1/reprocess/runs.
+	Reprocess reprocess.Config
 }
 
 // DefaultConfig returns the defaults of `ration dev`.
@@ -68,6 +73,7 @@ func DefaultConfig() Config {
 		Sink:       sink.DefaultConfig(),
 		Workers:    2,
 		DM:         dmcheck.DefaultConfig(),
+		Reprocess:  reprocess.DefaultConfig(),
 	}
 }
 
@@ -157,16 +163,32 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 		return err
 	}
 	defer dead.Close()
+	parked, err := deadletter.New(kafka.Opts(log), schemas.TopicDMParked)
+	if err != nil {
+		return err
+	}
+	defer parked.Close()
+	notifier, err := notify.New(cfg.Reprocess.Notify, log)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	reproc, err := reprocess.New(cfg.Reprocess, reprocess.Deps{Kafka: kafka.Opts(log), Codec: codec, Items: reader,
+		Notifier: notifier, Log: log, Worker: "reprocessor@dev"})
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
 	srv, err := api.New(cfg.API, api.Deps{DM: producer.NewDM(admin, codec), Reader: reader, Log: log, Registry: reg,
 		Clients: clients.Registry(), ClientStore: clients, Workers: auth.KafkaWorkers(kadm.NewClient(admin)),
 		Audit: producer.NewAudit(admin, codec, log), AuditReader: reader, History: reader,
-		DeadLetters: map[string]ration.DeadLetters{schemas.PipelineDM: dead}})
+		DeadLetters: map[string]ration.DeadLetters{schemas.PipelineDM: dead, schemas.PipelineDM + api.ParkedSuffix: parked},
+		Reprocessor: reproc})
 	if err != nil {
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return snk.Run(gctx) })
+	g.Go(func() error { return reproc.Serve(gctx) })
 	for _, w := range workers {
 		g.Go(func() error { return w.Run(gctx) })
 	}

@@ -26,6 +26,12 @@ type stack struct {
 
 func startStack(t *testing.T, dir string) *stack {
 	t.Helper()
+	return startStackWith(t, dir, func(*Config) {})
+}
+
+// startStackWith starts the stack with the test defaults changed by tune.
+func startStackWith(t *testing.T, dir string, tune func(*Config)) *stack {
+	t.Helper()
 	chtest.Require(t)
 	cfg := DefaultConfig()
 	cfg.DataDir = dir
@@ -34,6 +40,7 @@ func startStack(t *testing.T, dir string) *stack {
 	cfg.Broker.RegistryAddr = "127.0.0.1:0"
 	cfg.DM.Stage.SessionTimeout = 3 * time.Second
 	cfg.Sink.FlushInterval = 200 * time.Millisecond
+	tune(&cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Addrs, 1)
@@ -178,7 +185,7 @@ func TestEndToEndThroughTheAPI(t *testing.T) {
 		}
 		return len(history) > 0, "no events"
 	})
-	if len(history) != 1 || history[0].Status != "SUCCESS" || history[0].SourceTopic != "ration.dm.checks.high" || history[0].Stage != "check" {
+	if len(history) != 1 || history[0].Status != "PROCESSED" || history[0].SourceTopic != "ration.dm.checks.high" || history[0].Stage != "check" {
 		t.Fatalf("history of a checked high-priority user: %+v", history)
 	}
 

@@ -17,6 +17,13 @@ type Pipeline struct {
 	// LeaveGroup, OffsetFetch, AddOffsetsToTxn, TxnOffsetCommit; it
 	// implies the Describe of FindCoordinator).
 	Group string
+	// GroupPrefix prefixes the groups of the stage's delayers, one per
+	// delay tier ("ration.<stage>.delay."): Read, on the PREFIXED pattern.
+	GroupPrefix string
+	// DelayTopicPrefix prefixes the stage's delay tiers
+	// ("ration.<pipeline>.delay."): Read and Write, on the PREFIXED
+	// pattern, so a worker may be configured with more tiers.
+	DelayTopicPrefix string
 	// Outputs are the topics the worker writes in its transactions:
 	// Write (Produce, AddPartitionsToTxn; implies Describe for metadata).
 	Outputs []string
@@ -40,11 +47,21 @@ type Pipeline struct {
 // "ration.<stage>.<instance id>" (the tests hold them together).
 var Pipelines = map[string]Pipeline{
 	"dmcheck": {
-		Inputs: []string{schemas.TopicDMChecksHigh, schemas.TopicDMChecks},
-		Group:  "ration.dmcheck",
+		// The inputs' changelogs (<input>.blocked) are read when a
+		// worker is assigned a bucket, to learn which keys wait in the
+		// delay tiers.
+		Inputs: []string{schemas.TopicDMChecksHigh, schemas.TopicDMChecks,
+			schemas.BlockedTopic(schemas.TopicDMChecksHigh), schemas.BlockedTopic(schemas.TopicDMChecks)},
+		Group:            "ration.dmcheck",
+		GroupPrefix:      "ration.dmcheck.delay.",
+		DelayTopicPrefix: "ration.dm.delay.",
 		// ration.dm.dead takes the records the worker cannot process
-		// at all, in the same transaction.
-		Outputs:               []string{schemas.TopicDMResults, schemas.TopicEvents, schemas.TopicDMDead},
+		// at all, ration.dm.parked those that failed in every delay
+		// tier, the changelogs every change of a key's waiting records;
+		// the delayers write due records back to the inputs.
+		Outputs: []string{schemas.TopicDMResults, schemas.TopicEvents, schemas.TopicDMDead, schemas.TopicDMParked,
+			schemas.BlockedTopic(schemas.TopicDMChecksHigh), schemas.BlockedTopic(schemas.TopicDMChecks),
+			schemas.TopicDMChecksHigh, schemas.TopicDMChecks},
 		TransactionalIDPrefix: "ration.dmcheck.",
 	},
 }
@@ -55,6 +72,8 @@ func (p Pipeline) acls(principal string) []*kadm.ACLBuilder {
 	return []*kadm.ACLBuilder{
 		kadm.NewACLs().Allow(principal).Topics(p.Inputs...).Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternLiteral),
 		kadm.NewACLs().Allow(principal).Groups(p.Group).Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternLiteral),
+		kadm.NewACLs().Allow(principal).Groups(p.GroupPrefix).Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternPrefixed),
+		kadm.NewACLs().Allow(principal).Topics(p.DelayTopicPrefix).Operations(kadm.OpRead, kadm.OpWrite).ResourcePatternType(kadm.ACLPatternPrefixed),
 		kadm.NewACLs().Allow(principal).Topics(p.Outputs...).Operations(kadm.OpWrite).ResourcePatternType(kadm.ACLPatternLiteral),
 		kadm.NewACLs().Allow(principal).TransactionalIDs(p.TransactionalIDPrefix).
 			Operations(kadm.OpWrite, kadm.OpDescribe).ResourcePatternType(kadm.ACLPatternPrefixed),

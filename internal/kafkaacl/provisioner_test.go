@@ -196,11 +196,24 @@ func TestPipelineRowsMatchTheProcessor(t *testing.T) {
 	if want := "ration." + cfg.Stage.Name + "."; pl.TransactionalIDPrefix != want {
 		t.Errorf("transactional id prefix %q, want %q", pl.TransactionalIDPrefix, want)
 	}
-	if !slices.Equal(pl.Inputs, cfg.Stage.Topics) {
-		t.Errorf("inputs %v, processor reads %v", pl.Inputs, cfg.Stage.Topics)
+	delays, changelogs, others := cfg.Stage.RuntimeTopics()
+	for _, in := range append(slices.Clone(cfg.Stage.Topics), changelogs...) {
+		if !slices.Contains(pl.Inputs, in) {
+			t.Errorf("inputs %v lack %s, which the processor reads", pl.Inputs, in)
+		}
 	}
-	if !slices.Contains(pl.Outputs, cfg.Stage.DeadLetterTopic) {
-		t.Errorf("outputs %v lack the dead-letter topic %s", pl.Outputs, cfg.Stage.DeadLetterTopic)
+	for _, out := range append(append(slices.Clone(cfg.Stage.Topics), changelogs...), others...) {
+		if !slices.Contains(pl.Outputs, out) {
+			t.Errorf("outputs %v lack %s, which the processor writes", pl.Outputs, out)
+		}
+	}
+	for _, d := range delays {
+		if !strings.HasPrefix(d, pl.DelayTopicPrefix) {
+			t.Errorf("delay topic %s is not under the prefix %s", d, pl.DelayTopicPrefix)
+		}
+	}
+	if want := cfg.Stage.Group + ".delay."; pl.GroupPrefix != want {
+		t.Errorf("delay group prefix %q, want %q", pl.GroupPrefix, want)
 	}
 }
 
@@ -227,9 +240,19 @@ func TestCreateWorkerGrantsOnlyItsPipeline(t *testing.T) {
 	slices.Sort(got)
 	want := []string{
 		"User:worker-w1 GROUP ration.dmcheck LITERAL READ ALLOW",
+		"User:worker-w1 GROUP ration.dmcheck.delay. PREFIXED READ ALLOW",
 		"User:worker-w1 TOPIC ration.dm.checks LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.checks LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.checks.blocked LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.checks.blocked LITERAL WRITE ALLOW",
 		"User:worker-w1 TOPIC ration.dm.checks.high LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.checks.high LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.checks.high.blocked LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.checks.high.blocked LITERAL WRITE ALLOW",
 		"User:worker-w1 TOPIC ration.dm.dead LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.delay. PREFIXED READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.delay. PREFIXED WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.parked LITERAL WRITE ALLOW",
 		"User:worker-w1 TOPIC ration.dm.results LITERAL WRITE ALLOW",
 		"User:worker-w1 TOPIC ration.events LITERAL WRITE ALLOW",
 		"User:worker-w1 TRANSACTIONAL_ID ration.dmcheck. PREFIXED DESCRIBE ALLOW",
@@ -342,7 +365,9 @@ func TestRegisteredWorkerIsHeldToItsACLs(t *testing.T) {
 	})
 	t.Run("cannot write another pipeline's topic", func(t *testing.T) {
 		cl := r.client(t, user, pass)
-		for _, topic := range []string{otherTopic, schemas.TopicDMChecks} {
+		// The DM input topics are its own outputs too (records come back
+		// from the delay tiers); registrations are not.
+		for _, topic := range []string{otherTopic, schemas.TopicDMUsers} {
 			err := cl.ProduceSync(ctxFor(t, 10*time.Second), &kgo.Record{Topic: topic, Value: []byte("x")}).FirstErr()
 			if !errors.Is(err, kerr.TopicAuthorizationFailed) {
 				t.Errorf("produce to %s: %v, want TOPIC_AUTHORIZATION_FAILED", topic, err)

@@ -110,18 +110,41 @@ func (c Config) Codec(ctx context.Context) (*schemas.Codec, error) {
 }
 
 // EnsureTopics creates every ration topic that does not exist yet, with
-// c.Partitions partitions. Existing topics are left as they are.
+// c.Partitions partitions: the Avro topics, the dead-letter and parked
+// topics and the default delay tiers of the DM stage; compacted, the
+// changelogs of the DM inputs (as many partitions as their inputs) and
+// the reprocessor's state (one partition). Existing topics are left as
+// they are.
 func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client) error {
 	adm := kadm.NewClient(cl)
-	topics := append(schemas.Topics(), schemas.DeadLetterTopics()...)
-	resps, err := adm.CreateTopics(ctx, c.Partitions, -1, nil, topics...)
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
+	plain := append(schemas.Topics(), schemas.DeadLetterTopics()...)
+	plain = append(plain, schemas.TopicDMParked)
+	plain = append(plain, schemas.DMDelayTopics(DefaultDelayTiers)...)
+	compact := map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}
+	creates := []struct {
+		partitions int32
+		configs    map[string]*string
+		topics     []string
+	}{
+		{c.Partitions, nil, plain},
+		{c.Partitions, compact, []string{schemas.BlockedTopic(schemas.TopicDMChecks), schemas.BlockedTopic(schemas.TopicDMChecksHigh)}},
+		{1, compact, []string{schemas.TopicReprocessState}},
 	}
-	for _, r := range resps.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+	for _, cr := range creates {
+		resps, err := adm.CreateTopics(ctx, cr.partitions, -1, cr.configs, cr.topics...)
+		if err != nil {
+			return fmt.Errorf("create topics: %w", err)
+		}
+		for _, r := range resps.Sorted() {
+			if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+				return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+			}
 		}
 	}
 	return nil
 }
+
+// DefaultDelayTiers is how many delay tiers EnsureTopics creates for the
+// DM stage: its default delays (1s, 10s, 60s). A worker configured with
+// more tiers creates the others itself, or the admin does.
+const DefaultDelayTiers = 3

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -57,8 +56,8 @@ func (t *Tool) List(ctx context.Context, limit int) ([]ration.DeadLetter, error)
 }
 
 // Replay sends every dead letter that is there now back to its original
-// topic (original key, value and headers, without the ration.dead.*
-// headers), then deletes them from the dead-letter topic. A crash between
+// topic (original key, value and headers, without the ration.dead.* and
+// ration.retry.* headers: processor.Reinject), then deletes them from the dead-letter topic. A crash between
 // the two sends them again on the next replay: replays are at least once.
 func (t *Tool) Replay(ctx context.Context, dryRun bool) (ration.DeadLetterOutcome, error) {
 	recs, _, err := t.read(ctx, 0)
@@ -75,7 +74,11 @@ func (t *Tool) Replay(ctx context.Context, dryRun bool) (ration.DeadLetterOutcom
 		if l.OriginalTopic == "" {
 			return out, fmt.Errorf("dead letter %d/%d has no %s header", r.Partition, r.Offset, processor.HeaderDeadTopic)
 		}
-		originals = append(originals, &kgo.Record{Topic: l.OriginalTopic, Key: r.Key, Value: r.Value, Headers: originalHeaders(r.Headers)})
+		// A fresh start: without the dead-letter and retry headers, so a
+		// parked record is not taken for one returning from a delay tier.
+		again := processor.Reinject(r, processor.RetryCount(r))
+		again.Topic = l.OriginalTopic
+		originals = append(originals, again)
 	}
 	if err := t.cl.ProduceSync(ctx, originals...).FirstErr(); err != nil {
 		return out, fmt.Errorf("replay: %w", err)
@@ -225,14 +228,4 @@ func letter(r *kgo.Record) ration.DeadLetter {
 		}
 	}
 	return l
-}
-
-func originalHeaders(hs []kgo.RecordHeader) []kgo.RecordHeader {
-	var out []kgo.RecordHeader
-	for _, h := range hs {
-		if !strings.HasPrefix(h.Key, "ration.dead.") {
-			out = append(out, h)
-		}
-	}
-	return out
 }

@@ -11,7 +11,7 @@ import (
 // check with the no-op simulator, encode result and event).
 func BenchmarkProcess(b *testing.B) {
 	codec := testCodecTB(b)
-	p := &Pipeline{codec: codec, checker: Simulator{}, worker: "w", retries: 3, log: discard, now: timeNow}
+	p := &Pipeline{codec: codec, checker: Simulator{}, worker: "w", log: discard, now: timeNow}
 	rec := markRecordTB(b, codec, "user-000123", schemas.PriorityNormal)
 	ctx := context.Background()
 	b.ReportAllocs()

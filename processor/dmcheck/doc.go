@@ -4,7 +4,9 @@
 // and one status event to ration.events, in the stage's transaction.
 //
 // The pipeline is pure logic on top of the processor runtime: it never
-// talks to Kafka itself. A failed check is retried in place with
-// exponential backoff (Retries times); after that the result is recorded
-// as failed.
+// talks to Kafka itself. Each record is checked once: a permanent failure
+// (the checker refused the user) is recorded as failed at once; a transient
+// one goes back to the runtime, which retries it through its delay tiers
+// without holding up the bucket and parks it for the reprocessor after the
+// last (processor.Retry).
 package dmcheck

@@ -37,7 +37,7 @@ func (f *flakyChecker) Check(_ context.Context, id string) (bool, error) {
 func newPipeline(t *testing.T, c Checker) (*Pipeline, *schemas.Codec) {
 	codec := testCodec(t)
 	now := time.UnixMilli(1_700_000_010_000)
-	return &Pipeline{codec: codec, checker: c, worker: "w1", retries: 3, backoff: time.Millisecond,
+	return &Pipeline{codec: codec, checker: c, worker: "w1",
 		log: slog.New(slog.DiscardHandler), now: func() time.Time { return now }}, codec
 }
 
@@ -83,7 +83,7 @@ func TestProcessChecksUser(t *testing.T) {
 	if r.Priority != schemas.PriorityHigh || r.MarkedAt.UnixMilli() != 1_700_000_000_000 || r.Worker != "w1" {
 		t.Fatalf("result does not name its mark: %+v", r)
 	}
-	if e.Status != schemas.StatusSuccess || e.ItemID != "alice" || e.SourcePartition != 2 || e.SourceOffset != 7 {
+	if e.Status != schemas.StatusProcessed || e.ItemID != "alice" || e.SourcePartition != 2 || e.SourceOffset != 7 {
 		t.Fatalf("event %+v", e)
 	}
 	if string(out[0].Key) != "alice" || string(out[1].Key) != "alice" {
@@ -91,29 +91,26 @@ func TestProcessChecksUser(t *testing.T) {
 	}
 }
 
-func TestProcessRetriesInPlace(t *testing.T) {
-	p, codec := newPipeline(t, &flakyChecker{failures: 2})
+// TestProcessLeavesTransientFailuresToTheRuntime: a check that fails
+// transiently is one try; the error goes back to the runtime, marked
+// transient, with nothing produced.
+func TestProcessLeavesTransientFailuresToTheRuntime(t *testing.T) {
+	p, codec := newPipeline(t, &flakyChecker{failures: 1})
 	out, err := p.Process(context.Background(), markRecord(t, codec, "bob", schemas.PriorityNormal))
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, processor.ErrTransient) || out != nil {
+		t.Fatalf("outputs %v, err %v; want a transient error and nothing", out, err)
 	}
-	if r, _ := decodeOutputs(t, codec, out); r.Status != schemas.ResultChecked || r.Attempts != 3 {
-		t.Fatalf("result %+v, want checked on attempt 3", r)
-	}
-}
-
-func TestProcessRecordsFailureAfterRetries(t *testing.T) {
-	p, codec := newPipeline(t, &flakyChecker{failures: 100})
-	out, err := p.Process(context.Background(), markRecord(t, codec, "carol", schemas.PriorityNormal))
+	// The runtime's retry says it is the second try.
+	rec := markRecord(t, codec, "bob", schemas.PriorityNormal)
+	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: processor.HeaderRetryAttempts, Value: []byte("1")},
+		kgo.RecordHeader{Key: processor.HeaderRetryCount, Value: []byte("2")})
+	out, err = p.Process(context.Background(), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, e := decodeOutputs(t, codec, out)
-	if r.Status != schemas.ResultFailed || r.OpenDM != nil || r.Attempts != 4 || r.Error == "" {
-		t.Fatalf("result %+v, want failed after 4 attempts", r)
-	}
-	if e.Status != schemas.StatusFailed || e.Error == "" {
-		t.Fatalf("event %+v", e)
+	if r.Status != schemas.ResultChecked || r.Attempts != 2 || e.Attempt != 2 || e.RetryCount != 2 {
+		t.Fatalf("result %+v, event %+v; want checked on attempt 2 with retry count 2", r, e)
 	}
 }
 

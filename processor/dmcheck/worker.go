@@ -27,21 +27,16 @@ type Config struct {
 	// SimLatency and SimErrorRate shape the built-in simulator.
 	SimLatency   time.Duration
 	SimErrorRate float64
-	// Retries is how often a failed check is retried in place. Default 3.
-	Retries int
-	// Backoff is the first retry's wait; it doubles each time. Default 100ms.
-	Backoff time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	stage := processor.DefaultConfig("dmcheck", schemas.TopicDMChecksHigh, schemas.TopicDMChecks)
 	stage.DeadLetterTopic = schemas.TopicDMDead
+	stage.Retry = &processor.Retry{Pipeline: PipelineName, Stage: StageName, Delays: processor.DefaultDelays()}
 	return Config{
 		Stage:          stage,
 		CheckerTimeout: 5 * time.Second,
-		Retries:        3,
-		Backoff:        100 * time.Millisecond,
 	}
 }
 
@@ -53,17 +48,11 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.CheckerTimeout, "checker-timeout", c.CheckerTimeout, "timeout of one HTTP check")
 	fs.DurationVar(&c.SimLatency, "sim-latency", c.SimLatency, "latency of the built-in simulator")
 	fs.Float64Var(&c.SimErrorRate, "sim-error-rate", c.SimErrorRate, "error rate (0..1) of the built-in simulator")
-	fs.IntVar(&c.Retries, "retries", c.Retries, "in-place retries of a failed check")
-	fs.DurationVar(&c.Backoff, "retry-backoff", c.Backoff, "wait before the first retry; doubles each time")
 }
 
 // Validate reports a config that cannot work.
 func (c *Config) Validate() error {
 	switch {
-	case c.Retries < 0:
-		return fmt.Errorf("dmcheck: retries %d < 0", c.Retries)
-	case c.Backoff <= 0:
-		return errors.New("dmcheck: retry backoff must be positive")
 	case c.SimErrorRate < 0 || c.SimErrorRate > 1:
 		return fmt.Errorf("dmcheck: sim error rate %v outside 0..1", c.SimErrorRate)
 	case c.CheckerTimeout <= 0:
@@ -98,11 +87,10 @@ func NewWorker(cfg Config, codec *schemas.Codec, deps processor.Deps, metrics *M
 		codec:   codec,
 		checker: checker,
 		worker:  cfg.Stage.InstanceID,
-		retries: cfg.Retries,
-		backoff: cfg.Backoff,
 		metrics: metrics,
 		log:     log.With("pipeline", PipelineName),
 		now:     time.Now,
 	}
+	deps.Codec = codec
 	return processor.New(cfg.Stage, p, deps)
 }

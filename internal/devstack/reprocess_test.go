@@ -1,0 +1,276 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/api/apiclient"
+	"github.com/rationhq/ration/broker"
+	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/notify"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/processor/dmcheck"
+	"github.com/rationhq/ration/reprocess"
+	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/sink"
+)
+
+// adminKafka is the dev broker's admin connection, from the data dir.
+func adminKafka(t *testing.T, dir string, addrs Addrs) kafkaconn.Config {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "broker", broker.AdminFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c broker.Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return kafkaconn.Config{Brokers: []string{addrs.Kafka}, Registry: addrs.Registry, Partitions: 12, User: c.User, Password: c.Password}
+}
+
+// downChecker serves the simulator over HTTP, down until up is called.
+func downChecker(t *testing.T) (url string, up func()) {
+	t.Helper()
+	faults := new(dmcheck.Faults)
+	if err := faults.Set(0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(dmcheck.SimHandler(dmcheck.Simulator{Faults: faults}, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/check/{user_id}", func() {
+		if err := faults.Set(0, 0); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// closedWindow is an off-peak window that does not contain now.
+func closedWindow() string {
+	now := time.Now().UTC()
+	return fmt.Sprintf("%s-%s", now.Add(2*time.Hour).Format("15:04"), now.Add(3*time.Hour).Format("15:04"))
+}
+
+func awaitStats(t *testing.T, s *stack, what string, cond func(ration.DMStats) bool) ration.DMStats {
+	t.Helper()
+	var st ration.DMStats
+	await(t, 2*time.Minute, what, func() (bool, string) {
+		var err error
+		if st, err = s.api.Stats(context.Background()); err != nil {
+			return false, err.Error()
+		}
+		return cond(st), fmt.Sprintf("%+v", st)
+	})
+	return st
+}
+
+// TestCheckerDownThenReprocessed: with the checker down for longer than
+// every delay tier, marked users park (state parked, status REPROCESS);
+// a scheduled run outside the off-peak window does nothing; once the
+// checker is back, a run asked for now (the API behind `ration reprocess
+// run --now`) brings every one to checked, and each user's history shows
+// every step.
+func TestCheckerDownThenReprocessed(t *testing.T) {
+	checkerURL, up := downChecker(t)
+	dir := t.TempDir()
+	s := startStackWith(t, dir, func(cfg *Config) {
+		cfg.DM.CheckerURL = checkerURL
+		cfg.DM.Stage.Retry.Delays = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond}
+		cfg.Reprocess.Window = closedWindow()
+	})
+	ctx := context.Background()
+	users := ids("down", 0, 40)
+	if _, err := s.api.Mark(ctx, users, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	awaitStats(t, s, "every user parked", func(st ration.DMStats) bool { return st.Parked == 40 })
+
+	// A scheduled run outside the window leaves them parked.
+	kafka := adminKafka(t, dir, s.addrs)
+	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	codec, err := kafka.Codec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := reprocess.DefaultConfig()
+	cfg.Window = closedWindow()
+	scheduled, err := reprocess.New(cfg, reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader, Notifier: mustNotifier(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := scheduled.Run(ctx, reprocess.Request{Scheduled: true})
+	if err != nil || rep.Skipped == "" || rep.Selected != 0 {
+		t.Fatalf("scheduled run outside the window: %+v, %v", rep, err)
+	}
+
+	up()
+	dry, err := s.api.Reprocess(ctx, apiclient.ReprocessRequest{DryRun: true})
+	if err != nil || !dry.DryRun || dry.Selected != 40 || dry.Resent != 40 {
+		t.Fatalf("dry run: %+v, %v", dry, err)
+	}
+	if st, err := s.api.Stats(ctx); err != nil || st.Parked != 40 {
+		t.Fatalf("a dry run changed something: %+v, %v", st, err)
+	}
+	rep, err = s.api.Reprocess(ctx, apiclient.ReprocessRequest{Pipeline: "dm"})
+	if err != nil || rep.Resent != 40 || rep.Failed != 0 {
+		t.Fatalf("run now: %+v, %v", rep, err)
+	}
+	awaitStats(t, s, "every parked user checked", func(st ration.DMStats) bool { return st.Checked == 40 && st.Parked == 0 })
+
+	var steps []string
+	await(t, 30*time.Second, "the full history", func() (bool, string) {
+		history, err := s.api.History(ctx, users[7])
+		if err != nil {
+			return false, err.Error()
+		}
+		steps = steps[:0]
+		for _, e := range history {
+			steps = append(steps, fmt.Sprintf("%s:%s/%d/%d", e.Stage, e.Status, e.Attempt, e.RetryCount))
+		}
+		return len(steps) == 6, strings.Join(steps, " ")
+	})
+	want := "check:ERROR/1/0 check:ERROR/2/0 check:ERROR/3/0 check:REPROCESS/4/0 reprocess:SUCCESS/4/1 check:PROCESSED/1/1"
+	if got := strings.Join(steps, " "); got != want {
+		t.Fatalf("history\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestTwoReprocessorsResendNothingTwice: two reprocessors run at once over
+// the same parked items; every item is re-sent exactly once.
+func TestTwoReprocessorsResendNothingTwice(t *testing.T) {
+	checkerURL, _ := downChecker(t)
+	dir := t.TempDir()
+	s := startStackWith(t, dir, func(cfg *Config) {
+		cfg.DM.CheckerURL = checkerURL
+		cfg.DM.Stage.Retry.Delays = []time.Duration{20 * time.Millisecond}
+		cfg.Reprocess.Window = closedWindow()
+	})
+	ctx := context.Background()
+	users := ids("twice", 0, 60)
+	if _, err := s.api.Mark(ctx, users, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	awaitStats(t, s, "every user parked", func(st ration.DMStats) bool { return st.Parked == 60 })
+
+	kafka := adminKafka(t, dir, s.addrs)
+	codec, err := kafka.Codec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	cfg := reprocess.DefaultConfig()
+	cfg.FetchSize = 10 // many transactions, so the two interleave
+	var wg sync.WaitGroup
+	reports := make([]reprocess.Report, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		r, err := reprocess.New(cfg, reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader,
+			Notifier: mustNotifier(t), Worker: fmt.Sprintf("r%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { reports[i], errs[i] = r.Run(ctx, reprocess.Request{}) })
+	}
+	wg.Wait()
+	// One run fenced the other, or they took turns: either way the items
+	// were re-sent by one of them, and whoever was fenced says so.
+	if errs[0] != nil && errs[1] != nil {
+		t.Fatalf("both runs failed: %v; %v", errs[0], errs[1])
+	}
+	t.Logf("re-sent: %d (%v) and %d (%v)", reports[0].Resent, errs[0], reports[1].Resent, errs[1])
+
+	// Whatever each run did before it was fenced, every item went back to
+	// its input exactly once: count the copies (records carrying a retry
+	// count) on the input topic.
+	copies := map[string]int{}
+	total := 0
+	for _, r := range readToEnd(t, kafka, schemas.TopicDMChecks) {
+		if header(r, processor.HeaderRetryCount) == "1" {
+			copies[string(r.Key)]++
+			total++
+		}
+	}
+	if len(copies) != 60 || total != 60 {
+		t.Fatalf("%d items re-sent with %d copies, want 60 each once (%v)", len(copies), total, copies)
+	}
+}
+
+func mustNotifier(t *testing.T) notify.Notifier {
+	t.Helper()
+	n, err := notify.New(notify.DefaultConfig(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// readToEnd reads every committed record of topic up to its current end.
+func readToEnd(t *testing.T, kafka kafkaconn.Config, topic string) []*kgo.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(append(kafka.Opts(nil), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := map[int32]int64{}
+	consume := map[int32]kgo.Offset{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			pending[o.Partition] = o.Offset
+			consume[o.Partition] = kgo.NewOffset().AtStart()
+		}
+	})
+	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: consume})
+	var out []*kgo.Record
+	for len(pending) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: %d partitions not read to their end", topic, len(pending))
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := pending[r.Partition]; ok && r.Offset >= end-1 {
+				delete(pending, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
+		})
+	}
+	return out
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

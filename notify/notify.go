@@ -1,0 +1,137 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Item is one item given up on.
+type Item struct {
+	Pipeline   string
+	ItemID     string
+	Stage      string
+	Error      string
+	RetryCount int
+	FailedAt   time.Time
+}
+
+// Batch is what one notification tells. ID must be stable across repeats
+// of the same batch (see the package doc).
+type Batch struct {
+	ID    string
+	Items []Item
+}
+
+// Notifier tells people about failed items. It is safe for concurrent use.
+type Notifier interface {
+	// Notify sends b to every channel. A batch without items sends
+	// nothing; a batch without an ID is an error.
+	Notify(ctx context.Context, b Batch) error
+}
+
+// ErrNoBatchID is returned for a batch whose ID is empty or holds nothing
+// usable in a header.
+var ErrNoBatchID = errors.New("notify: batch has no id")
+
+// channel delivers a batch through one technology.
+type channel interface {
+	name() string
+	send(ctx context.Context, b Batch, key string) error
+}
+
+// New returns a Notifier for the channels cfg configures, or one that only
+// logs if it configures none. A nil log discards.
+func New(cfg Config, log *slog.Logger) (Notifier, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("notify config: %w", err)
+	}
+	n := &notifier{log: log, timeout: cfg.Timeout}
+	if cfg.SMTPAddr != "" {
+		e, err := newEmail(cfg)
+		if err != nil {
+			return nil, err
+		}
+		n.channels = append(n.channels, e)
+	}
+	if cfg.WebhookURL != "" {
+		n.channels = append(n.channels, &webhook{
+			url: cfg.WebhookURL,
+			// The per-send context carries the timeout. A redirect is an
+			// answer, not a delivery: a 302 would turn the POST into a GET.
+			client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			}},
+		})
+	}
+	log.Debug("notify configured", "config", cfg)
+	return n, nil
+}
+
+type notifier struct {
+	log      *slog.Logger
+	timeout  time.Duration
+	channels []channel
+}
+
+// loggedIDs caps the item IDs of the no-channel warning.
+const loggedIDs = 20
+
+func (n *notifier) Notify(ctx context.Context, b Batch) error {
+	key := idempotencyKey(b.ID)
+	if key == "" {
+		return ErrNoBatchID
+	}
+	if len(b.Items) == 0 {
+		return nil
+	}
+	if len(n.channels) == 0 {
+		ids := make([]string, 0, min(len(b.Items), loggedIDs))
+		for _, it := range b.Items[:cap(ids)] {
+			ids = append(ids, it.ItemID)
+		}
+		n.log.Warn("items failed for good but nobody was told: no notify channel configured",
+			"batch", b.ID, "items", len(b.Items), "item_ids", ids)
+		return nil
+	}
+	var errs []error
+	for _, c := range n.channels {
+		if err := n.send(ctx, c, b, key); err != nil {
+			errs = append(errs, fmt.Errorf("notify: %s: %w", c.name(), err))
+			continue
+		}
+		n.log.Info("notified of failed items", "channel", c.name(), "batch", b.ID, "items", len(b.Items))
+	}
+	return errors.Join(errs...)
+}
+
+func (n *notifier) send(ctx context.Context, c channel, b Batch, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	err := c.send(ctx, b, key)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// Net errors hide why the deadline came; say it.
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return err
+}
+
+// idempotencyKey is id as it goes into headers: printable ASCII without
+// white space or angle brackets, so it can neither start a header nor
+// break out of the Message-ID's brackets. Usual ids pass unchanged.
+func idempotencyKey(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r > '~' || r == '<' || r == '>' {
+			return -1
+		}
+		return r
+	}, id)
+}

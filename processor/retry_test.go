@@ -1,0 +1,225 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/internal/kafkatest"
+	"github.com/rationhq/ration/schemas"
+)
+
+func retryConfig(instance string, delays ...time.Duration) Config {
+	cfg := testConfig(instance, "in")
+	cfg.Retry = &Retry{Pipeline: "t", Stage: "copy", Delays: delays}
+	return cfg
+}
+
+func startRetryStage(t *testing.T, addrs []string, codec *schemas.Codec, cfg Config, h Handler) (stop func()) {
+	t.Helper()
+	s, err := New(cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: codec, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("stage %s: %v", cfg.InstanceID, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// produceTo0 writes keyed values to partition 0 of in, in order.
+func produceTo0(t *testing.T, addrs []string, kvs ...string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var rs []*kgo.Record
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		rs = append(rs, &kgo.Record{Topic: "in", Partition: 0, Key: []byte(k), Value: []byte(v)})
+	}
+	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// TestRetriesKeepEveryKeysOrder: 30 % of tries fail transiently (never
+// more than three in a row, so nothing parks); every record is processed
+// exactly once, each key's outputs come in input order, and retried
+// records say which try succeeded.
+func TestRetriesKeepEveryKeysOrder(t *testing.T) {
+	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	const keys, perKey = 20, 10
+	produceN(t, addrs, "in", keys, perKey)
+	var failed atomic.Int64
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		attempt := Attempt(r)
+		f := fnv.New32a()
+		fmt.Fprintf(f, "%s/%s/%d", r.Key, r.Value, attempt)
+		if attempt <= 3 && f.Sum32()%10 < 3 {
+			failed.Add(1)
+			return nil, Transient(errors.New("checker timed out"))
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value,
+			Headers: []kgo.RecordHeader{{Key: "attempt", Value: []byte(strconv.Itoa(attempt))}}}}, nil
+	})
+	startRetryStage(t, addrs, kafkatest.Codec(t), retryConfig("a", 20*time.Millisecond, 40*time.Millisecond, 80*time.Millisecond), h)
+
+	got := readAll(t, addrs, "out", keys*perKey)
+	checkExactlyOnceInOrder(t, got, keys, perKey)
+	retried := 0
+	for _, r := range got {
+		if header(r, "attempt") != "1" {
+			retried++
+		}
+	}
+	if failed.Load() == 0 || retried == 0 {
+		t.Fatalf("%d failures, %d records retried: the test did not exercise retries", failed.Load(), retried)
+	}
+}
+
+// TestSlowKeyDoesNotStallItsBucket: one key's checks keep failing; the
+// other keys of its partition keep completing, and the key's later record
+// waits behind its earlier one in the delay tier, untried.
+func TestSlowKeyDoesNotStallItsBucket(t *testing.T) {
+	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	var kvs []string
+	kvs = append(kvs, "slow=s0")
+	for i := range 30 {
+		kvs = append(kvs, fmt.Sprintf("k%d=v%d", i%5, i))
+	}
+	kvs = append(kvs, "slow=s1")
+	for i := 30; i < 40; i++ {
+		kvs = append(kvs, fmt.Sprintf("k%d=v%d", i%5, i))
+	}
+	produceTo0(t, addrs, kvs...)
+
+	var tries sync.Map
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		n, _ := tries.LoadOrStore(string(r.Value), new(atomic.Int32))
+		n.(*atomic.Int32).Add(1)
+		if string(r.Key) == "slow" {
+			return nil, errors.New("connection refused") // unmarked: transient
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	startRetryStage(t, addrs, kafkatest.Codec(t), retryConfig("a", time.Hour), h)
+
+	got := readAll(t, addrs, "out", 40)
+	for _, r := range got {
+		if string(r.Key) == "slow" {
+			t.Fatalf("the failing key produced output %q", r.Value)
+		}
+	}
+	waiting := readAll(t, addrs, schemas.DelayTopic("t", 1), 2)
+	if string(waiting[0].Value) != "s0" || header(waiting[0], HeaderRetryAttempts) != "1" ||
+		string(waiting[1].Value) != "s1" || header(waiting[1], HeaderRetryAttempts) != "0" {
+		t.Fatalf("delay tier holds %q (attempts %s), %q (attempts %s); want s0 tried once, then s1 untried",
+			waiting[0].Value, header(waiting[0], HeaderRetryAttempts), waiting[1].Value, header(waiting[1], HeaderRetryAttempts))
+	}
+	if n, _ := tries.Load("s1"); n != nil {
+		t.Fatalf("s1 was tried %d times while s0 waited", n.(*atomic.Int32).Load())
+	}
+}
+
+// TestParkedAfterTheLastTier: an item failing in every tier is parked with
+// where it came from, and its events say ERROR for each delayed try and
+// REPROCESS for the last.
+func TestParkedAfterTheLastTier(t *testing.T) {
+	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	produceTo0(t, addrs, "u1=x")
+	h := HandlerFunc(func(context.Context, *kgo.Record) ([]*kgo.Record, error) {
+		return nil, Transient(errors.New("503 from checker"))
+	})
+	codec := kafkatest.Codec(t)
+	startRetryStage(t, addrs, codec, retryConfig("a", 10*time.Millisecond, 20*time.Millisecond), h)
+
+	parked := readAll(t, addrs, schemas.ParkedTopic("t"), 1)[0]
+	if string(parked.Value) != "x" || header(parked, HeaderDeadTopic) != "in" || header(parked, HeaderRetryAttempts) != "3" ||
+		!strings.Contains(header(parked, HeaderDeadError), "503 from checker") {
+		t.Fatalf("parked record %q with headers %v", parked.Value, parked.Headers)
+	}
+	var statuses []string
+	for _, r := range readAll(t, addrs, schemas.TopicEvents, 3) {
+		var e schemas.Event
+		if err := codec.Decode(r.Value, &e); err != nil {
+			t.Fatal(err)
+		}
+		statuses = append(statuses, fmt.Sprintf("%s/%d/%s", e.Status, e.Attempt, e.ErrorClass))
+	}
+	if want := "ERROR/1/transient ERROR/2/transient REPROCESS/3/transient"; strings.Join(statuses, " ") != want {
+		t.Fatalf("events %v, want %s", statuses, want)
+	}
+}
+
+// TestWaitingKeysSurviveAReassignment: a worker that takes over a bucket
+// reads its changelog, so a new record of a key whose older records wait
+// in a delay tier still waits behind them.
+func TestWaitingKeysSurviveAReassignment(t *testing.T) {
+	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	codec := kafkatest.Codec(t)
+	var down atomic.Bool
+	down.Store(true)
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		if down.Load() {
+			return nil, Transient(errors.New("checker down"))
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	const delay = 2 * time.Second
+	stopA := startRetryStage(t, addrs, codec, retryConfig("a", delay), h)
+	produceTo0(t, addrs, "u=0", "u=1")
+	readAll(t, addrs, schemas.DelayTopic("t", 1), 2) // u=0 tried and delayed, u=1 behind it
+	stopA()
+
+	down.Store(false)
+	startRetryStage(t, addrs, codec, retryConfig("b", delay), h)
+	produceTo0(t, addrs, "u=2")
+	got := readAll(t, addrs, "out", 3)
+	var order []string
+	for _, r := range got {
+		order = append(order, string(r.Value))
+	}
+	if strings.Join(order, ",") != "0,1,2" {
+		t.Fatalf("outputs in order %v, want 0,1,2", order)
+	}
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	if os.Getenv("RATION_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -1,0 +1,458 @@
+package reprocess
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/time/rate"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/notify"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/schemas"
+)
+
+// StageName names the reprocessor in the events it writes for a re-send.
+const StageName = "reprocess"
+
+// maxReportItems caps the items a Report lists; its counts cover all.
+const maxReportItems = 1000
+
+// Deps are what a Reprocessor is given.
+type Deps struct {
+	// Kafka are the client options that reach the cluster.
+	Kafka []kgo.Opt
+	// Codec encodes events and state records.
+	Codec *schemas.Codec
+	// Items answers the selection (ClickHouse's item_status).
+	Items ration.ItemStatusReader
+	// Notifier tells people about given-up items.
+	Notifier notify.Notifier
+	// Log receives the reprocessor's logs. Default: discard.
+	Log *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Worker names this reprocessor in events. Default "reprocessor".
+	Worker string
+}
+
+// Request asks for one run.
+type Request struct {
+	// Scheduled runs happen only inside the window and stop when it
+	// closes; a run asked for now (Scheduled false) ignores the window.
+	Scheduled bool
+	// DryRun selects and reports, and writes nothing.
+	DryRun bool
+	// Pipeline, Status and Since narrow the selection (see
+	// ration.ReprocessSelection).
+	Pipeline string
+	Status   string
+	Since    time.Time
+}
+
+// Report is what a run did (or, dry, would do).
+type Report struct {
+	DryRun bool `json:"dry_run"`
+	// Skipped says why a run did nothing at all ("" if it ran).
+	Skipped string `json:"skipped,omitempty"`
+	// Selected counts the items looked at; Resent, Failed and Waiting
+	// what became of them (Waiting: re-sent before and not seen by their
+	// stage since); Missing the items whose record is gone from Kafka.
+	Selected int `json:"selected"`
+	Resent   int `json:"resent"`
+	Failed   int `json:"failed"`
+	Waiting  int `json:"waiting"`
+	Missing  int `json:"missing"`
+	// Notified counts the items in this run's notification.
+	Notified int `json:"notified"`
+	// Items lists what happened to each item, up to 1 000.
+	Items []ItemAction `json:"items"`
+}
+
+// ItemAction is what a run did with one item.
+type ItemAction struct {
+	Pipeline   string `json:"pipeline"`
+	ItemID     string `json:"item_id"`
+	Stage      string `json:"stage"`
+	Status     string `json:"status"`
+	RetryCount int    `json:"retry_count"`
+	// Action is resend, fail, wait or missing.
+	Action string `json:"action"`
+}
+
+func (r *Report) add(it ration.ItemStatus, retryCount int, action string) {
+	switch action {
+	case "resend":
+		r.Resent++
+	case "fail":
+		r.Failed++
+	case "wait":
+		r.Waiting++
+	case "missing":
+		r.Missing++
+	}
+	if len(r.Items) < maxReportItems {
+		r.Items = append(r.Items, ItemAction{Pipeline: it.Pipeline, ItemID: it.ItemID, Stage: it.Stage, Status: it.Status, RetryCount: retryCount, Action: action})
+	}
+}
+
+// ErrBusy is returned when this process is already running a run.
+var ErrBusy = errors.New("a reprocessing run is already under way in this process")
+
+// Reprocessor runs reprocessing runs. It is safe for concurrent use; runs
+// of one process take turns (ErrBusy), runs of several processes fence
+// each other.
+type Reprocessor struct {
+	cfg    Config
+	deps   Deps
+	window *Window
+	log    *slog.Logger
+	busy   sync.Mutex
+}
+
+// New returns a reprocessor.
+func New(cfg Config, deps Deps) (*Reprocessor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Codec == nil || deps.Items == nil || deps.Notifier == nil {
+		return nil, errors.New("reprocess: codec, item reader and notifier are required")
+	}
+	w, _ := cfg.window()
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Worker == "" {
+		deps.Worker = "reprocessor"
+	}
+	return &Reprocessor{cfg: cfg, deps: deps, window: w, log: deps.Log.With("role", "reprocess")}, nil
+}
+
+// Run runs once.
+func (r *Reprocessor) Run(ctx context.Context, req Request) (Report, error) {
+	rep := Report{DryRun: req.DryRun, Items: []ItemAction{}}
+	if !r.busy.TryLock() {
+		return rep, ErrBusy
+	}
+	defer r.busy.Unlock()
+
+	now := r.deps.Now()
+	if req.Scheduled && r.window != nil {
+		if !r.window.Contains(now) {
+			rep.Skipped = "outside the off-peak window " + r.window.String()
+			r.log.Info("scheduled run skipped", "reason", rep.Skipped)
+			return rep, nil
+		}
+		if end := r.window.End(now); !end.IsZero() {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, end)
+			defer cancel()
+		}
+	}
+	r.log.Info("reprocessing run started", "dry_run", req.DryRun, "pipeline", req.Pipeline, "status", req.Status, "since", req.Since)
+
+	var (
+		tx  *kgo.Client
+		err error
+	)
+	if !req.DryRun {
+		tx, err = kgo.NewClient(append(slices.Clone(r.deps.Kafka),
+			kgo.TransactionalID(TransactionalID),
+			kgo.TransactionTimeout(time.Minute),
+			kgo.RecordPartitioner(explicitPartitioner{kgo.StickyKeyPartitioner(nil)}),
+		)...)
+		if err != nil {
+			return rep, err
+		}
+		defer tx.Close()
+		if err := takeOver(ctx, tx, r.deps.Codec, r.deps.Worker, now); err != nil {
+			return rep, err
+		}
+	}
+	states, err := loadState(ctx, r.deps.Kafka, r.deps.Codec)
+	if err != nil {
+		return rep, err
+	}
+
+	var limiter *rate.Limiter
+	if r.cfg.Rate > 0 {
+		limiter = rate.NewLimiter(rate.Limit(r.cfg.Rate), max(1, int(r.cfg.Rate)))
+	}
+	sel := ration.ReprocessSelection{Pipeline: req.Pipeline, Status: req.Status, Since: req.Since, StuckBefore: now.Add(-r.cfg.Elapse)}
+	var afterPipeline, afterItem string
+	for {
+		items, err := r.deps.Items.ReprocessCandidates(ctx, sel, afterPipeline, afterItem, r.cfg.FetchSize)
+		if err != nil {
+			return rep, err
+		}
+		if len(items) == 0 {
+			break
+		}
+		last := items[len(items)-1]
+		afterPipeline, afterItem = last.Pipeline, last.ItemID
+		rep.Selected += len(items)
+		if err := r.batch(ctx, tx, states, items, limiter, &rep, req.DryRun); err != nil {
+			return rep, err
+		}
+		if len(items) < r.cfg.FetchSize {
+			break
+		}
+	}
+	if !req.DryRun {
+		if err := r.notify(ctx, tx, states, &rep); err != nil {
+			return rep, err
+		}
+	}
+	r.log.Info("reprocessing run finished", "dry_run", req.DryRun, "selected", rep.Selected, "resent", rep.Resent,
+		"failed", rep.Failed, "waiting", rep.Waiting, "missing", rep.Missing, "notified", rep.Notified)
+	return rep, nil
+}
+
+// batch handles one fetch of items in one transaction.
+func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[string]*schemas.ReprocessState, items []ration.ItemStatus, limiter *rate.Limiter, rep *Report, dry bool) error {
+	now := r.deps.Now()
+	type plan struct {
+		it     ration.ItemStatus
+		count  int // the retry count the item has as far as anyone knows
+		action string
+	}
+	plans := make([]plan, 0, len(items))
+	var toFetch []ration.ItemStatus
+	for _, it := range items {
+		st := states[stateKey(it.Pipeline, it.ItemID)]
+		count := it.RetryCount
+		switch {
+		case st != nil && !st.FailedAt.IsZero():
+			continue // given up already; ClickHouse has not seen it yet
+		case st != nil && st.RetryCount > it.RetryCount && now.Sub(st.SentAt) < r.cfg.Elapse:
+			// Re-sent by an earlier run and not seen by its stage
+			// since: not again until the elapse time has passed.
+			plans = append(plans, plan{it, st.RetryCount, "wait"})
+			continue
+		case st != nil:
+			count = max(count, st.RetryCount)
+		}
+		if count >= r.cfg.AttemptCount {
+			plans = append(plans, plan{it, count, "fail"})
+			continue
+		}
+		plans = append(plans, plan{it, count, "resend"})
+		toFetch = append(toFetch, it)
+	}
+	if dry {
+		for _, p := range plans {
+			rep.add(p.it, p.count, p.action)
+		}
+		return nil
+	}
+
+	var sources map[topicPartition]map[int64]*kgo.Record
+	if len(toFetch) > 0 {
+		var err error
+		if sources, err = fetchSources(ctx, r.deps.Kafka, toFetch); err != nil {
+			return err
+		}
+	}
+	if err := tx.BeginTransaction(); err != nil {
+		return err
+	}
+	// First the copies, whose offsets the events name; then the events
+	// and the state records. All in one transaction.
+	var (
+		copies  []*kgo.Record
+		copyOf  []int // plan index of each copy
+		records []*kgo.Record
+		updated []*schemas.ReprocessState
+	)
+	for i := range plans {
+		p := &plans[i]
+		if p.action != "resend" {
+			continue
+		}
+		src := sources[topicPartition{p.it.SourceTopic, p.it.SourcePartition}][p.it.SourceOffset]
+		if src == nil {
+			r.log.Error("item's record is gone from Kafka; cannot re-send it", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID,
+				"topic", p.it.SourceTopic, "partition", p.it.SourcePartition, "offset", p.it.SourceOffset)
+			p.action = "missing"
+			continue
+		}
+		if limiter != nil {
+			if err := limiter.Wait(ctx); err != nil {
+				return errors.Join(err, r.abort(tx))
+			}
+		}
+		again := processor.Reinject(src, p.count+1)
+		again.Topic, again.Partition = src.Topic, src.Partition
+		copies = append(copies, again)
+		copyOf = append(copyOf, i)
+	}
+	if err := tx.ProduceSync(ctx, copies...).FirstErr(); err != nil {
+		return errors.Join(err, r.abort(tx))
+	}
+	sent := make(map[int]*kgo.Record, len(copies))
+	for j, i := range copyOf {
+		sent[i] = copies[j]
+	}
+
+	for i := range plans {
+		p := &plans[i]
+		if p.action == "wait" || p.action == "missing" {
+			rep.add(p.it, p.count, p.action)
+			continue
+		}
+		key := stateKey(p.it.Pipeline, p.it.ItemID)
+		st := &schemas.ReprocessState{Pipeline: p.it.Pipeline, ItemID: p.it.ItemID}
+		if old := states[key]; old != nil {
+			*st = *old
+		}
+		var ev *kgo.Record
+		var err error
+		if p.action == "fail" {
+			st.RetryCount, st.FailedAt = p.count, now
+			ev, err = r.event(p.it, schemas.StatusFailed, p.count, p.it.SourceTopic, p.it.SourcePartition, p.it.SourceOffset,
+				fmt.Sprintf("reprocessing gave up after %d re-sends; last error: %s", p.count, p.it.Error), now)
+			r.log.Error("item given up on", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "stage", p.it.Stage, "retry_count", p.count)
+		} else {
+			c := sent[i]
+			p.count++
+			st.RetryCount, st.SentAt = p.count, now
+			// The event names the copy: a copy lost downstream is the
+			// one sent again next time.
+			ev, err = r.event(p.it, schemas.StatusSuccess, p.count, c.Topic, c.Partition, c.Offset, "", now)
+			r.log.Info("item re-sent", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "topic", c.Topic, "partition", c.Partition, "retry_count", p.count)
+		}
+		if err != nil {
+			return errors.Join(err, r.abort(tx))
+		}
+		rec, err := stateRecord(r.deps.Codec, st)
+		if err != nil {
+			return errors.Join(err, r.abort(tx))
+		}
+		records = append(records, ev, rec)
+		updated = append(updated, st)
+		rep.add(p.it, p.count, p.action)
+	}
+	if err := tx.ProduceSync(ctx, records...).FirstErr(); err != nil {
+		return errors.Join(err, r.abort(tx))
+	}
+	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return fmt.Errorf("commit (another reprocessor may have taken over): %w", err)
+	}
+	for _, st := range updated {
+		states[stateKey(st.Pipeline, st.ItemID)] = st
+	}
+	return nil
+}
+
+func (r *Reprocessor) abort(tx *kgo.Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return tx.EndTransaction(ctx, kgo.TryAbort)
+}
+
+// event is a status event the reprocessor writes about an item.
+func (r *Reprocessor) event(it ration.ItemStatus, status schemas.Status, retryCount int, topic string, partition int32, offset int64, msg string, now time.Time) (*kgo.Record, error) {
+	stage := it.Stage
+	if status == schemas.StatusSuccess {
+		stage = StageName
+	}
+	v, err := r.deps.Codec.Encode(&schemas.Event{
+		ItemID: it.ItemID, Pipeline: it.Pipeline, Stage: stage, Status: status,
+		Attempt: it.Attempt, RetryCount: retryCount, Worker: r.deps.Worker,
+		SourceTopic: topic, SourcePartition: partition, SourceOffset: offset,
+		Error: msg, Time: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	return &kgo.Record{Topic: schemas.TopicEvents, Partition: -1, Key: []byte(it.ItemID), Value: v}, nil
+}
+
+// notify sends one message about every given-up item not notified yet and
+// records that it did.
+func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[string]*schemas.ReprocessState, rep *Report) error {
+	var pending []*schemas.ReprocessState
+	for _, st := range states {
+		if !st.FailedAt.IsZero() && st.NotifiedAt.IsZero() {
+			pending = append(pending, st)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	sort.Slice(pending, func(i, j int) bool {
+		return stateKey(pending[i].Pipeline, pending[i].ItemID) < stateKey(pending[j].Pipeline, pending[j].ItemID)
+	})
+	h := sha256.New()
+	b := notify.Batch{}
+	for _, st := range pending {
+		h.Write([]byte(stateKey(st.Pipeline, st.ItemID) + "\n"))
+		b.Items = append(b.Items, notify.Item{Pipeline: st.Pipeline, ItemID: st.ItemID, RetryCount: st.RetryCount, FailedAt: st.FailedAt})
+	}
+	b.ID = "reprocess-" + hex.EncodeToString(h.Sum(nil))[:24]
+	if err := r.deps.Notifier.Notify(ctx, b); err != nil {
+		// Not recorded: the next run tries again.
+		r.log.Error("notification failed; the next run sends it again", "items", len(b.Items), "err", err)
+		return nil
+	}
+	now := r.deps.Now()
+	if err := tx.BeginTransaction(); err != nil {
+		return err
+	}
+	recs := make([]*kgo.Record, 0, len(pending))
+	for _, st := range pending {
+		done := *st
+		done.NotifiedAt = now
+		rec, err := stateRecord(r.deps.Codec, &done)
+		if err != nil {
+			return errors.Join(err, r.abort(tx))
+		}
+		recs = append(recs, rec)
+	}
+	if err := tx.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return errors.Join(err, r.abort(tx))
+	}
+	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return fmt.Errorf("recording the notification: %w", err)
+	}
+	for _, st := range pending {
+		st.NotifiedAt = now
+	}
+	rep.Notified = len(pending)
+	r.log.Info("notified about given-up items", "items", len(pending), "batch", b.ID)
+	return nil
+}
+
+// explicitPartitioner sends a record with a partition (≥ 0) there and
+// partitions one without (-1) by key: copies go back to the partition
+// their item came from, events to their item's partition.
+type explicitPartitioner struct{ byKey kgo.Partitioner }
+
+func (p explicitPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	return explicitTopicPartitioner{p.byKey.ForTopic(topic)}
+}
+
+type explicitTopicPartitioner struct{ byKey kgo.TopicPartitioner }
+
+func (p explicitTopicPartitioner) RequiresConsistency(r *kgo.Record) bool {
+	return r.Partition >= 0 || p.byKey.RequiresConsistency(r)
+}
+
+func (p explicitTopicPartitioner) Partition(r *kgo.Record, n int) int {
+	if r.Partition >= 0 {
+		return int(r.Partition)
+	}
+	return p.byKey.Partition(r, n)
+}

@@ -1,0 +1,96 @@
+package sink
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/internal/chserver/chtest"
+	"github.com/rationhq/ration/schemas"
+)
+
+// TestParkedAndGivenUpStates: a pending user whose latest event parked it
+// is parked until something happens to it again; one the reprocessor gave
+// up on is failed; and the reprocessor's selection takes parked items at
+// once and others only once stuck.
+func TestParkedAndGivenUpStates(t *testing.T) {
+	srv := chtest.Shared(t)
+	db := newDB(t)
+	r := openReader(t, srv.Addr(), db)
+	codec := testCodec(t)
+	base := time.UnixMilli(1_750_000_000_000).UTC()
+	var recs []*kgo.Record
+	rec := func(topic string, v schemas.Record) {
+		b, err := codec.Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: topic, Value: b})
+	}
+	mark := func(user string, at time.Duration) {
+		rec(schemas.TopicDMChecks, &schemas.DMMark{UserID: user, Priority: schemas.PriorityNormal, MarkedAt: base.Add(at)})
+	}
+	event := func(user, stage string, st schemas.Status, retry int, at time.Duration) {
+		rec(schemas.TopicEvents, &schemas.Event{ItemID: user, Pipeline: schemas.PipelineDM, Stage: stage, Status: st,
+			Attempt: 1, RetryCount: retry, Worker: "w", SourceTopic: schemas.TopicDMChecks, SourceOffset: int64(at), Time: base.Add(at)})
+	}
+	mark("alice", 0) // parked
+	event("alice", "check", schemas.StatusError, 0, time.Second)
+	event("alice", "check", schemas.StatusReprocess, 0, 2*time.Second)
+	mark("bob", 0) // parked, then sent again: pending
+	event("bob", "check", schemas.StatusReprocess, 0, 2*time.Second)
+	event("bob", "reprocess", schemas.StatusSuccess, 1, 3*time.Second)
+	mark("carol", 0) // given up on: failed
+	event("carol", "check", schemas.StatusReprocess, 3, 2*time.Second)
+	event("carol", "check", schemas.StatusFailed, 3, 4*time.Second)
+	mark("dave", 10*time.Second) // parked long before its latest mark: pending
+	event("dave", "check", schemas.StatusReprocess, 0, 2*time.Second)
+	store(t, r.Conn(), db, codec, recs)
+	store(t, r.Conn(), db, codec, recs)
+
+	ctx := context.Background()
+	for user, want := range map[string]ration.DMState{"alice": ration.DMParked, "bob": ration.DMPending, "carol": ration.DMFailed, "dave": ration.DMPending} {
+		u, err := r.DMUser(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.State != want {
+			t.Errorf("%s is %s, want %s", user, u.State, want)
+		}
+		if user == "carol" && (u.CheckedAt == nil || !u.CheckedAt.Equal(base.Add(4*time.Second))) {
+			t.Errorf("carol's checked_at %v, want when she was given up on", u.CheckedAt)
+		}
+	}
+	st, err := r.DMStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Parked != 1 || st.Pending != 2 || st.Failed != 1 {
+		t.Fatalf("stats %+v, want 1 parked, 2 pending, 1 failed", st)
+	}
+	page, err := r.DMUsers(ctx, ration.DMParked, "", 10)
+	if err != nil || len(page.Users) != 1 || page.Users[0].UserID != "alice" {
+		t.Fatalf("parked users: %+v, %v", page.Users, err)
+	}
+
+	candidates := func(stuckBefore time.Time) []string {
+		items, err := r.ReprocessCandidates(ctx, ration.ReprocessSelection{StuckBefore: stuckBefore}, "", "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, it.ItemID+"/"+it.Status)
+		}
+		return ids
+	}
+	if got := candidates(base); len(got) != 2 || got[0] != "alice/REPROCESS" || got[1] != "dave/REPROCESS" {
+		t.Fatalf("candidates %v, want the parked alice and dave", got)
+	}
+	if got := candidates(base.Add(time.Hour)); len(got) != 3 || got[1] != "bob/SUCCESS" {
+		t.Fatalf("candidates once bob is stuck: %v", got)
+	}
+}
