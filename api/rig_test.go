@@ -81,7 +81,7 @@ func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers a
 	t.Cleanup(parked.Close)
 	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, History: r.reader, Registry: r.reg,
 		DeadLetters: map[string]ration.DeadLetters{"dm": dead, "dm" + ParkedSuffix: parked}, Reprocessor: r.reprocessor,
-		Clients:     reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
+		Clients: reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
 		Workers: workers})
 	if err != nil {
 		t.Fatal(err)
