@@ -309,7 +309,6 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 	for i := range plans {
 		p := &plans[i]
 		if p.action == "wait" || p.action == "missing" {
-			rep.add(p.it, p.count, p.action)
 			continue
 		}
 		key := stateKey(p.it.Pipeline, p.it.ItemID)
@@ -323,7 +322,6 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 			st.RetryCount, st.FailedAt = p.count, now
 			ev, err = r.event(p.it, schemas.StatusFailed, p.count, p.it.SourceTopic, p.it.SourcePartition, p.it.SourceOffset,
 				fmt.Sprintf("reprocessing gave up after %d re-sends; last error: %s", p.count, p.it.Error), now)
-			r.log.Error("item given up on", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "stage", p.it.Stage, "retry_count", p.count)
 		} else {
 			c := sent[i]
 			p.count++
@@ -331,7 +329,6 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 			// The event names the copy: a copy lost downstream is the
 			// one sent again next time.
 			ev, err = r.event(p.it, schemas.StatusSuccess, p.count, c.Topic, c.Partition, c.Offset, "", now)
-			r.log.Info("item re-sent", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "topic", c.Topic, "partition", c.Partition, "retry_count", p.count)
 		}
 		if err != nil {
 			return errors.Join(err, r.abort(tx))
@@ -342,7 +339,6 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		}
 		records = append(records, ev, rec)
 		updated = append(updated, st)
-		rep.add(p.it, p.count, p.action)
 	}
 	if err := tx.ProduceSync(ctx, records...).FirstErr(); err != nil {
 		return errors.Join(err, r.abort(tx))
@@ -352,6 +348,18 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 	}
 	for _, st := range updated {
 		states[stateKey(st.Pipeline, st.ItemID)] = st
+	}
+	for i, p := range plans {
+		rep.add(p.it, p.count, p.action)
+		switch p.action {
+		case "resend":
+			c := sent[i]
+			r.log.Info("item re-sent", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "topic", c.Topic, "partition", c.Partition, "retry_count", p.count)
+		case "fail":
+			r.log.Error("item given up on", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "stage", p.it.Stage, "retry_count", p.count)
+		case "wait":
+			r.log.Debug("item re-sent before and not seen by its stage since; left alone", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID)
+		}
 	}
 	return nil
 }

@@ -11,6 +11,9 @@ import (
 // on the events' item_id, so the query takes the filter's argument twice.
 // %[1]s is the quoted database.
 //
+// (UNION ALL takes its column names from the first SELECT; the second's
+// aliases must not shadow the events' own columns, which its WHERE reads.)
+//
 // The rows are the user's dm_user_log rows plus the DM events that say it
 // was parked (REPROCESS: kind park), sent to a delay tier (ERROR) or sent
 // again by the reprocessor (stage reprocess) (both kind retry), or given up
@@ -57,7 +60,7 @@ FROM (
     WHERE %[2]s
     UNION ALL
     SELECT item_id AS user_id, multiIf(status = 'REPROCESS', 'park', status = 'FAILED', 'giveup', 'retry') AS kind, time_ms AS ts_ms,
-           toUInt64(0) AS marked_at_ms, 'normal' AS priority, 'none' AS status, toInt8(-1) AS open_dm,
+           toUInt64(0) AS marked_at_ms, 'normal' AS prio_, 'none' AS status_, toInt8(-1) AS open_dm,
            toUInt16(0) AS attempts, event_id AS src
     FROM %[1]s.events
     WHERE pipeline = 'dm' AND (status IN ('REPROCESS', 'ERROR', 'FAILED') OR stage = 'reprocess') AND %[3]s

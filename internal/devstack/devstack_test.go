@@ -45,7 +45,11 @@ func startStackWith(t *testing.T, dir string, tune func(*Config)) *stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Addrs, 1)
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a Addrs) { ready <- a }) }()
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("RATION_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	go func() { done <- Run(ctx, cfg, log, func(a Addrs) { ready <- a }) }()
 	s := &stack{}
 	select {
 	case s.addrs = <-ready:

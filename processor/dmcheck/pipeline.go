@@ -2,6 +2,7 @@ package dmcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -43,7 +44,10 @@ func (p *Pipeline) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record,
 	open, err := p.checker.Check(ctx, mark.UserID)
 	p.metrics.attempt(err)
 	if err != nil && !processor.IsPermanent(err) {
-		return nil, processor.Transient(err)
+		if !errors.Is(err, processor.ErrTransient) {
+			err = processor.Transient(err) // unmarked errors count as transient
+		}
+		return nil, err
 	}
 	now := p.now()
 	result := &schemas.DMResult{
