@@ -82,7 +82,9 @@ type worker struct {
 func (c *cluster) dmWorkerArgs(id string) []string {
 	return []string{"worker", "dmcheck",
 		"--kafka", c.addr, "--registry", c.registry, "--instance-id", id,
-		"--session-timeout", "3s", "--metrics=", "--log-format", "json", "--log-level", "info"}
+		"--session-timeout", "3s", "--metrics=", "--log-format", "json", "--log-level", "info",
+		// A line per check would be most of the log at 200 000 checks.
+		"--item-log-level", "debug"}
 }
 
 // startWorker starts a DM worker process and reaps it when the test ends,

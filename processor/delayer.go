@@ -90,7 +90,8 @@ func (d *delayer) session(ctx context.Context) error {
 	if c.LeaveOnShutdown {
 		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := leaveGroup(lctx, s.deps.Kafka, d.group(), c.InstanceID); err != nil {
+		// Unknown member: it stopped before it had joined.
+		if err := leaveGroup(lctx, s.deps.Kafka, d.group(), c.InstanceID); err != nil && !errors.Is(err, kerr.UnknownMemberID) {
 			d.log.Warn("could not leave the group", "err", err)
 		}
 	}

@@ -141,6 +141,9 @@ func (s *Stage) TransactionalID() string {
 func (s *Stage) Run(ctx context.Context) error {
 	s.log.Info("stage started", "group", s.cfg.Group, "topics", s.cfg.Topics, "transactional_id", s.TransactionalID())
 	if err := s.ensureTopics(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("stage %s: %w", s.cfg.Name, err)
 	}
 	g, ctx := errgroup.WithContext(ctx)

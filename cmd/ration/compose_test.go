@@ -77,7 +77,7 @@ func TestComposeFileRunsRealCommands(t *testing.T) {
 		}
 	}
 	slices.Sort(ration)
-	if want := []string{"api", "sim", "sink", "worker"}; !slices.Equal(ration, want) {
+	if want := []string{"api", "reprocess", "sim", "sink", "worker"}; !slices.Equal(ration, want) {
 		t.Errorf("ration services %v, want %v", ration, want)
 	}
 }

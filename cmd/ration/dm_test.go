@@ -18,6 +18,7 @@ import (
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/processor/deadletter"
+	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/producer"
 	"github.com/rationhq/ration/schemas"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -30,18 +31,26 @@ type dmRig struct {
 	reader *apitest.Reader
 	url    string
 	writes atomic.Int64
+	// runs are the reprocessing runs asked for.
+	runs chan reprocess.Request
 }
 
 func newDMRig(t *testing.T) *dmRig {
 	t.Helper()
-	r := &dmRig{kafka: apitest.NewKafka(t), reader: apitest.NewReader()}
+	r := &dmRig{kafka: apitest.NewKafka(t), reader: apitest.NewReader(), runs: make(chan reprocess.Request, 10)}
 	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(r.kafka.Addrs()...)}, schemas.TopicDMDead)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dead.Close)
 	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(r.kafka.Client, r.kafka.Codec), Reader: r.reader,
-		DeadLetters: map[string]ration.DeadLetters{"dm": dead}})
+		DeadLetters: map[string]ration.DeadLetters{"dm": dead}, Reprocessor: reprocessorFunc(func(req reprocess.Request) reprocess.Report {
+			r.runs <- req
+			return reprocess.Report{DryRun: req.DryRun, Selected: 3, Resent: 2, Failed: 1, Items: []reprocess.ItemAction{
+				{Pipeline: "dm", ItemID: "u1", Stage: "check", Status: "REPROCESS", RetryCount: 1, Action: "resend"},
+				{Pipeline: "dm", ItemID: "u2", Stage: "check", Status: "REPROCESS", RetryCount: 3, Action: "fail"},
+			}}
+		})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +63,14 @@ func newDMRig(t *testing.T) *dmRig {
 	t.Cleanup(hs.Close)
 	r.url = hs.URL
 	return r
+}
+
+// reprocessorFunc answers reprocessing runs in the rig: what the CLI sends
+// and prints is under test here, not the reprocessor.
+type reprocessorFunc func(reprocess.Request) reprocess.Report
+
+func (f reprocessorFunc) Run(_ context.Context, req reprocess.Request) (reprocess.Report, error) {
+	return f(req), nil
 }
 
 // run runs `ration dm` with args against the rig's API.

@@ -27,7 +27,7 @@ func newReprocessCmd(g *globals) *cobra.Command {
 	kafka := kafkaconn.Defaults()
 	cfg := reprocess.DefaultConfig()
 	chAddr, chDB := sink.DefaultConfig().ClickHouse, sink.DefaultConfig().Database
-	metricsAddr := "127.0.0.1:9103"
+	metricsAddr := "127.0.0.1:9104"
 	cmd := &cobra.Command{
 		Use:   "reprocess",
 		Short: "Send parked and stuck items through their stage again, on a schedule",

@@ -26,6 +26,7 @@ type Pipeline struct {
 	worker  string
 	metrics *Metrics
 	log     *slog.Logger
+	level   slog.Level // of the line per checked item
 	now     func() time.Time
 }
 
@@ -76,11 +77,11 @@ func (p *Pipeline) Process(ctx context.Context, rec *kgo.Record) ([]*kgo.Record,
 		event.Status = schemas.StatusFailed
 		event.ErrorClass = processor.Class(err)
 		event.Error = err.Error()
-		log().Info("check failed for good", "err", err)
+		log().Log(ctx, max(p.level, slog.LevelInfo), "check failed for good", "err", err)
 	} else {
 		result.OpenDM = &open
-		if p.log.Enabled(ctx, slog.LevelInfo) {
-			log().Info("checked", "open_dm", open)
+		if p.log.Enabled(ctx, p.level) {
+			log().Log(ctx, p.level, "checked", "open_dm", open)
 		}
 	}
 	p.metrics.observe(result)
