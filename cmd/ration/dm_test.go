@@ -18,8 +18,8 @@ import (
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/processor/deadletter"
-	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/schemas"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
