@@ -32,4 +32,16 @@
 // backlog the others are paused, except that every NormalShare-th batch
 // is taken from the others only, so lower-priority work keeps a guaranteed
 // share and never starves (DM-5, DM-8).
+//
+// # Failures
+//
+// A handler marks what it knows: ErrPermanent for bad data (the record
+// goes to the dead-letter topic, with where it came from and why, and the
+// bucket moves on), ErrTransient for a fault that may pass; an unmarked
+// error counts as transient. Without Config.Retry a transient error aborts
+// the batch, which is tried again after a pause. With it, the record moves,
+// in the batch's transaction, to a delay tier and comes back when due,
+// while the bucket and every other key keep flowing; after the last tier
+// it is parked for the reprocessor. See Retry for how each key keeps its
+// order.
 package processor

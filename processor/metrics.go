@@ -23,7 +23,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_stage_records_total",
-			Help: "Input records handled, by stage, topic and outcome (committed, dead_lettered, skipped, aborted).",
+			Help: "Input records handled, by stage, topic and outcome (committed, dead_lettered, delayed, waiting, parked, aborted; returned: moved back from a delay tier).",
 		}, []string{"stage", "topic", "outcome"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_stage_transactions_total",

@@ -43,6 +43,8 @@ type Deps struct {
 	Now func() time.Time
 	// Worker names this reprocessor in events. Default "reprocessor".
 	Worker string
+	// Metrics, if not nil, count runs and items.
+	Metrics *Metrics
 }
 
 // Request asks for one run.
@@ -142,6 +144,19 @@ func New(cfg Config, deps Deps) (*Reprocessor, error) {
 
 // Run runs once.
 func (r *Reprocessor) Run(ctx context.Context, req Request) (Report, error) {
+	rep, err := r.run(ctx, req)
+	switch {
+	case err != nil:
+		r.deps.Metrics.run("failed")
+	case rep.Skipped != "":
+		r.deps.Metrics.run("skipped")
+	default:
+		r.deps.Metrics.run("done")
+	}
+	return rep, err
+}
+
+func (r *Reprocessor) run(ctx context.Context, req Request) (Report, error) {
 	rep := Report{DryRun: req.DryRun, Items: []ItemAction{}}
 	if !r.busy.TryLock() {
 		return rep, ErrBusy
@@ -351,6 +366,7 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 	}
 	for i, p := range plans {
 		rep.add(p.it, p.count, p.action)
+		r.deps.Metrics.item(p.it.Pipeline, p.action)
 		switch p.action {
 		case "resend":
 			c := sent[i]

@@ -93,7 +93,7 @@ func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg api.Con
 		return err
 	}
 	defer parked.Close()
-	reprocessor, err := newReprocessor(kafka, rp, codec, reader, g.log)
+	reprocessor, err := newReprocessor(kafka, rp, codec, reader, g.log, reg)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -59,7 +60,7 @@ Prints "ration reprocess ready metrics=HOST:PORT" once /metrics is served.`,
 
 // newReprocessor wires a reprocessor to Kafka, ClickHouse (reader) and the
 // configured notification channels.
-func newReprocessor(kafka kafkaconn.Config, cfg reprocess.Config, codec *schemas.Codec, reader *sink.Reader, log *slog.Logger) (*reprocess.Reprocessor, error) {
+func newReprocessor(kafka kafkaconn.Config, cfg reprocess.Config, codec *schemas.Codec, reader *sink.Reader, log *slog.Logger, reg prometheus.Registerer) (*reprocess.Reprocessor, error) {
 	n, err := notify.New(cfg.Notify, log)
 	if err != nil {
 		return nil, err
@@ -67,6 +68,7 @@ func newReprocessor(kafka kafkaconn.Config, cfg reprocess.Config, codec *schemas
 	host, _ := os.Hostname()
 	return reprocess.New(cfg, reprocess.Deps{
 		Kafka: kafka.Opts(log), Codec: codec, Items: reader, Notifier: n, Log: log, Worker: "reprocessor@" + host,
+		Metrics: reprocess.NewMetrics(reg),
 	})
 }
 
@@ -86,11 +88,11 @@ func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg
 		return err
 	}
 	defer reader.Close()
-	r, err := newReprocessor(kafka, cfg, codec, reader, g.log)
+	reg := obs.NewRegistry()
+	r, err := newReprocessor(kafka, cfg, codec, reader, g.log, reg)
 	if err != nil {
 		return err
 	}
-	reg := obs.NewRegistry()
 	if metricsAddr == "" {
 		fmt.Println("ration reprocess ready metrics=")
 	}

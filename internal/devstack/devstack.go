@@ -173,7 +173,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 		return fmt.Errorf("dev: %w", err)
 	}
 	reproc, err := reprocess.New(cfg.Reprocess, reprocess.Deps{Kafka: kafka.Opts(log), Codec: codec, Items: reader,
-		Notifier: notifier, Log: log, Worker: "reprocessor@dev"})
+		Notifier: notifier, Log: log, Worker: "reprocessor@dev", Metrics: reprocess.NewMetrics(reg)})
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}

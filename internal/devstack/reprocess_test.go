@@ -305,3 +305,75 @@ func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h signalHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestThirtyPercentTransientErrors: with 30 % of checks failing
+// transiently, every marked user ends checked (through the delay tiers,
+// and the reprocessor for any that parked anyway), each mark answered
+// exactly once, a user's later mark never answered before its earlier
+// one, and the retries are on record.
+func TestThirtyPercentTransientErrors(t *testing.T) {
+	dir := t.TempDir()
+	s := startStackWith(t, dir, func(cfg *Config) {
+		cfg.DM.SimErrorRate = 0.3
+		cfg.DM.Stage.Retry.Delays = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}
+		cfg.Reprocess.Window = closedWindow()
+	})
+	ctx := context.Background()
+	users := ids("flaky", 0, 100)
+	if _, err := s.api.Mark(ctx, users, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	// The second marks come after the first are stored, so their times
+	// differ.
+	awaitStats(t, s, "the first marks stored", func(st ration.DMStats) bool { return st.Unmarked == 0 })
+	if _, err := s.api.Mark(ctx, users, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	st := awaitStats(t, s, "every user checked or parked", func(st ration.DMStats) bool {
+		return st.Pending == 0 && st.Checked+st.Parked == 100
+	})
+	if st.Parked > 0 { // 0.3^5 per mark: rare, and what the reprocessor is for
+		if _, err := s.api.Reprocess(ctx, apiclient.ReprocessRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		awaitStats(t, s, "every user checked", func(st ration.DMStats) bool { return st.Checked == 100 })
+	}
+
+	kafka := adminKafka(t, dir, s.addrs)
+	codec, err := kafka.Codec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byUser := map[string][]time.Time{}
+	for _, r := range readToEnd(t, kafka, schemas.TopicDMResults) { // per user: one partition, commit order
+		var res schemas.DMResult
+		if err := codec.Decode(r.Value, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != schemas.ResultChecked {
+			t.Fatalf("%s: result %s (%s)", res.UserID, res.Status, res.Error)
+		}
+		byUser[res.UserID] = append(byUser[res.UserID], res.MarkedAt)
+	}
+	for _, u := range users {
+		marks := byUser[u]
+		if len(marks) != 2 || !marks[0].Before(marks[1]) {
+			t.Fatalf("%s: results for marks %v, want the first mark's, then the second's", u, marks)
+		}
+	}
+
+	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	var retried uint64
+	await(t, 30*time.Second, "retried checks on record", func() (bool, string) {
+		err := reader.Conn().QueryRow(ctx, "SELECT countIf(attempt > 1) FROM ration.events WHERE pipeline = 'dm' AND status = 'PROCESSED'").Scan(&retried)
+		if err != nil {
+			return false, err.Error()
+		}
+		return retried > 0, fmt.Sprint(retried)
+	})
+	t.Logf("%d checks succeeded on a retry; %d users parked on the way", retried, st.Parked)
+}
