@@ -52,20 +52,8 @@ func (d *delayer) run(ctx context.Context) error {
 func (d *delayer) session(ctx context.Context) error {
 	s := d.stage
 	c := s.cfg
-	opts := append(slices.Clone(s.deps.Kafka),
-		kgo.ConsumerGroup(d.group()),
-		kgo.ConsumeTopics(schemas.DelayTopic(c.Retry.Pipeline, d.tier)),
-		kgo.InstanceID(c.InstanceID),
-		kgo.TransactionalID(d.transactionalID()),
-		kgo.TransactionTimeout(c.TransactionTimeout),
-		kgo.SessionTimeout(c.SessionTimeout),
-		kgo.HeartbeatInterval(max(c.SessionTimeout/10, 100*time.Millisecond)),
-		kgo.RebalanceTimeout(c.SessionTimeout),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(500*time.Millisecond),
-		kgo.RequireStableFetchOffsets(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	opts := append(slices.Clone(s.deps.Kafka), c.memberOpts(d.group(), d.transactionalID(), schemas.DelayTopic(c.Retry.Pipeline, d.tier))...)
+	opts = append(opts,
 		// Records go back to the partition they came from, whatever
 		// partitioner wrote them there first.
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),

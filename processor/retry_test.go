@@ -28,24 +28,7 @@ func retryConfig(instance string, delays ...time.Duration) Config {
 
 func startRetryStage(t *testing.T, addrs []string, codec *schemas.Codec, cfg Config, h Handler) (stop func()) {
 	t.Helper()
-	s, err := New(cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: codec, Log: testLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("stage %s: %v", cfg.InstanceID, err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return startStageWith(t, cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: codec, Log: testLog(t)})
 }
 
 // produceTo0 writes keyed values to partition 0 of in, in order.

@@ -193,28 +193,37 @@ func (s *Stage) session(ctx context.Context) error {
 // errFenced means the session's producer epoch is no longer valid.
 var errFenced = errors.New("producer fenced")
 
-func (s *Stage) opts() []kgo.Opt {
-	c := s.cfg
-	opts := append(slices.Clone(s.deps.Kafka), s.deps.Measured...)
-	return append(opts,
-		kgo.ConsumerGroup(c.Group),
-		kgo.ConsumeTopics(c.Topics...),
+// memberOpts are the options of every transactional group member a stage
+// runs (the stage itself and its delayers): static membership, the
+// session and transaction timeouts, cooperative-sticky, read_committed.
+func (c Config) memberOpts(group, transactionalID string, topics ...string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topics...),
 		kgo.InstanceID(c.InstanceID),
-		kgo.TransactionalID(s.TransactionalID()),
+		kgo.TransactionalID(transactionalID),
 		kgo.TransactionTimeout(c.TransactionTimeout),
 		kgo.SessionTimeout(c.SessionTimeout),
 		kgo.HeartbeatInterval(max(c.SessionTimeout/10, 100*time.Millisecond)),
 		kgo.RebalanceTimeout(c.SessionTimeout),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxBytes(c.FetchMaxBytes),
 		// A fetch that waits for data blocks the fetches of buckets
 		// assigned meanwhile; Kafka's 5s default would delay a dead
 		// worker's buckets by that much.
-		kgo.FetchMaxWait(500*time.Millisecond),
-		kgo.FetchMaxPartitionBytes(c.FetchMaxBytes),
+		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.RequireStableFetchOffsets(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	}
+}
+
+func (s *Stage) opts() []kgo.Opt {
+	c := s.cfg
+	opts := append(slices.Clone(s.deps.Kafka), s.deps.Measured...)
+	opts = append(opts, c.memberOpts(c.Group, s.TransactionalID(), c.Topics...)...)
+	return append(opts,
+		kgo.FetchMaxBytes(c.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(c.FetchMaxBytes),
 		kgo.RecordPartitioner(changelogPartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
 			if len(parts) == 0 {

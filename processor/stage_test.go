@@ -73,13 +73,19 @@ func readAll(t *testing.T, addrs []string, topic string, want int) []*kgo.Record
 	return got
 }
 
-func startStage(t *testing.T, ctx context.Context, addrs []string, cfg Config, h Handler) (stop func()) {
+func startStage(t *testing.T, addrs []string, cfg Config, h Handler) (stop func()) {
 	t.Helper()
-	s, err := New(cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}})
+	return startStageWith(t, cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}})
+}
+
+// startStageWith runs a stage until the test ends or stop is called.
+func startStageWith(t *testing.T, cfg Config, h Handler, deps Deps) (stop func()) {
+	t.Helper()
+	s, err := New(cfg, h, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	var once sync.Once
@@ -130,9 +136,8 @@ func TestStageCopiesExactlyOnceAcrossRebalances(t *testing.T) {
 	const keys, perKey = 50, 40
 	produceN(t, addrs, "in", keys, perKey)
 
-	ctx := context.Background()
-	stopA := startStage(t, ctx, addrs, testConfig("a", "in"), copyHandler("out"))
-	startStage(t, ctx, addrs, testConfig("b", "in"), copyHandler("out"))
+	stopA := startStage(t, addrs, testConfig("a", "in"), copyHandler("out"))
+	startStage(t, addrs, testConfig("b", "in"), copyHandler("out"))
 	// A graceful stop mid-run moves a's buckets to b at once.
 	readAll(t, addrs, "out", keys*perKey/4)
 	stopA()
@@ -150,7 +155,7 @@ func TestStagePermanentErrorSkipsRecord(t *testing.T) {
 		}
 		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
 	})
-	startStage(t, context.Background(), addrs, testConfig("a", "in"), h)
+	startStage(t, addrs, testConfig("a", "in"), h)
 	got := readAll(t, addrs, "out", 27)
 	for _, r := range got {
 		if string(r.Key) == "k3" {
@@ -193,7 +198,7 @@ func TestStageRetriesTransientErrors(t *testing.T) {
 func TestStageGracefulStopLeavesGroup(t *testing.T) {
 	addrs := newCluster(t, "in", "out")
 	produceN(t, addrs, "in", 5, 1)
-	stop := startStage(t, context.Background(), addrs, testConfig("a", "in"), copyHandler("out"))
+	stop := startStage(t, addrs, testConfig("a", "in"), copyHandler("out"))
 	readAll(t, addrs, "out", 5)
 	stop()
 
@@ -254,7 +259,7 @@ func TestStageDeadLettersPermanentFailuresAndMovesOn(t *testing.T) {
 	})
 	cfg := testConfig("a", "in")
 	cfg.DeadLetterTopic = "dead"
-	startStage(t, context.Background(), addrs, cfg, h)
+	startStage(t, addrs, cfg, h)
 
 	if got := readAll(t, addrs, "out", 2); string(got[0].Value) != "good-1" || string(got[1].Value) != "good-2" {
 		t.Fatalf("outputs %q, %q: the partition did not move past the bad record", got[0].Value, got[1].Value)
