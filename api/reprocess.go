@@ -23,7 +23,9 @@ type reprocessRequest struct {
 }
 
 // runReprocess is POST /v1/reprocess/runs: one run now, whatever the
-// window says. It answers when the run is done.
+// window says. It answers when the run is done. A run outlives its
+// request: a client that gives up waiting (the write timeout is a minute)
+// does not stop it halfway.
 func (s *Server) runReprocess(w http.ResponseWriter, r *http.Request) error {
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
@@ -52,7 +54,7 @@ func (s *Server) runReprocess(w http.ResponseWriter, r *http.Request) error {
 		return unavailable("reprocessing is not available on this server", nil)
 	}
 	setAuditTarget(r, body.Pipeline)
-	rep, err := s.deps.Reprocessor.Run(r.Context(), req)
+	rep, err := s.deps.Reprocessor.Run(context.WithoutCancel(r.Context()), req)
 	switch {
 	case errors.Is(err, reprocess.ErrBusy):
 		return errorf(http.StatusConflict, "%s", err.Error())
