@@ -37,7 +37,8 @@
 //
 // A handler marks what it knows: ErrPermanent for bad data (the record
 // goes to the dead-letter topic, with where it came from and why, and the
-// bucket moves on), ErrTransient for a fault that may pass; an unmarked
+// bucket moves on; with Config.Retry a FAILED event records it too),
+// ErrTransient for a fault that may pass; an unmarked
 // error counts as transient. Without Config.Retry a transient error aborts
 // the batch, which is tried again after a pause. With it, the record moves,
 // in the batch's transaction, to a delay tier and comes back when due,

@@ -26,7 +26,8 @@ import (
 // items are tried in order and every other key keeps flowing. The loop's
 // state (per input partition and key: sequence numbers and tiers) lives
 // in the compacted changelog <input>.blocked, written in the transaction
-// that changes it.
+// that changes it. Parking the oldest item releases its key: the next one
+// is tried.
 type Retry struct {
 	// Pipeline names the delay and parked topics (ration.<pipeline>.delay.N,
 	// ration.<pipeline>.parked) and the events the runtime writes.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/internal/kafkatest"
@@ -165,6 +166,85 @@ func TestParkedAfterTheLastTier(t *testing.T) {
 	if want := "ERROR/1/transient ERROR/2/transient REPROCESS/3/transient"; strings.Join(statuses, " ") != want {
 		t.Fatalf("events %v, want %s", statuses, want)
 	}
+}
+
+// TestParkingReleasesTheKey: a key's later record waits while its older
+// one goes round the tiers, and is tried once the older one has parked.
+func TestParkingReleasesTheKey(t *testing.T) {
+	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	produceTo0(t, addrs, "u=0", "u=1")
+	var mu sync.Mutex
+	var tries []string
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		mu.Lock()
+		tries = append(tries, string(r.Value))
+		mu.Unlock()
+		if string(r.Value) == "0" {
+			return nil, Transient(errors.New("checker down"))
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	startRetryStage(t, addrs, kafkatest.Codec(t), retryConfig("a", 10*time.Millisecond, 20*time.Millisecond), h)
+
+	if out := readAll(t, addrs, "out", 1)[0]; string(out.Value) != "1" {
+		t.Fatalf("output %q, want 1", out.Value)
+	}
+	if parked := readAll(t, addrs, schemas.ParkedTopic("t"), 1)[0]; string(parked.Value) != "0" {
+		t.Fatalf("parked %q, want 0", parked.Value)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(tries, ","); got != "0,0,0,1" {
+		t.Fatalf("tries %s, want 0 three times (then parked), then 1", got)
+	}
+}
+
+// TestPermanentErrorFailsAtOnce: bad data is dead-lettered with a FAILED
+// event on its first try and never enters a delay tier.
+func TestPermanentErrorFailsAtOnce(t *testing.T) {
+	addrs := newCluster(t, "in", "out", "dead", schemas.TopicEvents)
+	produceTo0(t, addrs, "bad=x", "good=y")
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		if string(r.Key) == "bad" {
+			return nil, Permanent(errors.New("400 Bad Request: no such user"))
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	codec := kafkatest.Codec(t)
+	cfg := retryConfig("a", time.Hour)
+	cfg.DeadLetterTopic = "dead"
+	startRetryStage(t, addrs, codec, cfg, h)
+
+	// good=y comes after bad=x in the partition: once its output is
+	// committed, so is whatever became of bad=x.
+	readAll(t, addrs, "out", 1)
+	if dead := readAll(t, addrs, "dead", 1)[0]; string(dead.Key) != "bad" || string(dead.Value) != "x" {
+		t.Fatalf("dead letter %s=%s, want bad=x", dead.Key, dead.Value)
+	}
+	var e schemas.Event
+	if err := codec.Decode(readAll(t, addrs, schemas.TopicEvents, 1)[0].Value, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.ItemID != "bad" || e.Status != schemas.StatusFailed || e.Attempt != 1 || e.ErrorClass != "permanent" {
+		t.Fatalf("event %+v, want bad FAILED on attempt 1, class permanent", e)
+	}
+	adm, err := kadm.NewOptClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	ends, err := adm.ListEndOffsets(context.Background(), schemas.DelayTopic("t", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ends.Error(); err != nil || len(ends[schemas.DelayTopic("t", 1)]) == 0 {
+		t.Fatalf("end offsets of the delay tier: %v %v", ends, err)
+	}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset != 0 {
+			t.Errorf("delay tier partition %d holds %d records, want none", o.Partition, o.Offset)
+		}
+	})
 }
 
 // TestWaitingKeysSurviveAReassignment: a worker that takes over a bucket

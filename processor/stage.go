@@ -476,7 +476,12 @@ func (s *Stage) processRecord(ctx context.Context, rec *kgo.Record, view *blockV
 	case err == nil:
 		return route(out, outcomeDone)
 	case IsPermanent(err):
-		return route(s.dead(rec, err), outcomeDead)
+		// Bad data fails at once: no retry could mend it.
+		ev, eerr := s.event(rec, schemas.StatusFailed, meta.attempts+1, meta.retryCount, err, time.Now())
+		if eerr != nil {
+			return nil, outcomeDead, eerr
+		}
+		return route(append(s.dead(rec, err), ev), outcomeDead)
 	case ctx.Err() != nil:
 		return nil, outcomeDone, err // stopping or out of time: the batch aborts
 	}
@@ -527,7 +532,7 @@ func (s *Stage) dead(r *kgo.Record, err error) []*kgo.Record {
 }
 
 // event is the status event the runtime writes for an item (its key) that
-// it sent to a delay tier or parked.
+// it sent to a delay tier, parked, or failed for good.
 func (s *Stage) event(rec *kgo.Record, status schemas.Status, attempt, retryCount int, cause error, now time.Time) (*kgo.Record, error) {
 	v, err := s.deps.Codec.Encode(&schemas.Event{
 		ItemID: string(rec.Key), Pipeline: s.cfg.Retry.Pipeline, Stage: s.cfg.Retry.Stage,

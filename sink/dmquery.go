@@ -19,6 +19,9 @@ import (
 // again by the reprocessor (stage reprocess) (both kind retry), or given up
 // on (FAILED: kind giveup).
 //
+// A user is known by its own rows: events alone (say, the FAILED event of
+// an undecodable mark under a key no user has) make no user.
+//
 // Only aggregates that duplicates cannot change are used (max, argMax over
 // a key that includes src, count compared with 0), so a replayed batch,
 // stored again before ClickHouse merges it away, never changes an answer.
@@ -65,7 +68,8 @@ FROM (
     FROM %[1]s.events
     WHERE pipeline = 'dm' AND (status IN ('REPROCESS', 'ERROR', 'FAILED') OR stage = 'reprocess') AND %[3]s
 )
-GROUP BY user_id`
+GROUP BY user_id
+HAVING countIf(kind IN ('register', 'mark', 'result')) > 0`
 
 // userStates returns userStatesSQL for a filter on user_id such as
 // "user_id = ?" (each ? is then bound twice).

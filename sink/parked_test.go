@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func TestParkedAndGivenUpStates(t *testing.T) {
 	event("carol", "check", schemas.StatusFailed, 3, 4*time.Second)
 	mark("dave", 10*time.Second) // parked long before its latest mark: pending
 	event("dave", "check", schemas.StatusReprocess, 0, 2*time.Second)
+	event("eve", "check", schemas.StatusFailed, 0, time.Second) // an undecodable mark: no user
 	store(t, r.Conn(), db, codec, recs)
 	store(t, r.Conn(), db, codec, recs)
 
@@ -64,12 +66,15 @@ func TestParkedAndGivenUpStates(t *testing.T) {
 			t.Errorf("carol's checked_at %v, want when she was given up on", u.CheckedAt)
 		}
 	}
+	if _, err := r.DMUser(ctx, "eve"); !errors.Is(err, ration.ErrNotFound) {
+		t.Errorf("eve, known only by an event: %v, want not found", err)
+	}
 	st, err := r.DMStats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Parked != 1 || st.Pending != 2 || st.Failed != 1 {
-		t.Fatalf("stats %+v, want 1 parked, 2 pending, 1 failed", st)
+	if st.Parked != 1 || st.Pending != 2 || st.Failed != 1 || st.Unmarked != 0 {
+		t.Fatalf("stats %+v, want 1 parked, 2 pending, 1 failed, none unmarked", st)
 	}
 	page, err := r.DMUsers(ctx, ration.DMParked, "", 10)
 	if err != nil || len(page.Users) != 1 || page.Users[0].UserID != "alice" {
