@@ -10,7 +10,9 @@
 // delay tier, or between stages) unchanged for the elapse time, which
 // means the retry loop or the next stage lost them. An item in ERROR is
 // not taken at once: it is waiting in a delay tier and comes back by
-// itself. PROCESSED and FAILED items are at their end.
+// itself. PROCESSED and FAILED items are at their end. An item is a key,
+// so a parked record that a later record of its key has passed is not
+// selected: the item's latest event is about the later one.
 //
 // # How it re-sends
 //
