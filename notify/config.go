@@ -118,19 +118,18 @@ func (c Config) redacted() redacted {
 		r.SMTPPassword = "REDACTED"
 	}
 	if r.WebhookURL != "" {
-		if u, err := url.Parse(r.WebhookURL); err == nil {
-			r.WebhookURL = u.Redacted()
-		}
+		r.WebhookURL = redactURL(r.WebhookURL)
 	}
 	return r
 }
 
-// Format prints c with the password redacted, for every verb.
+// Format prints c with the password and the webhook's path redacted, for
+// every verb.
 func (c Config) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, fmt.FormatString(f, verb), c.redacted())
 }
 
-// LogValue logs c with the password redacted.
+// LogValue logs c with the password and the webhook's path redacted.
 func (c Config) LogValue() slog.Value {
 	r := c.redacted()
 	return slog.GroupValue(

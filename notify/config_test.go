@@ -96,18 +96,27 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestConfigRedactsPassword(t *testing.T) {
-	c := notify.Config{SMTPAddr: "127.0.0.1:25", SMTPUser: "u", SMTPPassword: "hunter2-password"}
+func TestConfigRedactsSecrets(t *testing.T) {
+	c := notify.Config{SMTPAddr: "127.0.0.1:25", SMTPUser: "u", SMTPPassword: "hunter2-password",
+		WebhookURL: "https://hooks.example.com/services/T0/B0/hook-secret?token=query-secret"}
+	secrets := []string{c.SMTPPassword, "hook-secret", "query-secret"}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-		if s := fmt.Sprintf(verb, c); strings.Contains(s, c.SMTPPassword) {
-			t.Errorf("%s shows the password: %s", verb, s)
+		for _, secret := range secrets {
+			if s := fmt.Sprintf(verb, c); strings.Contains(s, secret) {
+				t.Errorf("%s shows %s: %s", verb, secret, s)
+			}
 		}
 	}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "config", c)
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("cfg", "config", c, "ptr", &c)
-	if strings.Contains(buf.String(), c.SMTPPassword) {
-		t.Errorf("log shows the password: %s", buf.String())
+	for _, secret := range secrets {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("log shows %s: %s", secret, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "https://hooks.example.com/REDACTED") {
+		t.Errorf("log does not say where the webhook goes: %s", buf.String())
 	}
 	if !strings.Contains(buf.String(), "REDACTED") {
 		t.Errorf("log does not show that a password is set: %s", buf.String())

@@ -181,6 +181,20 @@ func TestWebhookFailure(t *testing.T) {
 	}
 }
 
+func TestWebhookErrorHidesTheSecret(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: the post is refused
+	cfg := notify.Config{WebhookURL: "http://" + addr + "/services/T0/B0/hook-secret?token=query-secret"}
+	err = newNotifier(t, cfg, nil).Notify(t.Context(), notify.Batch{ID: "b", Items: items()})
+	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error %v, want one naming %s and no secret", err, addr)
+	}
+}
+
 func TestWebhookRedirectIsNoDelivery(t *testing.T) {
 	w := notifytest.NewWebhook(t)
 	w.SetStatus(302)

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -61,6 +63,10 @@ func (w *webhook) send(ctx context.Context, b Batch, key string) error {
 	req.Header.Set("User-Agent", "ration-notify")
 	resp, err := w.client.Do(req)
 	if err != nil {
+		// The URL may hold the hook's secret (in its path or query).
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			ue.URL = redactURL(ue.URL)
+		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -76,4 +82,17 @@ func (w *webhook) send(ctx context.Context, b Batch, key string) error {
 		return fmt.Errorf("status %d: %s", resp.StatusCode, msg)
 	}
 	return nil
+}
+
+// redactURL keeps a URL's scheme and host only: webhook services put their
+// secret in the path (Slack, Discord), the query or the user info.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "REDACTED"
+	}
+	if u.User == nil && (u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.Fragment == "" {
+		return u.Scheme + "://" + u.Host + u.Path
+	}
+	return u.Scheme + "://" + u.Host + "/REDACTED"
 }
