@@ -70,6 +70,14 @@ func (c *HTTPChecker) Check(ctx context.Context, userID string) (bool, error) {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
+		// The error names the URL, and goes to logs and events: its query
+		// and user info may hold the checker's credentials.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				u.User, u.RawQuery, u.Fragment = nil, "", ""
+				ue.URL = u.String()
+			}
+		}
 		// Refused connections, resets and time-outs may pass.
 		return false, processor.Transient(fmt.Errorf("checker: %w", err))
 	}

@@ -51,6 +51,20 @@ func TestHTTPCheckerErrors(t *testing.T) {
 	}
 }
 
+func TestHTTPCheckerErrorHidesCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close() // nothing listens there now: the check is refused
+	c, err := NewHTTPChecker("http://user:pass-secret@"+addr+"/check/{user_id}?key=query-secret", 0, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Check(context.Background(), "u1")
+	if !errors.Is(err, processor.ErrTransient) || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), addr+"/check/u1") {
+		t.Fatalf("error %v, want a transient one naming %s/check/u1 and no credentials", err, addr)
+	}
+}
+
 func TestSimulatorFailsAtItsRate(t *testing.T) {
 	s := Simulator{ErrorRate: 1}
 	if _, err := s.Check(context.Background(), "u"); err == nil {
