@@ -217,13 +217,19 @@ func (c Config) memberOpts(group, transactionalID string, topics ...string) []kg
 	}
 }
 
+// fetchPartitionShare splits the fetch buffer between partitions: one
+// partition's backlog fills at most this share of a fetch, so a batch
+// drawn from the buffer reaches a newly assigned bucket after a few
+// batches of each bucket before it, not after a whole buffer of one.
+const fetchPartitionShare = 8
+
 func (s *Stage) opts() []kgo.Opt {
 	c := s.cfg
 	opts := append(slices.Clone(s.deps.Kafka), s.deps.Measured...)
 	opts = append(opts, c.memberOpts(c.Group, s.TransactionalID(), c.Topics...)...)
 	return append(opts,
 		kgo.FetchMaxBytes(c.FetchMaxBytes),
-		kgo.FetchMaxPartitionBytes(c.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(max(c.FetchMaxBytes/fetchPartitionShare, 1<<10)),
 		kgo.RecordPartitioner(changelogPartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
 			if len(parts) == 0 {
