@@ -29,7 +29,7 @@ vet:
 ## bench: the DM benchmark and the Go micro-benchmarks
 bench: build
 	$(BIN) bench dm --users 1000000 --workers 2
-	$(GO) test -run '^$$' -bench . -benchmem ./schemas/ ./processor/...
+	$(GO) test -run '^$$' -bench . -benchmem ./schemas/ ./processor/... ./sink/
 
 ## fuzz: a short run of every fuzz target
 fuzz:

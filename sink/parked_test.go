@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,8 +82,8 @@ func TestParkedAndGivenUpStates(t *testing.T) {
 		t.Fatalf("parked users: %+v, %v", page.Users, err)
 	}
 
-	candidates := func(stuckBefore time.Time) []string {
-		items, err := r.ReprocessCandidates(ctx, ration.ReprocessSelection{StuckBefore: stuckBefore}, "", "", 10)
+	candidatesAfter := func(sel ration.ReprocessSelection, afterItem string) []string {
+		items, err := r.ReprocessCandidates(ctx, sel, schemas.PipelineDM, afterItem, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,10 +93,28 @@ func TestParkedAndGivenUpStates(t *testing.T) {
 		}
 		return ids
 	}
+	candidates := func(stuckBefore time.Time) []string {
+		return candidatesAfter(ration.ReprocessSelection{StuckBefore: stuckBefore}, "")
+	}
 	if got := candidates(base); len(got) != 2 || got[0] != "alice/REPROCESS" || got[1] != "dave/REPROCESS" {
 		t.Fatalf("candidates %v, want the parked alice and dave", got)
 	}
 	if got := candidates(base.Add(time.Hour)); len(got) != 3 || got[1] != "bob/SUCCESS" {
 		t.Fatalf("candidates once bob is stuck: %v", got)
+	}
+	stuck := base.Add(time.Hour)
+	for name, c := range map[string]struct {
+		sel   ration.ReprocessSelection
+		after string
+		want  string
+	}{
+		"after a cursor":   {ration.ReprocessSelection{StuckBefore: stuck}, "alice", "bob/SUCCESS dave/REPROCESS"},
+		"one status":       {ration.ReprocessSelection{StuckBefore: stuck, Status: "SUCCESS"}, "", "bob/SUCCESS"},
+		"since":            {ration.ReprocessSelection{StuckBefore: stuck, Since: base.Add(2500 * time.Millisecond)}, "", "bob/SUCCESS"},
+		"another pipeline": {ration.ReprocessSelection{StuckBefore: stuck, Pipeline: "receipts"}, "", ""},
+	} {
+		if got := strings.Join(candidatesAfter(c.sel, c.after), " "); got != c.want {
+			t.Errorf("candidates %s: %q, want %q", name, got, c.want)
+		}
 	}
 }
