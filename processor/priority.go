@@ -100,6 +100,29 @@ func (p *priority) observe(fs kgo.Fetches) {
 	})
 }
 
+// unreached returns the partitions of parts that fs brought no records of
+// although they are still owned and have a backlog.
+func (p *priority) unreached(parts map[string][]int32, fs kgo.Fetches) map[string][]int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	reached := make(map[tp]bool)
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) > 0 {
+			reached[tp{fp.Topic, fp.Partition}] = true
+		}
+	})
+	out := make(map[string][]int32)
+	for t, ps := range parts {
+		for _, part := range ps {
+			k := tp{t, part}
+			if s := p.parts[k]; s != nil && !reached[k] && s.backlog() {
+				out[t] = append(out[t], part)
+			}
+		}
+	}
+	return out
+}
+
 // positions records committed or polled offsets, e.g. after an assignment.
 func (p *priority) positions(offsets map[string]map[int32]kgo.EpochOffset) {
 	p.mu.Lock()

@@ -73,3 +73,21 @@ func TestPriorityIgnoresPartitionsNotOwned(t *testing.T) {
 		t.Fatalf("partitions not owned count: paused %v", pause)
 	}
 }
+
+// TestUnreachedNewBuckets: of the newly assigned partitions, those a poll
+// brought nothing of and that have work stay first for the next poll;
+// reached, idle and no longer owned ones do not.
+func TestUnreachedNewBuckets(t *testing.T) {
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"normal": {0: 100, 1: 100}, "high": {0: 0, 1: 50}})
+	p.positions(map[string]map[int32]kgo.EpochOffset{"high": {1: {Offset: 50}}}) // high/1 done
+	fresh := map[string][]int32{"normal": {0, 1, 7}, "high": {0, 1}}             // normal/7 not owned
+	fs := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "normal", Partitions: []kgo.FetchPartition{
+		{Partition: 0, Records: []*kgo.Record{{Topic: "normal", Partition: 0, Offset: 0}}},
+	}}}}}
+	p.observe(fs)
+	got := p.unreached(fresh, fs)
+	if len(got) != 1 || !slices.Equal(got["normal"], []int32{1}) {
+		t.Fatalf("unreached %v, want normal/1 only", got)
+	}
+}

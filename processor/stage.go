@@ -72,10 +72,11 @@ type Stage struct {
 	lastEnds time.Time
 
 	freshMu sync.Mutex
-	fresh   map[string][]int32 // assigned since the last poll
+	fresh   map[string][]int32 // assigned and not yet reached by a poll
 }
 
-// addFresh records newly assigned partitions (from the group's callback).
+// addFresh records newly assigned partitions (from the group's callback),
+// or new ones a poll has not reached yet.
 func (s *Stage) addFresh(parts map[string][]int32) {
 	s.freshMu.Lock()
 	defer s.freshMu.Unlock()
@@ -262,7 +263,8 @@ func (s *Stage) opts() []kgo.Opt {
 // step polls one batch, as the priority policy allows, and processes it.
 func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error {
 	cl := sess.Client()
-	s.refreshBacklog(ctx, cl)
+	fresh := s.takeFresh()
+	s.refreshBacklog(ctx, cl, len(fresh) > 0)
 	pause, resume := s.prio.next()
 	cl.ResumeFetchTopics(resume...)
 	if len(pause) > 0 {
@@ -270,11 +272,12 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 	}
 	// Buckets just taken over from another worker come first: the fetch
 	// buffer may hold many records of the buckets this worker already had,
-	// and the client fetches again only once that buffer is drained. For
-	// one poll the old buckets are paused, which drops their buffered
-	// records (they are fetched again after).
+	// and the client fetches again only once that buffer is drained. The
+	// other buckets are paused, which drops their buffered records (they
+	// are fetched again after), until a poll has reached each new bucket
+	// that has work: one poll (one batch) reaches one or two of them.
 	var old map[string][]int32
-	if fresh := s.takeFresh(); len(fresh) > 0 {
+	if len(fresh) > 0 {
 		if old = s.prio.ownedExcept(fresh); len(old) > 0 {
 			cl.PauseFetchPartitions(old)
 			defer cl.ResumeFetchPartitions(old)
@@ -310,6 +313,9 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 		return nil
 	}
 	s.prio.observe(fetches)
+	if len(fresh) > 0 {
+		s.addFresh(s.prio.unreached(fresh, fetches))
+	}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if n := len(fp.Records); n > 0 {
 			s.deps.Metrics.setLag(s.cfg.Name, fp.Topic, fp.Partition, max(fp.HighWatermark-fp.Records[n-1].Offset-1, 0))
@@ -319,10 +325,11 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 }
 
 // refreshBacklog tells the priority policy where the inputs end and where
-// this worker stands, at most every PriorityCheckInterval. Only a stage
-// with more than one input needs it.
-func (s *Stage) refreshBacklog(ctx context.Context, cl *kgo.Client) {
-	if len(s.cfg.Topics) < 2 || time.Since(s.lastEnds) < s.cfg.PriorityCheckInterval {
+// this worker stands, at most every PriorityCheckInterval unless forced (to
+// know which newly assigned buckets have work). Otherwise only a stage with
+// more than one input needs it.
+func (s *Stage) refreshBacklog(ctx context.Context, cl *kgo.Client, force bool) {
+	if !force && (len(s.cfg.Topics) < 2 || time.Since(s.lastEnds) < s.cfg.PriorityCheckInterval) {
 		return
 	}
 	s.lastEnds = time.Now()
