@@ -35,7 +35,10 @@
 // acts at a time, and a run knows everything the runs before it did even
 // when ClickHouse has not caught up yet: an item whose recorded retry count
 // is ahead of ClickHouse's is left alone until its stage has seen it again
-// (or the elapse time has passed).
+// (or the elapse time has passed). Once ClickHouse shows the state's own
+// last event or a newer one, the state no longer counts: a give-up ends a
+// round of an item, and an item that is a candidate again after one (a
+// user marked again) starts over.
 //
 // Notifications are sent at the end of a run, one message for every
 // given-up item not notified yet, and then recorded; a crash in between

@@ -240,13 +240,14 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 	now := r.deps.Now()
 	type plan struct {
 		it     ration.ItemStatus
-		count  int // the retry count the item has as far as anyone knows
+		st     *schemas.ReprocessState // what earlier runs did, unless ClickHouse has caught up
+		count  int                     // the retry count the item has as far as anyone knows
 		action string
 	}
 	plans := make([]plan, 0, len(items))
 	var toFetch []ration.ItemStatus
 	for _, it := range items {
-		st := states[stateKey(it.Pipeline, it.ItemID)]
+		st := ahead(states[stateKey(it.Pipeline, it.ItemID)], it)
 		count := it.RetryCount
 		switch {
 		case st != nil && !st.FailedAt.IsZero():
@@ -254,16 +255,16 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		case st != nil && st.RetryCount > it.RetryCount && now.Sub(st.SentAt) < r.cfg.Elapse:
 			// Re-sent by an earlier run and not seen by its stage
 			// since: not again until the elapse time has passed.
-			plans = append(plans, plan{it, st.RetryCount, "wait"})
+			plans = append(plans, plan{it, st, st.RetryCount, "wait"})
 			continue
 		case st != nil:
 			count = max(count, st.RetryCount)
 		}
 		if count >= r.cfg.AttemptCount {
-			plans = append(plans, plan{it, count, "fail"})
+			plans = append(plans, plan{it, st, count, "fail"})
 			continue
 		}
-		plans = append(plans, plan{it, count, "resend"})
+		plans = append(plans, plan{it, st, count, "resend"})
 		toFetch = append(toFetch, it)
 	}
 	if dry {
@@ -326,10 +327,9 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		if p.action == "wait" || p.action == "missing" {
 			continue
 		}
-		key := stateKey(p.it.Pipeline, p.it.ItemID)
 		st := &schemas.ReprocessState{Pipeline: p.it.Pipeline, ItemID: p.it.ItemID}
-		if old := states[key]; old != nil {
-			*st = *old
+		if p.st != nil {
+			*st = *p.st
 		}
 		var ev *kgo.Record
 		var err error
@@ -380,6 +380,29 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 	return nil
 }
 
+// ahead returns st, what earlier runs did with it, if ClickHouse has not
+// caught up with it yet, and nil once the item's latest event is the
+// state's own last one (the re-send's event) or newer (for a give-up:
+// newer, the FAILED event itself is terminal). From then on ClickHouse
+// knows best, and an item that is a candidate again after a give-up has
+// started over: a user given up on and marked again is re-sent from its
+// new retry count, and notified about again if it is given up on again.
+func ahead(st *schemas.ReprocessState, it ration.ItemStatus) *schemas.ReprocessState {
+	if st == nil {
+		return nil
+	}
+	if !st.FailedAt.IsZero() {
+		if it.Changed.After(st.FailedAt.Truncate(time.Millisecond)) {
+			return nil
+		}
+		return st
+	}
+	if !it.Changed.Before(st.SentAt.Truncate(time.Millisecond)) {
+		return nil
+	}
+	return st
+}
+
 func (r *Reprocessor) abort(tx *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -422,7 +445,9 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 	h := sha256.New()
 	b := notify.Batch{}
 	for _, st := range pending {
-		h.Write([]byte(stateKey(st.Pipeline, st.ItemID) + "\n"))
+		// The give-up time tells a later give-up of the same item from a
+		// repeat of this one.
+		fmt.Fprintf(h, "%s %d\n", stateKey(st.Pipeline, st.ItemID), st.FailedAt.UnixMilli())
 		b.Items = append(b.Items, notify.Item{Pipeline: st.Pipeline, ItemID: st.ItemID, RetryCount: st.RetryCount, FailedAt: st.FailedAt})
 	}
 	b.ID = "reprocess-" + hex.EncodeToString(h.Sum(nil))[:24]

@@ -22,6 +22,7 @@ import (
 	"github.com/rationhq/ration/broker"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/notify"
+	"github.com/rationhq/ration/notify/notifytest"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/processor/dmcheck"
 	"github.com/rationhq/ration/reprocess"
@@ -418,4 +419,90 @@ func TestThirtyPercentTransientErrors(t *testing.T) {
 		return retried > 0, fmt.Sprint(retried)
 	})
 	t.Logf("%d checks succeeded on a retry; %d users parked at the end, %d first marks parked and superseded", retried, st.Parked, superseded)
+}
+
+// TestGivenUpUserStartsOver: a give-up ends one round of an item, not the
+// item. A user given up on and marked again parks again, is re-sent from
+// its new retry count and, given up on again, is notified about again.
+func TestGivenUpUserStartsOver(t *testing.T) {
+	checkerURL, up := downChecker(t)
+	hook := notifytest.NewWebhook(t)
+	s := startStackWith(t, t.TempDir(), func(cfg *Config) {
+		cfg.DM.CheckerURL = checkerURL
+		cfg.DM.Stage.Retry.Delays = []time.Duration{20 * time.Millisecond}
+		cfg.Reprocess.Window = closedWindow()
+		cfg.Reprocess.AttemptCount = 1
+		cfg.Reprocess.Notify.WebhookURL = hook.URL()
+	})
+	ctx := context.Background()
+	const user = "phoenix"
+	mark := func() {
+		t.Helper()
+		if _, err := s.api.Mark(ctx, []string{user}, "normal"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// events waits until ClickHouse holds n events of the user.
+	events := func(n int) {
+		t.Helper()
+		await(t, time.Minute, fmt.Sprintf("%d events", n), func() (bool, string) {
+			history, err := s.api.History(ctx, user)
+			if err != nil {
+				return false, err.Error()
+			}
+			var steps []string
+			for _, e := range history {
+				steps = append(steps, fmt.Sprintf("%s:%s/%d", e.Stage, e.Status, e.RetryCount))
+			}
+			return len(history) == n, strings.Join(steps, " ")
+		})
+	}
+	run := func(want string) {
+		t.Helper()
+		rep, err := s.api.Reprocess(ctx, apiclient.ReprocessRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("resent=%d failed=%d", rep.Resent, rep.Failed); got != want {
+			t.Fatalf("run: %s, want %s (%+v)", got, want, rep)
+		}
+	}
+	notified := func(n int) notifytest.Request {
+		t.Helper()
+		wait, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		reqs, err := hook.WaitRequests(wait, n)
+		if err != nil {
+			t.Fatalf("waiting for notification %d: %v", n, err)
+		}
+		return reqs[n-1]
+	}
+
+	mark()
+	events(2) // check:ERROR/0 check:REPROCESS/0
+	run("resent=1 failed=0")
+	events(5) // + reprocess:SUCCESS/1 check:ERROR/1 check:REPROCESS/1
+	run("resent=0 failed=1")
+	first := notified(1)
+	events(6) // + reprocess:FAILED/1
+
+	mark() // a new round
+	events(8)
+	run("resent=1 failed=0")
+	events(11)
+	run("resent=0 failed=1")
+	second := notified(2)
+	if first.Batch.BatchID == second.Batch.BatchID {
+		t.Fatalf("both give-ups notified as batch %s: a receiver would drop the second as a repeat", first.Batch.BatchID)
+	}
+
+	up()
+	mark()
+	await(t, time.Minute, "checked", func() (bool, string) {
+		u, err := s.api.User(ctx, user)
+		if err != nil {
+			return false, err.Error()
+		}
+		return u.State == ration.DMChecked, string(u.State)
+	})
 }
