@@ -67,8 +67,9 @@ type Report struct {
 	// Skipped says why a run did nothing at all ("" if it ran).
 	Skipped string `json:"skipped,omitempty"`
 	// Selected counts the items looked at; Resent, Failed and Waiting
-	// what became of them (Waiting: re-sent before and not seen by their
-	// stage since); Missing the items whose record is gone from Kafka.
+	// what became of them (Waiting: re-sent or given up on by an earlier
+	// run that ClickHouse has not caught up with); Missing the items whose
+	// record is gone from Kafka.
 	Selected int `json:"selected"`
 	Resent   int `json:"resent"`
 	Failed   int `json:"failed"`
@@ -251,7 +252,9 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		count := it.RetryCount
 		switch {
 		case st != nil && !st.FailedAt.IsZero():
-			continue // given up already; ClickHouse has not seen it yet
+			// Given up on already; ClickHouse has not seen it yet.
+			plans = append(plans, plan{it, st, st.RetryCount, "wait"})
+			continue
 		case st != nil && st.RetryCount > it.RetryCount && now.Sub(st.SentAt) < r.cfg.Elapse:
 			// Re-sent by an earlier run and not seen by its stage
 			// since: not again until the elapse time has passed.
@@ -374,7 +377,7 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		case "fail":
 			r.log.Error("item given up on", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "stage", p.it.Stage, "retry_count", p.count)
 		case "wait":
-			r.log.Debug("item re-sent before and not seen by its stage since; left alone", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID)
+			r.log.Debug("item re-sent or given up on by an earlier run that ClickHouse has not caught up with; left alone", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID)
 		}
 	}
 	return nil
