@@ -36,9 +36,18 @@ type ReprocessSelection struct {
 	StuckBefore time.Time
 }
 
-// ItemStatusReader answers the reprocessor's selection.
+// ItemKey names an item.
+type ItemKey struct {
+	Pipeline string
+	ItemID   string
+}
+
+// ItemStatusReader answers the reprocessor's questions.
 type ItemStatusReader interface {
 	// ReprocessCandidates returns up to limit selected items ordered by
 	// pipeline and item id, after the item (afterPipeline, afterItem).
 	ReprocessCandidates(ctx context.Context, sel ReprocessSelection, afterPipeline, afterItem string, limit int) ([]ItemStatus, error)
+	// LastChanged returns when each of items last changed (its latest
+	// event's time); items with no events are missing from the answer.
+	LastChanged(ctx context.Context, items []ItemKey) (map[ItemKey]time.Time, error)
 }

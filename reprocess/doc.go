@@ -38,7 +38,9 @@
 // (or the elapse time has passed). Once ClickHouse shows the state's own
 // last event or a newer one, the state no longer counts: a give-up ends a
 // round of an item, and an item that is a candidate again after one (a
-// user marked again) starts over.
+// user marked again) starts over. So each run ends by tombstoning such
+// entries (unless a notification is pending): the topic holds only what
+// runs are ahead on.
 //
 // Notifications are sent at the end of a run, one message for every
 // given-up item not notified yet, and then recorded; a crash in between

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -230,6 +231,9 @@ func (r *Reprocessor) run(ctx context.Context, req Request) (Report, error) {
 		if err := r.notify(ctx, tx, states, &rep); err != nil {
 			return rep, err
 		}
+		if err := r.forgetSettled(ctx, tx, states); err != nil {
+			return rep, err
+		}
 	}
 	r.log.Info("reprocessing run finished", "dry_run", req.DryRun, "selected", rep.Selected, "resent", rep.Resent,
 		"failed", rep.Failed, "waiting", rep.Waiting, "missing", rep.Missing, "notified", rep.Notified)
@@ -381,6 +385,68 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		}
 	}
 	return nil
+}
+
+// forgetSettled tombstones the state of every item that ClickHouse has
+// caught up with (its latest event is the state's own last one or newer)
+// and that has no notification pending: from then on ClickHouse knows all
+// the state knew, so ration.reprocess.state holds only the items a run is
+// still ahead on, and loading it stays cheap however many items were ever
+// re-sent.
+func (r *Reprocessor) forgetSettled(ctx context.Context, tx *kgo.Client, states map[string]*schemas.ReprocessState) error {
+	var keys []ration.ItemKey
+	for _, st := range states {
+		if st.FailedAt.IsZero() || !st.NotifiedAt.IsZero() {
+			keys = append(keys, ration.ItemKey{Pipeline: st.Pipeline, ItemID: st.ItemID})
+		}
+	}
+	slices.SortFunc(keys, func(a, b ration.ItemKey) int {
+		return strings.Compare(stateKey(a.Pipeline, a.ItemID), stateKey(b.Pipeline, b.ItemID))
+	})
+	forgotten := 0
+	for chunk := range slices.Chunk(keys, r.cfg.FetchSize) {
+		changed, err := r.deps.Items.LastChanged(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		var tombs []*kgo.Record
+		for _, k := range chunk {
+			key := stateKey(k.Pipeline, k.ItemID)
+			if at, ok := changed[k]; ok && settled(states[key], at) {
+				tombs = append(tombs, &kgo.Record{Topic: schemas.TopicReprocessState, Partition: 0, Key: []byte(key)})
+			}
+		}
+		if len(tombs) == 0 {
+			continue
+		}
+		if err := tx.BeginTransaction(); err != nil {
+			return err
+		}
+		if err := tx.ProduceSync(ctx, tombs...).FirstErr(); err != nil {
+			return errors.Join(err, r.abort(tx))
+		}
+		if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			return fmt.Errorf("forgetting settled items (another reprocessor may have taken over): %w", err)
+		}
+		for _, t := range tombs {
+			delete(states, string(t.Key))
+		}
+		forgotten += len(tombs)
+	}
+	if forgotten > 0 {
+		r.log.Info("forgot items that ClickHouse has caught up with", "items", forgotten)
+	}
+	return nil
+}
+
+// settled says whether ClickHouse, whose latest event of the item is at
+// changed, has caught up with everything st records.
+func settled(st *schemas.ReprocessState, changed time.Time) bool {
+	last := st.SentAt
+	if st.FailedAt.After(last) {
+		last = st.FailedAt
+	}
+	return !changed.Before(last.Truncate(time.Millisecond))
 }
 
 // ahead returns st, what earlier runs did with it, if ClickHouse has not

@@ -118,3 +118,43 @@ func TestParkedAndGivenUpStates(t *testing.T) {
 		}
 	}
 }
+
+// TestLastChanged: each item's latest event time, by pipeline and id;
+// unknown items are missing.
+func TestLastChanged(t *testing.T) {
+	srv := chtest.Shared(t)
+	db := newDB(t)
+	r := openReader(t, srv.Addr(), db)
+	codec := testCodec(t)
+	base := time.UnixMilli(1_750_000_000_000).UTC()
+	var recs []*kgo.Record
+	for i, e := range []schemas.Event{
+		{ItemID: "a", Pipeline: "dm", Status: schemas.StatusError, Time: base},
+		{ItemID: "a", Pipeline: "dm", Status: schemas.StatusProcessed, Time: base.Add(time.Second)},
+		{ItemID: "a", Pipeline: "receipts", Status: schemas.StatusProcessed, Time: base.Add(time.Hour)},
+		{ItemID: "it's", Pipeline: "dm", Status: schemas.StatusReprocess, Time: base.Add(2 * time.Second)},
+	} {
+		e.Stage, e.Worker, e.SourceTopic, e.SourceOffset = "check", "w", "in", int64(i)
+		b, err := codec.Encode(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: schemas.TopicEvents, Value: b})
+	}
+	store(t, r.Conn(), db, codec, recs)
+
+	key := func(pipeline, id string) ration.ItemKey { return ration.ItemKey{Pipeline: pipeline, ItemID: id} }
+	got, err := r.LastChanged(context.Background(), []ration.ItemKey{key("dm", "a"), key("dm", "it's"), key("dm", "nobody")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[ration.ItemKey]time.Time{key("dm", "a"): base.Add(time.Second), key("dm", "it's"): base.Add(2 * time.Second)}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if !got[k].Equal(w) {
+			t.Errorf("%v: %v, want %v", k, got[k], w)
+		}
+	}
+}

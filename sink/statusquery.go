@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/rationhq/ration"
 )
 
@@ -83,6 +85,39 @@ func (r *Reader) ReprocessCandidates(ctx context.Context, sel ration.ReprocessSe
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reprocess candidates: %w", err)
+	}
+	return out, nil
+}
+
+// LastChanged implements ration.ItemStatusReader.
+func (r *Reader) LastChanged(ctx context.Context, items []ration.ItemKey) (map[ration.ItemKey]time.Time, error) {
+	out := make(map[ration.ItemKey]time.Time, len(items))
+	if len(items) == 0 {
+		return out, nil
+	}
+	keys := make([]clickhouse.GroupSet, len(items))
+	for i, it := range items {
+		keys[i] = clickhouse.GroupSet{Value: []any{it.Pipeline, it.ItemID}}
+	}
+	rows, err := r.conn.Query(ctx, `SELECT pipeline, item_id, max(time_ms) FROM `+r.qdb+`.events
+WHERE (pipeline, item_id) IN (?)
+GROUP BY pipeline, item_id`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("last changed: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k  ration.ItemKey
+			ms uint64
+		)
+		if err := rows.Scan(&k.Pipeline, &k.ItemID, &ms); err != nil {
+			return nil, fmt.Errorf("last changed: %w", err)
+		}
+		out[k] = time.UnixMilli(int64(ms)).UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("last changed: %w", err)
 	}
 	return out, nil
 }

@@ -152,6 +152,36 @@ func TestCheckerDownThenReprocessed(t *testing.T) {
 	if got := strings.Join(steps, " "); got != want {
 		t.Fatalf("history\n got %s\nwant %s", got, want)
 	}
+
+	// ClickHouse has caught up with every re-send: the next run forgets
+	// them, so the state topic holds nothing but the lease.
+	if n := len(liveStates(t, kafka)); n != 40 {
+		t.Fatalf("%d items in the reprocess state, want the 40 re-sent", n)
+	}
+	if rep, err = s.api.Reprocess(ctx, apiclient.ReprocessRequest{}); err != nil || rep.Selected != 0 {
+		t.Fatalf("run after all were checked: %+v, %v", rep, err)
+	}
+	if live := liveStates(t, kafka); len(live) != 0 {
+		t.Fatalf("the reprocess state still holds %v", live)
+	}
+}
+
+// liveStates replays ration.reprocess.state and returns the keys of the
+// items it still holds (not the lease).
+func liveStates(t *testing.T, kafka kafkaconn.Config) []string {
+	t.Helper()
+	live := map[string]bool{}
+	for _, r := range readToEnd(t, kafka, schemas.TopicReprocessState) {
+		live[string(r.Key)] = r.Value != nil && !strings.HasPrefix(string(r.Key), "_lease/")
+	}
+	var keys []string
+	for k, ok := range live {
+		if ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // TestTwoReprocessorsResendNothingTwice: two reprocessors run at once over
