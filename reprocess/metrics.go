@@ -17,7 +17,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"pipeline", "action"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_reprocess_runs_total",
-			Help: "Reprocessing runs, by result (done, skipped: outside the window, failed: includes fenced by another reprocessor).",
+			Help: "Reprocessing runs, by result (done, skipped: outside the window, window_ended: stopped when the window closed, failed: includes fenced by another reprocessor).",
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.items, m.runs)

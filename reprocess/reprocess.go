@@ -147,6 +147,12 @@ func New(cfg Config, deps Deps) (*Reprocessor, error) {
 // Run runs once.
 func (r *Reprocessor) Run(ctx context.Context, req Request) (Report, error) {
 	rep, err := r.run(ctx, req)
+	if errors.Is(err, errWindowEnded) {
+		// What it committed stands; the rest waits for the next window.
+		r.log.Info("scheduled run stopped at the end of the off-peak window", "selected", rep.Selected, "resent", rep.Resent, "failed", rep.Failed)
+		r.deps.Metrics.run("window_ended")
+		return rep, nil
+	}
 	switch {
 	case err != nil:
 		r.deps.Metrics.run("failed")
@@ -158,8 +164,12 @@ func (r *Reprocessor) Run(ctx context.Context, req Request) (Report, error) {
 	return rep, err
 }
 
-func (r *Reprocessor) run(ctx context.Context, req Request) (Report, error) {
-	rep := Report{DryRun: req.DryRun, Items: []ItemAction{}}
+// errWindowEnded cuts a scheduled run short when the off-peak window
+// closes.
+var errWindowEnded = errors.New("the off-peak window ended")
+
+func (r *Reprocessor) run(ctx context.Context, req Request) (rep Report, err error) {
+	rep = Report{DryRun: req.DryRun, Items: []ItemAction{}}
 	if !r.busy.TryLock() {
 		return rep, ErrBusy
 	}
@@ -174,16 +184,18 @@ func (r *Reprocessor) run(ctx context.Context, req Request) (Report, error) {
 		}
 		if end := r.window.End(now); !end.IsZero() {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, end)
+			ctx, cancel = context.WithDeadlineCause(ctx, end, errWindowEnded)
 			defer cancel()
+			defer func() {
+				if err != nil && errors.Is(context.Cause(ctx), errWindowEnded) {
+					err = errWindowEnded
+				}
+			}()
 		}
 	}
 	r.log.Info("reprocessing run started", "dry_run", req.DryRun, "pipeline", req.Pipeline, "status", req.Status, "since", req.Since)
 
-	var (
-		tx  *kgo.Client
-		err error
-	)
+	var tx *kgo.Client
 	if !req.DryRun {
 		tx, err = kgo.NewClient(append(slices.Clone(r.deps.Kafka),
 			kgo.TransactionalID(TransactionalID),
