@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/rationhq/ration"
-	"github.com/rationhq/ration/internal/chserver/chtest"
 )
 
 // BenchmarkReprocessCandidates times one page (1 000 items) of the
@@ -17,9 +16,7 @@ import (
 //
 //	go test -run '^$' -bench ReprocessCandidates ./sink
 func BenchmarkReprocessCandidates(b *testing.B) {
-	srv := chtest.Shared(b)
-	db := newDB(b)
-	r := openReader(b, srv.Addr(), db)
+	r, _ := newReader(b)
 	ctx := context.Background()
 	const base = 1_750_000_000_000
 	fill := fmt.Sprintf(`INSERT INTO %[1]s.events

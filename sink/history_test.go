@@ -7,16 +7,13 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/schemas"
 )
 
 // TestItemHistory: an item's events come back oldest first, each once even
 // when stored twice (a replay before a merge), and only that item's.
 func TestItemHistory(t *testing.T) {
-	srv := chtest.Shared(t)
-	db := newDB(t)
-	r := openReader(t, srv.Addr(), db)
+	r, db := newReader(t)
 	codec := testCodec(t)
 	base := time.UnixMilli(1_750_000_000_000).UTC()
 	event := func(item string, st schemas.Status, at time.Duration, class string) *kgo.Record {
@@ -58,9 +55,7 @@ func TestItemHistory(t *testing.T) {
 // TestItemStatusView: the item_status view holds each item's latest
 // status, unchanged by replayed events.
 func TestItemStatusView(t *testing.T) {
-	srv := chtest.Shared(t)
-	db := newDB(t)
-	r := openReader(t, srv.Addr(), db)
+	r, db := newReader(t)
 	codec := testCodec(t)
 	base := time.UnixMilli(1_750_000_000_000).UTC()
 	var recs []*kgo.Record

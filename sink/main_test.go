@@ -35,6 +35,13 @@ func newDB(t testing.TB) string {
 	return fmt.Sprintf("t%d_%.40s", dbSeq.Add(1), name)
 }
 
+// newReader opens a reader on a new database of the shared server.
+func newReader(t testing.TB) (*Reader, string) {
+	t.Helper()
+	db := newDB(t)
+	return openReader(t, chtest.Shared(t).Addr(), db), db
+}
+
 // openReader opens a reader on addr/db, closed when t ends.
 func openReader(t testing.TB, addr, db string) *Reader {
 	t.Helper()

@@ -10,7 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration"
-	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -19,9 +18,7 @@ import (
 // up on is failed; and the reprocessor's selection takes parked items at
 // once and others only once stuck.
 func TestParkedAndGivenUpStates(t *testing.T) {
-	srv := chtest.Shared(t)
-	db := newDB(t)
-	r := openReader(t, srv.Addr(), db)
+	r, db := newReader(t)
 	codec := testCodec(t)
 	base := time.UnixMilli(1_750_000_000_000).UTC()
 	var recs []*kgo.Record
@@ -122,9 +119,7 @@ func TestParkedAndGivenUpStates(t *testing.T) {
 // TestLastChanged: each item's latest event time, by pipeline and id;
 // unknown items are missing.
 func TestLastChanged(t *testing.T) {
-	srv := chtest.Shared(t)
-	db := newDB(t)
-	r := openReader(t, srv.Addr(), db)
+	r, db := newReader(t)
 	codec := testCodec(t)
 	base := time.UnixMilli(1_750_000_000_000).UTC()
 	var recs []*kgo.Record

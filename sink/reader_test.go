@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration"
-	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -85,9 +84,7 @@ func pagingUniverse(t testing.TB, codec *schemas.Codec, base time.Time) ([]*kgo.
 }
 
 func TestReader(t *testing.T) {
-	srv := chtest.Shared(t)
-	db := newDB(t)
-	r := openReader(t, srv.Addr(), db)
+	r, db := newReader(t)
 	codec := testCodec(t)
 	base := time.UnixMilli(1_750_000_000_000).UTC()
 	recs, states, ids := pagingUniverse(t, codec, base)
