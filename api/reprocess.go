@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rationhq/ration/reprocess"
@@ -23,9 +25,10 @@ type reprocessRequest struct {
 }
 
 // runReprocess is POST /v1/reprocess/runs: one run now, whatever the
-// window says. It answers when the run is done. A run outlives its
-// request: a client that gives up waiting (the write timeout is a minute)
-// does not stop it halfway.
+// window says. It answers with the run's report when the run ends within
+// BackendTimeout, and otherwise 202 with the run's id, to be asked for at
+// GET /v1/reprocess/runs/{id}: a rate-limited run over many items takes
+// longer than any request should. The run never depends on the request.
 func (s *Server) runReprocess(w http.ResponseWriter, r *http.Request) error {
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
@@ -54,13 +57,91 @@ func (s *Server) runReprocess(w http.ResponseWriter, r *http.Request) error {
 		return unavailable("reprocessing is not available on this server", nil)
 	}
 	setAuditTarget(r, body.Pipeline)
-	rep, err := s.deps.Reprocessor.Run(context.WithoutCancel(r.Context()), req)
-	switch {
-	case errors.Is(err, reprocess.ErrBusy):
-		return errorf(http.StatusConflict, "%s", err.Error())
-	case err != nil:
-		return unavailable("reprocessing failed; retry later", err)
+	run := s.runs.start(s.deps.Reprocessor, req)
+	return s.answerRun(w, r, run)
+}
+
+// getReprocessRun is GET /v1/reprocess/runs/{id}: 202 while the run goes
+// on, then what POST would have answered had the run been quick.
+func (s *Server) getReprocessRun(w http.ResponseWriter, r *http.Request) error {
+	run := s.runs.get(r.PathValue("id"))
+	if run == nil {
+		return errorf(http.StatusNotFound, "no reprocessing run %q on this server (it keeps the last %d)", clip(r.PathValue("id"), 40), keptRuns)
 	}
-	writeJSON(w, http.StatusOK, rep)
+	return s.answerRun(w, r, run)
+}
+
+// answerRun waits up to BackendTimeout for run and answers with how it
+// ended, or 202 with where to ask again.
+func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, run *reprocessRun) error {
+	wait := time.NewTimer(s.cfg.BackendTimeout)
+	defer wait.Stop()
+	select {
+	case <-run.done:
+	case <-wait.C:
+		w.Header().Set("Location", "/v1/reprocess/runs/"+run.id)
+		writeJSON(w, http.StatusAccepted, runningRun{RunID: run.id, State: "running"})
+		return nil
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+	switch {
+	case errors.Is(run.err, reprocess.ErrBusy):
+		return errorf(http.StatusConflict, "%s", run.err.Error())
+	case run.err != nil:
+		return unavailable("reprocessing failed; retry later", run.err)
+	}
+	writeJSON(w, http.StatusOK, run.report)
 	return nil
+}
+
+// runningRun is the answer about a run that has not ended yet.
+type runningRun struct {
+	RunID string `json:"run_id"`
+	State string `json:"state"`
+}
+
+// keptRuns is how many runs a server remembers for GET.
+const keptRuns = 32
+
+// reprocessRuns are the runs this server started, the last keptRuns.
+type reprocessRuns struct {
+	mu    sync.Mutex
+	byID  map[string]*reprocessRun
+	order []string // oldest first
+}
+
+// reprocessRun is one run; report and err are set before done closes.
+type reprocessRun struct {
+	id     string
+	done   chan struct{}
+	report reprocess.Report
+	err    error
+}
+
+// start runs req in the background, detached from any request.
+func (rs *reprocessRuns) start(rp Reprocessor, req reprocess.Request) *reprocessRun {
+	run := &reprocessRun{id: rand.Text()[:16], done: make(chan struct{})}
+	rs.mu.Lock()
+	if rs.byID == nil {
+		rs.byID = make(map[string]*reprocessRun)
+	}
+	rs.byID[run.id] = run
+	rs.order = append(rs.order, run.id)
+	if len(rs.order) > keptRuns {
+		delete(rs.byID, rs.order[0])
+		rs.order = rs.order[1:]
+	}
+	rs.mu.Unlock()
+	go func() {
+		defer close(run.done)
+		run.report, run.err = rp.Run(context.Background(), req)
+	}()
+	return run
+}
+
+func (rs *reprocessRuns) get(id string) *reprocessRun {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.byID[id]
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/schemas"
@@ -25,9 +27,14 @@ type stubReprocessor struct {
 	mu   sync.Mutex
 	reqs []reprocess.Request
 	err  error
+	// block, if not nil, holds every run until it is closed.
+	block chan struct{}
 }
 
 func (s *stubReprocessor) Run(_ context.Context, req reprocess.Request) (reprocess.Report, error) {
+	if s.block != nil {
+		<-s.block
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reqs = append(s.reqs, req)
@@ -97,3 +104,74 @@ func TestParkedItemsThroughTheDeadLetterRoutes(t *testing.T) {
 		t.Fatalf("replay parked: %d %s", status, body)
 	}
 }
+
+// TestReprocessRunOutlastsItsRequest: a run longer than the backend
+// timeout is answered 202 with where to ask; asking answers 202 until the
+// run ends, then its report; apiclient.Reprocess waits through it all.
+func TestReprocessRunOutlastsItsRequest(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.BackendTimeout = 50 * time.Millisecond })
+	r.reprocessor.block = make(chan struct{})
+	req, err := http.NewRequest(http.MethodPost, r.http.URL+"/v1/reprocess/runs", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.key)
+	resp, err := r.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running struct {
+		RunID string `json:"run_id"`
+		State string `json:"state"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&running)
+	resp.Body.Close()
+	location := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusAccepted || err != nil || running.State != "running" || location != "/v1/reprocess/runs/"+running.RunID {
+		t.Fatalf("long run: %d %+v (%v), Location %q; want 202 with the run's id and where to ask", resp.StatusCode, running, err, location)
+	}
+	if status, _, body := r.do(t, http.MethodGet, location, "", nil); status != http.StatusAccepted {
+		t.Fatalf("asking while it runs: %d %s, want 202", status, body)
+	}
+	if status, _, body := r.do(t, http.MethodGet, "/v1/reprocess/runs/nosuchrun", "", nil); status != http.StatusNotFound || !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("unknown run: %d %s, want 404", status, body)
+	}
+	close(r.reprocessor.block)
+	status, _, body := r.do(t, http.MethodGet, location, "", nil)
+	var rep reprocess.Report
+	if err := json.Unmarshal(body, &rep); status != http.StatusOK || err != nil || rep.Resent != 1 {
+		t.Fatalf("asking once it ended: %d %s, want 200 with the report", status, body)
+	}
+
+	// The client: the run is let go once the client has been told to wait.
+	r.reprocessor.block = make(chan struct{})
+	asked := make(chan struct{}, 1)
+	hc := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err == nil && resp.StatusCode == http.StatusAccepted {
+			select {
+			case asked <- struct{}{}:
+			default:
+			}
+		}
+		return resp, err
+	})}
+	done := make(chan error, 1)
+	go func() {
+		rep, err := apiclient.New(r.http.URL, hc).WithKey(r.key).Reprocess(context.Background(), apiclient.ReprocessRequest{})
+		if err == nil && rep.Resent != 1 {
+			err = fmt.Errorf("report %+v", rep)
+		}
+		done <- err
+	}()
+	<-asked
+	close(r.reprocessor.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

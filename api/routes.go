@@ -38,6 +38,7 @@ var routes = []route{
 	{http.MethodPost, "/v1/dead/replay", schemas.ScopeAdmin, (*Server).replayDead},
 	{http.MethodPost, "/v1/dead/purge", schemas.ScopeAdmin, (*Server).purgeDead},
 	{http.MethodPost, "/v1/reprocess/runs", schemas.ScopeAdmin, (*Server).runReprocess},
+	{http.MethodGet, "/v1/reprocess/runs/{id}", schemas.ScopeAdmin, (*Server).getReprocessRun},
 }
 
 // public marks a route that needs no key: probes and scrapers.

@@ -68,6 +68,7 @@ type Server struct {
 	metrics *metrics
 	limits  *limits
 	handler http.Handler
+	runs    reprocessRuns
 
 	metricsHandler http.Handler
 }

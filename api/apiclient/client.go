@@ -121,17 +121,23 @@ func (c *Client) Stats(ctx context.Context) (ration.DMStats, error) {
 
 // do sends in (if not nil) as JSON and decodes a 2xx answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.doStatus(ctx, method, path, in, out)
+	return err
+}
+
+// doStatus is do, also returning a 2xx answer's status.
+func (c *Client) doStatus(ctx context.Context, method, path string, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("apiclient: encode request: %w", err)
+			return 0, fmt.Errorf("apiclient: encode request: %w", err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return fmt.Errorf("apiclient: %w", err)
+		return 0, fmt.Errorf("apiclient: %w", err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -142,22 +148,22 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("apiclient: %s %s: %w", method, path, err)
+		return 0, fmt.Errorf("apiclient: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	// Answers are small, except a page of 10 000 users (~2 MB); the cap
 	// keeps a misbehaving server from filling memory.
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("apiclient: %s %s: read answer: %w", method, path, err)
+		return 0, fmt.Errorf("apiclient: %s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return answerError(resp.StatusCode, b)
+		return resp.StatusCode, answerError(resp.StatusCode, b)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("apiclient: %s %s: decode answer: %w", method, path, err)
+		return resp.StatusCode, fmt.Errorf("apiclient: %s %s: decode answer: %w", method, path, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 func answerError(status int, body []byte) *Error {

@@ -2,9 +2,12 @@ package apiclient
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/reprocess"
@@ -42,12 +45,38 @@ func (c *Client) actOnDead(ctx context.Context, path, pipeline string, parked, d
 	return out, err
 }
 
-// Reprocess runs the reprocessor now (admin) and returns its report.
+// Reprocess runs the reprocessor now (admin) and returns its report. A
+// run that outlasts one request goes on in the server; Reprocess asks for
+// for it (each ask waits on the server a while) until it ends or ctx does.
 func (c *Client) Reprocess(ctx context.Context, req ReprocessRequest) (reprocess.Report, error) {
+	var raw json.RawMessage
+	status, err := c.doStatus(ctx, http.MethodPost, "/v1/reprocess/runs", req, &raw)
+	for err == nil && status == http.StatusAccepted {
+		var running struct {
+			RunID string `json:"run_id"`
+		}
+		if err := json.Unmarshal(raw, &running); err != nil || running.RunID == "" {
+			return reprocess.Report{}, fmt.Errorf("apiclient: a run that goes on, without its id: %s", raw)
+		}
+		select {
+		case <-ctx.Done():
+			return reprocess.Report{}, fmt.Errorf("apiclient: waiting for reprocessing run %s, which goes on in the server: %w", running.RunID, ctx.Err())
+		case <-time.After(pollPause):
+		}
+		status, err = c.doStatus(ctx, http.MethodGet, "/v1/reprocess/runs/"+url.PathEscape(running.RunID), nil, &raw)
+	}
+	if err != nil {
+		return reprocess.Report{}, err
+	}
 	var out reprocess.Report
-	err := c.do(ctx, http.MethodPost, "/v1/reprocess/runs", req, &out)
-	return out, err
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, fmt.Errorf("apiclient: reprocessing report: %w", err)
+	}
+	return out, nil
 }
+
+// pollPause spaces the asks about a run that goes on.
+const pollPause = 200 * time.Millisecond
 
 // ReprocessRequest narrows a reprocessing run.
 type ReprocessRequest struct {
