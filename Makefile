@@ -26,8 +26,9 @@ test: deps vet
 vet:
 	$(GO) vet ./...
 
-## bench: the DM benchmark and the Go micro-benchmarks
-bench: build
+## bench: the DM benchmark and the Go benchmarks (the sink's need
+## clickhouse-server, installed when missing)
+bench: deps build
 	$(BIN) bench dm --users 1000000 --workers 2
 	$(GO) test -run '^$$' -bench . -benchmem ./schemas/ ./processor/... ./sink/
 
