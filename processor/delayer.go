@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/schemas"
@@ -40,50 +39,19 @@ func (d *delayer) transactionalID() string {
 	return "ration." + d.stage.cfg.Name + ".delay." + strconv.Itoa(d.tier) + "." + d.stage.cfg.InstanceID
 }
 
-func (d *delayer) run(ctx context.Context) error {
-	for ctx.Err() == nil {
-		if err := d.session(ctx); err != nil {
-			return err
-		}
+// member is the delayer as a group member: its own group, and records go
+// back to the partition they came from, whatever partitioner wrote them
+// there first.
+func (d *delayer) member() member {
+	c := d.stage.cfg
+	return member{
+		kind: "delayer", name: "delay tier " + strconv.Itoa(d.tier), group: d.group(), log: d.log,
+		opts: func() []kgo.Opt {
+			opts := append(slices.Clone(d.stage.deps.Kafka), c.memberOpts(d.group(), d.transactionalID(), schemas.DelayTopic(c.Retry.Pipeline, d.tier))...)
+			return append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		},
+		step: d.step,
 	}
-	return nil
-}
-
-func (d *delayer) session(ctx context.Context) error {
-	s := d.stage
-	c := s.cfg
-	opts := append(slices.Clone(s.deps.Kafka), c.memberOpts(d.group(), d.transactionalID(), schemas.DelayTopic(c.Retry.Pipeline, d.tier))...)
-	opts = append(opts,
-		// Records go back to the partition they came from, whatever
-		// partitioner wrote them there first.
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-	)
-	sess, err := kgo.NewGroupTransactSession(opts...)
-	if err != nil {
-		return fmt.Errorf("delay tier %d: %w", d.tier, err)
-	}
-	for ctx.Err() == nil {
-		err := d.step(ctx, sess)
-		if errors.Is(err, errFenced) {
-			d.log.Warn("producer fenced; rejoining with a new session", "err", err)
-			sess.Close()
-			return nil
-		}
-		if err != nil {
-			sess.Close()
-			return err
-		}
-	}
-	sess.Close()
-	if c.LeaveOnShutdown {
-		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		// Unknown member: it stopped before it had joined.
-		if err := leaveGroup(lctx, s.deps.Kafka, d.group(), c.InstanceID); err != nil && !errors.Is(err, kerr.UnknownMemberID) {
-			d.log.Warn("could not leave the group", "err", err)
-		}
-	}
-	return nil
 }
 
 func (d *delayer) step(ctx context.Context, sess *kgo.GroupTransactSession) error {
@@ -127,21 +95,12 @@ func (d *delayer) step(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		outs[i] = []*kgo.Record{back}
 	}
 	commit := d.stage.produce(work, sess, outs) == nil && work.Err() == nil
-	end, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), d.stage.cfg.SessionTimeout)
-	defer cancelEnd()
-	committed, err := sess.End(end, kgo.TransactionEndTry(commit))
-	switch {
-	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
-		return fmt.Errorf("%w: %w", errFenced, err)
-	case err != nil:
-		if _, err := sess.End(end, kgo.TryAbort); err != nil {
-			return fmt.Errorf("%w: abort after a failed end: %w", errFenced, err)
-		}
-	case committed:
+	committed, err := d.stage.endTransaction(ctx, sess, commit, d.log, len(recs))
+	if committed {
 		d.log.Debug("returned delayed records", "records", len(recs))
 		d.stage.deps.Metrics.countRecords(d.stage.cfg.Name, schemas.DelayTopic(d.stage.cfg.Retry.Pipeline, d.tier), "returned", len(recs))
 	}
-	return nil
+	return err
 }
 
 // dueTime is when a delayed record may return; the zero time if it does

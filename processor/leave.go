@@ -2,7 +2,9 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -11,22 +13,61 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// close ends the session. A static member does not leave its group on
-// close (that is what lets a crashed worker come back to its buckets), so
-// a graceful stop that should hand buckets over sends the leave itself.
-func (s *Stage) close(sess *kgo.GroupTransactSession) {
+// member is a static member of a consumer group that works in
+// transactions: the stage itself, or one of its delayers.
+type member struct {
+	kind  string // "stage" or "delayer", in its log messages
+	name  string // in its errors
+	group string
+	log   *slog.Logger
+	opts  func() []kgo.Opt
+	step  func(context.Context, *kgo.GroupTransactSession) error
+}
+
+// runMember runs m's sessions until ctx ends. A fenced producer (its
+// transaction timed out while the worker stalled, or another process took
+// its instance id) cannot be used again: the session is closed without
+// leaving the group and a new one rejoins. Any other error ends the run.
+func (s *Stage) runMember(ctx context.Context, m member) error {
+	for ctx.Err() == nil {
+		sess, err := kgo.NewGroupTransactSession(m.opts()...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		for err == nil && ctx.Err() == nil {
+			err = m.step(ctx, sess)
+		}
+		switch {
+		case errors.Is(err, errFenced):
+			m.log.Warn("producer fenced; rejoining with a new session", "err", err)
+			sess.Close()
+		case err != nil:
+			sess.Close()
+			return err
+		default:
+			s.leave(sess, m)
+		}
+	}
+	return nil
+}
+
+// leave ends m's last session. A static member does not leave its group
+// on close (that is what lets a crashed worker come back to its buckets),
+// so a graceful stop that should hand buckets over sends the leave itself.
+func (s *Stage) leave(sess *kgo.GroupTransactSession, m member) {
 	sess.Close()
 	if !s.cfg.LeaveOnShutdown {
-		s.log.Info("stage stopped; buckets stay reserved for this instance until the session times out")
+		m.log.Info(m.kind + " stopped; buckets stay reserved for this instance until the session times out")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := leaveGroup(ctx, s.deps.Kafka, s.cfg.Group, s.cfg.InstanceID); err != nil {
-		s.log.Warn("could not leave the group; buckets move when the session times out", "err", err)
+	// Unknown member: it stopped before it had joined.
+	if err := leaveGroup(ctx, s.deps.Kafka, m.group, s.cfg.InstanceID); err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+		m.log.Warn("could not leave the group; buckets move when the session times out", "err", err)
 		return
 	}
-	s.log.Info("stage stopped and left the group")
+	m.log.Info(m.kind + " stopped and left the group")
 }
 
 // leaveGroup removes the static member instanceID from group.

@@ -152,43 +152,13 @@ func (s *Stage) Run(ctx context.Context) error {
 		for i, delay := range r.Delays {
 			d := &delayer{stage: s, tier: i + 1, delay: delay}
 			d.log = s.log.With("delay_tier", d.tier)
-			g.Go(func() error { return d.run(ctx) })
+			g.Go(func() error { return s.runMember(ctx, d.member()) })
 		}
 	}
 	g.Go(func() error {
-		for ctx.Err() == nil {
-			if err := s.session(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.runMember(ctx, member{kind: "stage", name: "stage " + s.cfg.Name, group: s.cfg.Group, log: s.log, opts: s.opts, step: s.step})
 	})
 	return g.Wait()
-}
-
-// session runs one transactional session until ctx ends or the producer
-// is fenced. A fenced producer (its transaction timed out while the worker
-// stalled, or another process took its instance id) cannot be used again:
-// the session is closed without leaving the group and a new one rejoins.
-func (s *Stage) session(ctx context.Context) error {
-	sess, err := kgo.NewGroupTransactSession(s.opts()...)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", s.cfg.Name, err)
-	}
-	for ctx.Err() == nil {
-		err := s.step(ctx, sess)
-		if errors.Is(err, errFenced) {
-			s.log.Warn("producer fenced; rejoining with a new session", "err", err)
-			sess.Close()
-			return nil
-		}
-		if err != nil {
-			sess.Close()
-			return err
-		}
-	}
-	s.close(sess)
-	return nil
 }
 
 // errFenced means the session's producer epoch is no longer valid.
@@ -397,27 +367,14 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 	if work.Err() != nil {
 		commit = false // the batch overran its transaction timeout
 	}
-	// Ending gets its own deadline: the batch's may be spent.
-	end, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SessionTimeout)
-	defer cancelEnd()
-	committed, endErr := sess.End(end, kgo.TransactionEndTry(commit))
+	committed, endErr := s.endTransaction(ctx, sess, commit, s.log, len(recs))
 	if committed && view != nil {
 		s.blocks.apply(view)
 	}
 	s.deps.Metrics.observeBatch(s.cfg.Name, len(recs), committed, time.Since(start))
 	s.countRecords(recs, outcomes, committed)
-	switch {
-	case errors.Is(endErr, kerr.ProducerFenced), errors.Is(endErr, kerr.InvalidProducerEpoch):
-		return fmt.Errorf("%w: %w", errFenced, endErr)
-	case endErr != nil:
-		// The outcome is unknown: abort, which bumps the producer epoch.
-		// If even that fails, only a new session can go on.
-		s.log.Error("ending transaction failed; aborting, its records will be processed again", "err", endErr)
-		if _, err := sess.End(end, kgo.TryAbort); err != nil {
-			return fmt.Errorf("%w: abort after a failed end: %w", errFenced, err)
-		}
-	case commit && !committed:
-		s.log.Info("transaction aborted after a rebalance; its records will be processed again", "records", len(recs))
+	if endErr != nil {
+		return endErr
 	}
 	if !commit {
 		select {
@@ -426,6 +383,29 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 		}
 	}
 	return nil
+}
+
+// endTransaction ends sess's transaction of records records, committing if
+// commit, and says whether it committed. Ending gets its own deadline (the
+// batch's may be spent). An unknown outcome is aborted, which bumps the
+// producer epoch; a fenced producer, or an abort that fails too, returns
+// errFenced: only a new session can go on.
+func (s *Stage) endTransaction(ctx context.Context, sess *kgo.GroupTransactSession, commit bool, log *slog.Logger, records int) (bool, error) {
+	end, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SessionTimeout)
+	defer cancel()
+	committed, err := sess.End(end, kgo.TransactionEndTry(commit))
+	switch {
+	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
+		return false, fmt.Errorf("%w: %w", errFenced, err)
+	case err != nil:
+		log.Error("ending transaction failed; aborting, its records will be processed again", "err", err)
+		if _, err := sess.End(end, kgo.TryAbort); err != nil {
+			return false, fmt.Errorf("%w: abort after a failed end: %w", errFenced, err)
+		}
+	case commit && !committed:
+		log.Info("transaction aborted after a rebalance; its records will be processed again", "records", records)
+	}
+	return committed, nil
 }
 
 // processRecord runs the handler on one record and routes what came of
