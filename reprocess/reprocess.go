@@ -325,7 +325,7 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		}
 		if limiter != nil {
 			if err := limiter.Wait(ctx); err != nil {
-				return errors.Join(err, r.abort(tx))
+				return errors.Join(err, abort(tx))
 			}
 		}
 		again := processor.Reinject(src, p.count+1)
@@ -334,7 +334,7 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		copyOf = append(copyOf, i)
 	}
 	if err := tx.ProduceSync(ctx, copies...).FirstErr(); err != nil {
-		return errors.Join(err, r.abort(tx))
+		return errors.Join(err, abort(tx))
 	}
 	sent := make(map[int]*kgo.Record, len(copies))
 	for j, i := range copyOf {
@@ -365,17 +365,17 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 			ev, err = r.event(p.it, schemas.StatusSuccess, p.count, c.Topic, c.Partition, c.Offset, "", now)
 		}
 		if err != nil {
-			return errors.Join(err, r.abort(tx))
+			return errors.Join(err, abort(tx))
 		}
 		rec, err := stateRecord(r.deps.Codec, st)
 		if err != nil {
-			return errors.Join(err, r.abort(tx))
+			return errors.Join(err, abort(tx))
 		}
 		records = append(records, ev, rec)
 		updated = append(updated, st)
 	}
 	if err := tx.ProduceSync(ctx, records...).FirstErr(); err != nil {
-		return errors.Join(err, r.abort(tx))
+		return errors.Join(err, abort(tx))
 	}
 	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		return fmt.Errorf("commit (another reprocessor may have taken over): %w", err)
@@ -431,13 +431,7 @@ func (r *Reprocessor) forgetSettled(ctx context.Context, tx *kgo.Client, states 
 		if len(tombs) == 0 {
 			continue
 		}
-		if err := tx.BeginTransaction(); err != nil {
-			return err
-		}
-		if err := tx.ProduceSync(ctx, tombs...).FirstErr(); err != nil {
-			return errors.Join(err, r.abort(tx))
-		}
-		if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		if err := commit(ctx, tx, tombs...); err != nil {
 			return fmt.Errorf("forgetting settled items (another reprocessor may have taken over): %w", err)
 		}
 		for _, t := range tombs {
@@ -484,7 +478,20 @@ func ahead(st *schemas.ReprocessState, it ration.ItemStatus) *schemas.ReprocessS
 	return st
 }
 
-func (r *Reprocessor) abort(tx *kgo.Client) error {
+// commit writes recs in one transaction of tx.
+func commit(ctx context.Context, tx *kgo.Client, recs ...*kgo.Record) error {
+	if err := tx.BeginTransaction(); err != nil {
+		return err
+	}
+	if err := tx.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return errors.Join(err, abort(tx))
+	}
+	return tx.EndTransaction(ctx, kgo.TryCommit)
+}
+
+// abort ends tx's open transaction without committing it, also when the
+// run's context is done.
+func abort(tx *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return tx.EndTransaction(ctx, kgo.TryAbort)
@@ -538,23 +545,17 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 		return nil
 	}
 	now := r.deps.Now()
-	if err := tx.BeginTransaction(); err != nil {
-		return err
-	}
 	recs := make([]*kgo.Record, 0, len(pending))
 	for _, st := range pending {
 		done := *st
 		done.NotifiedAt = now
 		rec, err := stateRecord(r.deps.Codec, &done)
 		if err != nil {
-			return errors.Join(err, r.abort(tx))
+			return err
 		}
 		recs = append(recs, rec)
 	}
-	if err := tx.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return errors.Join(err, r.abort(tx))
-	}
-	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+	if err := commit(ctx, tx, recs...); err != nil {
 		return fmt.Errorf("recording the notification: %w", err)
 	}
 	for _, st := range pending {

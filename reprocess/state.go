@@ -33,14 +33,7 @@ func takeOver(ctx context.Context, tx *kgo.Client, codec *schemas.Codec, worker 
 	if err != nil {
 		return err
 	}
-	if err := tx.BeginTransaction(); err != nil {
-		return err
-	}
-	if err := tx.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		_ = tx.EndTransaction(context.WithoutCancel(ctx), kgo.TryAbort)
-		return fmt.Errorf("take over as the active reprocessor: %w", err)
-	}
-	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+	if err := commit(ctx, tx, rec); err != nil {
 		return fmt.Errorf("take over as the active reprocessor: %w", err)
 	}
 	return nil
