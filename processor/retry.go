@@ -121,12 +121,7 @@ func RetryCount(rec *kgo.Record) int { return readRetryMeta(rec).retryCount }
 // often the item has been re-sent (no header for 0). Its topic is left
 // empty.
 func Reinject(r *kgo.Record, retryCount int) *kgo.Record {
-	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+1)
-	for _, h := range r.Headers {
-		if !strings.HasPrefix(h.Key, "ration.retry") && !strings.HasPrefix(h.Key, "ration.dead.") {
-			headers = append(headers, h)
-		}
-	}
+	headers := withoutHeaders(r.Headers, "ration.retry", "ration.dead.") // ration.retry.* and ration.retry_count
 	if retryCount > 0 {
 		headers = append(headers, kgo.RecordHeader{Key: HeaderRetryCount, Value: []byte(strconv.Itoa(retryCount))})
 	}
@@ -136,13 +131,7 @@ func Reinject(r *kgo.Record, retryCount int) *kgo.Record {
 // toTier returns the copy of r that waits in tier, due after delay, as
 // number seq of its key; it returns to r's partition.
 func toTier(pipeline string, tier int, delay time.Duration, r *kgo.Record, seq, attempts int, cause error, now time.Time) *kgo.Record {
-	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+6)
-	for _, h := range r.Headers {
-		if !strings.HasPrefix(h.Key, "ration.retry.") {
-			headers = append(headers, h)
-		}
-	}
-	headers = append(headers,
+	headers := append(withoutHeaders(r.Headers, "ration.retry."),
 		kgo.RecordHeader{Key: HeaderRetryTopic, Value: []byte(r.Topic)},
 		kgo.RecordHeader{Key: HeaderRetryPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
 		kgo.RecordHeader{Key: HeaderRetryTier, Value: []byte(strconv.Itoa(tier))},
@@ -154,4 +143,16 @@ func toTier(pipeline string, tier int, delay time.Duration, r *kgo.Record, seq, 
 		headers = append(headers, kgo.RecordHeader{Key: HeaderRetryError, Value: []byte(cause.Error())})
 	}
 	return &kgo.Record{Topic: schemas.DelayTopic(pipeline, tier), Key: r.Key, Value: r.Value, Headers: headers}
+}
+
+// withoutHeaders returns a copy of hs without the headers whose keys start
+// with one of prefixes.
+func withoutHeaders(hs []kgo.RecordHeader, prefixes ...string) []kgo.RecordHeader {
+	out := make([]kgo.RecordHeader, 0, len(hs)+6) // room for what callers add
+	for _, h := range hs {
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(h.Key, p) }) {
+			out = append(out, h)
+		}
+	}
+	return out
 }

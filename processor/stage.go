@@ -489,7 +489,7 @@ func (s *Stage) processRecord(ctx context.Context, rec *kgo.Record, view *blockV
 		// The original's retry headers said where it waited; the parked
 		// copy says how often it was tried.
 		plain := *rec
-		plain.Headers = slices.DeleteFunc(slices.Clone(rec.Headers), func(h kgo.RecordHeader) bool { return strings.HasPrefix(h.Key, "ration.retry.") })
+		plain.Headers = withoutHeaders(rec.Headers, "ration.retry.")
 		parked := deadLetter(schemas.ParkedTopic(s.cfg.Retry.Pipeline), s.cfg.Name, &plain, err, now)
 		parked.Headers = append(parked.Headers, kgo.RecordHeader{Key: HeaderRetryAttempts, Value: []byte(strconv.Itoa(attempts))})
 		ev, eerr := s.event(rec, schemas.StatusReprocess, attempts, meta.retryCount, err, now)
