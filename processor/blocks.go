@@ -7,9 +7,9 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -176,87 +176,35 @@ func changelog(codec *schemas.Codec, rec *kgo.Record, l keyLoop) (*kgo.Record, e
 // holds the read back until it ends, so nothing it wrote is missed.
 func restore(ctx context.Context, kafka []kgo.Opt, codec *schemas.Codec, tiers int, parts []tp) (map[tp]map[string]keyLoop, error) {
 	states := make(map[tp]map[string]keyLoop, len(parts))
-	byLog := make(map[tp]tp, len(parts)) // changelog partition -> input partition
-	var topics []string
+	logs := make(map[string][]int32) // changelog partition p holds input partition p's keys
+	input := make(map[string]string) // changelog topic -> input topic
 	for _, p := range parts {
 		states[p] = make(map[string]keyLoop)
-		lp := tp{schemas.BlockedTopic(p.topic), p.partition}
-		byLog[lp] = p
-		if !slices.Contains(topics, lp.topic) {
-			topics = append(topics, lp.topic)
-		}
+		lt := schemas.BlockedTopic(p.topic)
+		logs[lt] = append(logs[lt], p.partition)
+		input[lt] = p.topic
 	}
-	// Control records (transaction markers) are kept so that a changelog
-	// ending in a commit marker is seen to end.
-	cl, err := kgo.NewClient(append(slices.Clone(kafka), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	err := kafkaread.ToEnd(ctx, kafka, logs, func(r *kgo.Record) error {
+		keys := states[tp{input[r.Topic], r.Partition}]
+		if r.Value == nil {
+			delete(keys, string(r.Key))
+			return nil
+		}
+		var kb schemas.KeyBlock
+		if err := codec.Decode(r.Value, &kb); err != nil {
+			return err
+		}
+		if len(kb.Seqs) != len(kb.Tiers) {
+			return fmt.Errorf("%d seqs, %d tiers", len(kb.Seqs), len(kb.Tiers))
+		}
+		for i := range kb.Tiers {
+			kb.Tiers[i] = min(max(kb.Tiers[i], 1), tiers) // written with other tiers configured
+		}
+		keys[string(r.Key)] = keyLoop{seqs: kb.Seqs, tiers: kb.Tiers, next: kb.NextSeq}
+		return nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("changelog ends: %w", err)
-	}
-	pending := make(map[tp]int64)
-	consume := make(map[string]map[int32]kgo.Offset)
-	for lp := range byLog {
-		end, ok := ends.Lookup(lp.topic, lp.partition)
-		if !ok || end.Err != nil {
-			return nil, fmt.Errorf("changelog %s/%d has no end offset (does the topic have as many partitions as its input?): %v", lp.topic, lp.partition, end.Err)
-		}
-		if end.Offset > 0 {
-			pending[lp] = end.Offset
-			if consume[lp.topic] == nil {
-				consume[lp.topic] = make(map[int32]kgo.Offset)
-			}
-			consume[lp.topic][lp.partition] = kgo.NewOffset().AtStart()
-		}
-	}
-	if len(pending) == 0 {
-		return states, nil
-	}
-	cl.AddConsumePartitions(consume)
-	for len(pending) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading changelogs: %w", err)
-		}
-		var ferr error
-		fs.EachError(func(t string, p int32, err error) { ferr = fmt.Errorf("changelog %s/%d: %w", t, p, err) })
-		if ferr != nil {
-			return nil, ferr
-		}
-		var derr error
-		fs.EachRecord(func(r *kgo.Record) {
-			lp := tp{r.Topic, r.Partition}
-			if end, ok := pending[lp]; ok && r.Offset >= end-1 {
-				delete(pending, lp)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			keys := states[byLog[lp]]
-			if r.Value == nil {
-				delete(keys, string(r.Key))
-				return
-			}
-			var kb schemas.KeyBlock
-			if err := codec.Decode(r.Value, &kb); err != nil {
-				derr = fmt.Errorf("changelog %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-				return
-			}
-			if len(kb.Seqs) != len(kb.Tiers) {
-				derr = fmt.Errorf("changelog %s/%d@%d: %d seqs, %d tiers", r.Topic, r.Partition, r.Offset, len(kb.Seqs), len(kb.Tiers))
-				return
-			}
-			for i := range kb.Tiers {
-				kb.Tiers[i] = min(max(kb.Tiers[i], 1), tiers) // written with other tiers configured
-			}
-			keys[string(r.Key)] = keyLoop{seqs: kb.Seqs, tiers: kb.Tiers, next: kb.NextSeq}
-		})
-		if derr != nil {
-			return nil, derr
-		}
+		return nil, fmt.Errorf("reading changelogs: %w", err)
 	}
 	return states, nil
 }

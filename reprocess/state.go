@@ -3,12 +3,11 @@ package reprocess
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -42,53 +41,22 @@ func takeOver(ctx context.Context, tx *kgo.Client, codec *schemas.Codec, worker 
 // loadState reads ration.reprocess.state, read-committed, to its end.
 func loadState(ctx context.Context, kafka []kgo.Opt, codec *schemas.Codec) (map[string]*schemas.ReprocessState, error) {
 	states := make(map[string]*schemas.ReprocessState)
-	cl, err := kgo.NewClient(append(slices.Clone(kafka), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	err := kafkaread.ToEnd(ctx, kafka, map[string][]int32{schemas.TopicReprocessState: {0}}, func(r *kgo.Record) error {
+		if r.Value == nil {
+			delete(states, string(r.Key))
+			return nil
+		}
+		st := new(schemas.ReprocessState)
+		if err := codec.Decode(r.Value, st); err != nil {
+			return err
+		}
+		if st.Pipeline != leasePipeline {
+			states[string(r.Key)] = st
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, schemas.TopicReprocessState)
-	if err != nil {
-		return nil, fmt.Errorf("state end: %w", err)
-	}
-	end, ok := ends.Lookup(schemas.TopicReprocessState, 0)
-	if !ok || end.Err != nil {
-		return nil, fmt.Errorf("state topic %s: %v", schemas.TopicReprocessState, end.Err)
-	}
-	if end.Offset == 0 {
-		return states, nil
-	}
-	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{schemas.TopicReprocessState: {0: kgo.NewOffset().AtStart()}})
-	for done := false; !done; {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", schemas.TopicReprocessState, err)
-		}
-		if err := fs.Err0(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", schemas.TopicReprocessState, err)
-		}
-		var derr error
-		fs.EachRecord(func(r *kgo.Record) {
-			done = done || r.Offset >= end.Offset-1
-			if r.Attrs.IsControl() {
-				return
-			}
-			if r.Value == nil {
-				delete(states, string(r.Key))
-				return
-			}
-			st := new(schemas.ReprocessState)
-			if err := codec.Decode(r.Value, st); err != nil {
-				derr = fmt.Errorf("%s@%d: %w", schemas.TopicReprocessState, r.Offset, err)
-				return
-			}
-			if st.Pipeline != leasePipeline {
-				states[string(r.Key)] = st
-			}
-		})
-		if derr != nil {
-			return nil, derr
-		}
+		return nil, fmt.Errorf("reading %s: %w", schemas.TopicReprocessState, err)
 	}
 	return states, nil
 }

@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/broker"
 	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/notify"
 	"github.com/rationhq/ration/notify/notifytest"
 	"github.com/rationhq/ration/processor"
@@ -272,38 +272,12 @@ func readToEnd(t *testing.T, kafka kafkaconn.Config, topic string) []*kgo.Record
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(append(kafka.Opts(nil), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pending := map[int32]int64{}
-	consume := map[int32]kgo.Offset{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			pending[o.Partition] = o.Offset
-			consume[o.Partition] = kgo.NewOffset().AtStart()
-		}
-	})
-	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: consume})
 	var out []*kgo.Record
-	for len(pending) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: %d partitions not read to their end", topic, len(pending))
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if end, ok := pending[r.Partition]; ok && r.Offset >= end-1 {
-				delete(pending, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				out = append(out, r)
-			}
-		})
+	if err := kafkaread.ToEnd(ctx, kafka.Opts(nil), map[string][]int32{topic: nil}, func(r *kgo.Record) error {
+		out = append(out, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
