@@ -66,13 +66,13 @@ func newBlocks(tiers int) *blocks {
 	return &blocks{tiers: tiers, parts: make(map[tp]map[string]keyLoop)}
 }
 
-// missing returns the partitions of recs whose state is not loaded.
-func (b *blocks) missing(recs []*kgo.Record) []tp {
+// missing returns the partitions of parts whose state is not loaded, once
+// each.
+func (b *blocks) missing(parts []tp) []tp {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []tp
-	for _, r := range recs {
-		k := tp{r.Topic, r.Partition}
+	for _, k := range parts {
 		if _, ok := b.parts[k]; !ok && !slices.Contains(out, k) {
 			out = append(out, k)
 		}

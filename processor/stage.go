@@ -540,15 +540,26 @@ func (s *Stage) event(rec *kgo.Record, status schemas.Status, attempt, retryCoun
 }
 
 // restoreBlocks loads the retry state of the partitions of recs that this
-// worker has not read since it was assigned them.
+// worker has not read since it was assigned them, and with them that of
+// every other owned partition not read yet: one read after a rebalance,
+// not one per batch.
 func (s *Stage) restoreBlocks(ctx context.Context, recs []*kgo.Record) error {
 	if s.blocks == nil {
 		return nil
 	}
-	parts := s.blocks.missing(recs)
-	if len(parts) == 0 {
+	parts := make([]tp, 0, len(recs))
+	for _, r := range recs {
+		parts = append(parts, tp{r.Topic, r.Partition})
+	}
+	if len(s.blocks.missing(parts)) == 0 {
 		return nil
 	}
+	for t, ps := range s.prio.ownedExcept(nil) {
+		for _, p := range ps {
+			parts = append(parts, tp{t, p})
+		}
+	}
+	parts = s.blocks.missing(parts)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
 	defer cancel()
 	states, err := restore(ctx, s.deps.Kafka, s.deps.Codec, s.blocks.tiers, parts)
