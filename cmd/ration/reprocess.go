@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/internal/kafkaconn"
@@ -93,20 +91,7 @@ func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg
 	if err != nil {
 		return err
 	}
-	if metricsAddr == "" {
-		fmt.Println("ration reprocess ready metrics=")
-	}
-	grp, ctx := errgroup.WithContext(ctx)
-	grp.Go(func() error { return r.Serve(ctx) })
-	grp.Go(func() error {
-		return obs.Serve(ctx, metricsAddr, reg, func(a net.Addr) {
-			fmt.Printf("ration reprocess ready metrics=%s\n", a)
-		})
-	})
-	if err := grp.Wait(); err != nil {
-		return fmt.Errorf("reprocess: %w", err)
-	}
-	return nil
+	return runRole(ctx, "reprocess", metricsAddr, reg, r.Serve)
 }
 
 func newReprocessRunCmd() *cobra.Command {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
@@ -59,18 +56,5 @@ func runSink(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg sink.C
 	if err != nil {
 		return err
 	}
-	if metricsAddr == "" {
-		fmt.Println("ration sink ready metrics=")
-	}
-	grp, ctx := errgroup.WithContext(ctx)
-	grp.Go(func() error { return s.Run(ctx) })
-	grp.Go(func() error {
-		return obs.Serve(ctx, metricsAddr, reg, func(a net.Addr) {
-			fmt.Printf("ration sink ready metrics=%s\n", a)
-		})
-	})
-	if err := grp.Wait(); err != nil {
-		return fmt.Errorf("sink: %w", err)
-	}
-	return nil
+	return runRole(ctx, "sink", metricsAddr, reg, s.Run)
 }
