@@ -111,3 +111,11 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	t.Time = parsed
 	return nil
 }
+
+// DeadLetterKey names one stage's dead letters, or with Parked its parked
+// items.
+type DeadLetterKey struct {
+	Pipeline string
+	Stage    string
+	Parked   bool
+}

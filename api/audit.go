@@ -60,29 +60,29 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return badRequest("since %q: want an RFC 3339 time", clip(v, 40))
+			return BadRequest("since %q: want an RFC 3339 time", Clip(v, 40))
 		}
 		aq.Since = t
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxAuditPage {
-			return badRequest("limit %q: want 1 to %d", clip(v, 20), MaxAuditPage)
+			return BadRequest("limit %q: want 1 to %d", Clip(v, 20), MaxAuditPage)
 		}
 		aq.Limit = n
 	}
 	if s.deps.AuditReader == nil {
-		return unavailable("the audit log is not readable on this server", nil)
+		return Unavailable("the audit log is not readable on this server", nil)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.BackendTimeout)
 	defer cancel()
 	entries, err := s.deps.AuditReader.Audit(ctx, aq)
 	if err != nil {
-		return unavailable("read store unavailable; retry later", err)
+		return Unavailable("read store unavailable; retry later", err)
 	}
 	if entries == nil {
 		entries = []ration.AuditEntry{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	WriteJSON(w, http.StatusOK, map[string]any{"entries": entries})
 	return nil
 }

@@ -31,26 +31,26 @@ func principalOf(r *http.Request) (auth.Principal, bool) {
 // that covers the route's (403). Every authenticated request that is not a
 // GET, and every request to an admin route, is audited with its outcome. The key never reaches a log line, an
 // error message or an audit record.
-func (s *Server) authorize(rt route, h http.Handler) http.Handler {
-	if rt.scope == public || s.deps.Clients == nil {
+func (s *Server) authorize(rt Route, h http.Handler) http.Handler {
+	if rt.Scope == public || s.deps.Clients == nil {
 		return h
 	}
-	pattern := rt.pattern()
+	pattern := rt.Pattern()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ration"`)
-			s.fail(w, r, pattern, errorf(http.StatusUnauthorized, "a valid API key is required: Authorization: Bearer KEY"))
+			s.fail(w, r, pattern, Errorf(http.StatusUnauthorized, "a valid API key is required: Authorization: Bearer KEY"))
 			return
 		}
 		if wait, ok := s.limits.allow(p.Name, time.Now()); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-			s.fail(w, r, pattern, errorf(http.StatusTooManyRequests, "client %s is over its rate limit; retry later", p.Name))
+			s.fail(w, r, pattern, Errorf(http.StatusTooManyRequests, "client %s is over its rate limit; retry later", p.Name))
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		var rec *auditRecorder
-		if (r.Method != http.MethodGet || rt.scope == schemas.ScopeAdmin) && s.deps.Audit != nil {
+		if (r.Method != http.MethodGet || rt.Scope == schemas.ScopeAdmin) && s.deps.Audit != nil {
 			rec = &auditRecorder{ResponseWriter: w, status: http.StatusOK}
 			w = rec
 			r = r.WithContext(context.WithValue(r.Context(), auditTargetKey{}, &rec.target))
@@ -59,8 +59,8 @@ func (s *Server) authorize(rt route, h http.Handler) http.Handler {
 					Target: rec.target, Status: rec.status, Time: time.Now()})
 			}()
 		}
-		if !auth.Allows(p.Scope, rt.scope) {
-			s.fail(w, r, pattern, errorf(http.StatusForbidden, "client %s has scope %s; %s needs %s", p.Name, p.Scope, pattern, rt.scope))
+		if !auth.Allows(p.Scope, rt.Scope) {
+			s.fail(w, r, pattern, Errorf(http.StatusForbidden, "client %s has scope %s; %s needs %s", p.Name, p.Scope, pattern, rt.Scope))
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	getRoutes  = []string{"/v1/dm/users?state=pending", "/v1/dm/stats"}
+	getRoutes  = []string{"/v1/dm/users?state=pending", "/v1/dm/stats", "/v1/pipelines"}
 	postRoutes = []string{"/v1/dm/users", "/v1/dm/checks", "/v1/clients"}
 )
 

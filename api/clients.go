@@ -59,19 +59,19 @@ func toClientBody(c schemas.Client) clientBody {
 
 // addClient is POST /v1/clients.
 func (s *Server) addClient(w http.ResponseWriter, r *http.Request) error {
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+	if err := CheckContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
 	var req clientRequest
-	if err := decodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &req); err != nil {
+	if err := DecodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &req); err != nil {
 		return err
 	}
 	if !auth.ValidName(req.Name) {
-		return badRequest("name %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", clip(req.Name, 64))
+		return BadRequest("name %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", Clip(req.Name, 64))
 	}
 	setAuditTarget(r, req.Name)
 	if s.deps.ClientStore == nil {
-		return unavailable("client management is not enabled on this server", nil)
+		return Unavailable("client management is not enabled on this server", nil)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.BackendTimeout)
 	defer cancel()
@@ -79,66 +79,66 @@ func (s *Server) addClient(w http.ResponseWriter, r *http.Request) error {
 	case "", schemas.ClientAPI:
 		scope := schemas.Scope(req.Scope)
 		if scope != schemas.ScopeRead && scope != schemas.ScopeWrite && scope != schemas.ScopeAdmin {
-			return badRequest("scope %q: want read, write or admin", clip(req.Scope, 16))
+			return BadRequest("scope %q: want read, write or admin", Clip(req.Scope, 16))
 		}
 		key, err := s.deps.ClientStore.CreateKey(ctx, req.Name, scope)
 		if err != nil {
 			return clientError(err)
 		}
 		s.log.Info("client registered", "client", req.Name, "scope", scope)
-		writeJSON(w, http.StatusCreated, apiKeyBody{Name: req.Name, Kind: string(schemas.ClientAPI), Scope: string(scope), Key: key})
+		WriteJSON(w, http.StatusCreated, apiKeyBody{Name: req.Name, Kind: string(schemas.ClientAPI), Scope: string(scope), Key: key})
 		return nil
 	case schemas.ClientWorker:
 		if req.Pipeline == "" {
-			return badRequest("a worker needs a pipeline")
+			return BadRequest("a worker needs a pipeline")
 		}
 		if s.deps.Workers == nil {
-			return errorf(http.StatusNotImplemented, "worker credentials are not available on this server (no Kafka SASL provisioner)")
+			return Errorf(http.StatusNotImplemented, "worker credentials are not available on this server (no Kafka SASL provisioner)")
 		}
 		if c, ok := s.deps.ClientStore.Registry().Client(req.Name); ok && !c.Revoked {
-			return errorf(http.StatusConflict, "client %q exists", req.Name)
+			return Errorf(http.StatusConflict, "client %q exists", req.Name)
 		}
 		user, pass, err := s.deps.Workers.CreateWorker(ctx, req.Name, req.Pipeline)
 		if errors.Is(err, auth.ErrInvalid) {
-			return badRequest("%v", err)
+			return BadRequest("%v", err)
 		}
 		if err != nil {
 			// The provisioner's errors name the worker and the pipeline,
 			// never the password.
-			return &httpError{status: http.StatusBadGateway, msg: "creating the worker's Kafka credentials failed", cause: err}
+			return &Error{status: http.StatusBadGateway, msg: "creating the worker's Kafka credentials failed", cause: err}
 		}
 		if err := s.deps.ClientStore.AddWorker(ctx, req.Name, req.Pipeline); err != nil {
 			return clientError(err)
 		}
 		s.log.Info("worker registered", "client", req.Name, "pipeline", req.Pipeline)
-		writeJSON(w, http.StatusCreated, workerBody{Name: req.Name, Kind: string(schemas.ClientWorker), Pipeline: req.Pipeline,
+		WriteJSON(w, http.StatusCreated, workerBody{Name: req.Name, Kind: string(schemas.ClientWorker), Pipeline: req.Pipeline,
 			SASLMechanism: auth.WorkerMechanism, Username: user, Password: pass})
 		return nil
 	default:
-		return badRequest("kind %q: want api or worker", clip(req.Kind, 16))
+		return BadRequest("kind %q: want api or worker", Clip(req.Kind, 16))
 	}
 }
 
 // listClients is GET /v1/clients.
 func (s *Server) listClients(w http.ResponseWriter, _ *http.Request) error {
 	if s.deps.ClientStore == nil {
-		return unavailable("client management is not enabled on this server", nil)
+		return Unavailable("client management is not enabled on this server", nil)
 	}
 	cs := s.deps.ClientStore.Registry().Clients()
 	out := make([]clientBody, len(cs))
 	for i, c := range cs {
 		out[i] = toClientBody(c)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"clients": out})
+	WriteJSON(w, http.StatusOK, map[string]any{"clients": out})
 	return nil
 }
 
 // revokeClient is DELETE /v1/clients/{name}.
 func (s *Server) revokeClient(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
-	setAuditTarget(r, clip(name, 64))
+	setAuditTarget(r, Clip(name, 64))
 	if s.deps.ClientStore == nil {
-		return unavailable("client management is not enabled on this server", nil)
+		return Unavailable("client management is not enabled on this server", nil)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.BackendTimeout)
 	defer cancel()
@@ -147,10 +147,10 @@ func (s *Server) revokeClient(w http.ResponseWriter, r *http.Request) error {
 	// the job.
 	if c, ok := s.deps.ClientStore.Registry().Client(name); ok && !c.Revoked && c.Kind == schemas.ClientWorker {
 		if s.deps.Workers == nil {
-			return errorf(http.StatusNotImplemented, "worker credentials cannot be revoked on this server (no Kafka SASL provisioner)")
+			return Errorf(http.StatusNotImplemented, "worker credentials cannot be revoked on this server (no Kafka SASL provisioner)")
 		}
 		if err := s.deps.Workers.RevokeWorker(ctx, name); err != nil {
-			return &httpError{status: http.StatusBadGateway, msg: "deleting the worker's Kafka credentials failed; retry", cause: err}
+			return &Error{status: http.StatusBadGateway, msg: "deleting the worker's Kafka credentials failed; retry", cause: err}
 		}
 	}
 	c, err := s.deps.ClientStore.Revoke(ctx, name)
@@ -158,7 +158,7 @@ func (s *Server) revokeClient(w http.ResponseWriter, r *http.Request) error {
 		return clientError(err)
 	}
 	s.log.Info("client revoked", "client", name)
-	writeJSON(w, http.StatusOK, toClientBody(c))
+	WriteJSON(w, http.StatusOK, toClientBody(c))
 	return nil
 }
 
@@ -166,11 +166,11 @@ func (s *Server) revokeClient(w http.ResponseWriter, r *http.Request) error {
 func clientError(err error) error {
 	switch {
 	case errors.Is(err, auth.ErrExists):
-		return errorf(http.StatusConflict, "%v", err)
+		return Errorf(http.StatusConflict, "%v", err)
 	case errors.Is(err, auth.ErrNotFound):
-		return errorf(http.StatusNotFound, "%v", err)
+		return Errorf(http.StatusNotFound, "%v", err)
 	case errors.Is(err, auth.ErrInvalid):
-		return badRequest("%v", err)
+		return BadRequest("%v", err)
 	}
-	return unavailable("kafka did not acknowledge the change; retry it", err)
+	return Unavailable("kafka did not acknowledge the change; retry it", err)
 }

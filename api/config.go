@@ -8,13 +8,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// MaxPageSize is the largest page GET /v1/dm/users returns (RC-8), and
-// DefaultPageSize the page it returns without ?limit.
-const (
-	MaxPageSize     = 10_000
-	DefaultPageSize = 1_000
-)
-
 // Config is the HTTP server's configuration. The zero value of a field is
 // not its default: start from Defaults.
 type Config struct {

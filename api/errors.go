@@ -5,35 +5,38 @@ import (
 	"net/http"
 )
 
-// httpError is a request the server answers with an error status. msg is
-// what the client reads; cause, for 5xx answers, is what the log keeps.
-type httpError struct {
+// Error is a request the server answers with an error status: a route's
+// handler returns it. msg is what the client reads ({"error": msg}); cause,
+// for 5xx answers, is what the log keeps and the client never sees.
+type Error struct {
 	status int
 	msg    string
 	cause  error
 }
 
-func (e *httpError) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
+func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
 
-func (e *httpError) Unwrap() error { return e.cause }
+func (e *Error) Unwrap() error { return e.cause }
 
-func errorf(status int, format string, args ...any) *httpError {
-	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+// Errorf is an answer with status and a message for the client.
+func Errorf(status int, format string, args ...any) *Error {
+	return &Error{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-func badRequest(format string, args ...any) *httpError {
-	return errorf(http.StatusBadRequest, format, args...)
+// BadRequest is a 400 answer.
+func BadRequest(format string, args ...any) *Error {
+	return Errorf(http.StatusBadRequest, format, args...)
 }
 
-// unavailable is a failure of Kafka or the read store: the client should
-// retry later.
-func unavailable(msg string, cause error) *httpError {
-	return &httpError{status: http.StatusServiceUnavailable, msg: msg, cause: cause}
+// Unavailable is a 503 answer, a failure of Kafka or the read store: the
+// client should retry later; cause goes to the log only.
+func Unavailable(msg string, cause error) *Error {
+	return &Error{status: http.StatusServiceUnavailable, msg: msg, cause: cause}
 }
 
-// clip shortens client-supplied text before it goes into an error message
+// Clip shortens client-supplied text before it goes into an error message
 // or a log line, so a megabyte id is not echoed back.
-func clip(s string, n int) string {
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -38,7 +38,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	mounted := map[string]bool{}
 	for _, rt := range routes {
-		mounted[rt.pattern()] = true
+		mounted[rt.Pattern()] = true
 	}
 	var missing, extra []string
 	for p := range mounted {

@@ -30,31 +30,31 @@ type reprocessRequest struct {
 // GET /v1/reprocess/runs/{id}: a rate-limited run over many items takes
 // longer than any request should. The run never depends on the request.
 func (s *Server) runReprocess(w http.ResponseWriter, r *http.Request) error {
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+	if err := CheckContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
 	var body reprocessRequest
-	if err := decodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &body); err != nil {
+	if err := DecodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &body); err != nil {
 		return err
 	}
 	req := reprocess.Request{DryRun: body.DryRun, Pipeline: body.Pipeline, Status: body.Status}
 	switch body.Status {
 	case "", "REPROCESS", "ERROR", "SUCCESS":
 	default:
-		return badRequest("status %q: want REPROCESS, ERROR or SUCCESS", clip(body.Status, 32))
+		return BadRequest("status %q: want REPROCESS, ERROR or SUCCESS", Clip(body.Status, 32))
 	}
 	if len(body.Pipeline) > 64 {
-		return badRequest("pipeline %q is too long", clip(body.Pipeline, 32))
+		return BadRequest("pipeline %q is too long", Clip(body.Pipeline, 32))
 	}
 	if body.Since != "" {
 		t, err := time.Parse(time.RFC3339Nano, body.Since)
 		if err != nil {
-			return badRequest("since %q: want an RFC 3339 time", clip(body.Since, 40))
+			return BadRequest("since %q: want an RFC 3339 time", Clip(body.Since, 40))
 		}
 		req.Since = t
 	}
 	if s.deps.Reprocessor == nil {
-		return unavailable("reprocessing is not available on this server", nil)
+		return Unavailable("reprocessing is not available on this server", nil)
 	}
 	setAuditTarget(r, body.Pipeline)
 	run := s.runs.start(s.deps.Reprocessor, req)
@@ -66,7 +66,7 @@ func (s *Server) runReprocess(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getReprocessRun(w http.ResponseWriter, r *http.Request) error {
 	run := s.runs.get(r.PathValue("id"))
 	if run == nil {
-		return errorf(http.StatusNotFound, "no reprocessing run %q on this server (it keeps the last %d)", clip(r.PathValue("id"), 40), keptRuns)
+		return Errorf(http.StatusNotFound, "no reprocessing run %q on this server (it keeps the last %d)", Clip(r.PathValue("id"), 40), keptRuns)
 	}
 	return s.answerRun(w, r, run)
 }
@@ -80,18 +80,18 @@ func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, run *reproces
 	case <-run.done:
 	case <-wait.C:
 		w.Header().Set("Location", "/v1/reprocess/runs/"+run.id)
-		writeJSON(w, http.StatusAccepted, runningRun{RunID: run.id, State: "running"})
+		WriteJSON(w, http.StatusAccepted, runningRun{RunID: run.id, State: "running"})
 		return nil
 	case <-r.Context().Done():
 		return r.Context().Err()
 	}
 	switch {
 	case errors.Is(run.err, reprocess.ErrBusy):
-		return errorf(http.StatusConflict, "%s", run.err.Error())
+		return Errorf(http.StatusConflict, "%s", run.err.Error())
 	case run.err != nil:
-		return unavailable("reprocessing failed; retry later", run.err)
+		return Unavailable("reprocessing failed; retry later", run.err)
 	}
-	writeJSON(w, http.StatusOK, run.report)
+	WriteJSON(w, http.StatusOK, run.report)
 	return nil
 }
 

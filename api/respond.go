@@ -12,9 +12,9 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
-// writeJSON answers with v as JSON. It encodes before writing the header,
+// WriteJSON answers with v as JSON. It encodes before writing the header,
 // so an encoding failure is still a clean 500.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(v); err != nil {
 		status = http.StatusInternalServerError

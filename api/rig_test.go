@@ -37,6 +37,8 @@ type rig struct {
 	logs    *syncBuffer
 	// reprocessor answers POST /v1/reprocess/runs.
 	reprocessor *stubReprocessor
+	// buckets answers GET /v1/pipelines.
+	buckets *stubBuckets
 }
 
 func newRig(t *testing.T, tune func(*Config)) *rig {
@@ -67,7 +69,8 @@ func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers a
 	}
 	reg := apitest.FollowClients(t, k)
 	r := &rig{Kafka: k, reader: apitest.NewReader(), reg: prometheus.NewRegistry(),
-		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}, reprocessor: &stubReprocessor{}}
+		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}, reprocessor: &stubReprocessor{},
+		buckets: &stubBuckets{}}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, schemas.TopicDMDead)
 	if err != nil {
@@ -82,7 +85,7 @@ func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers a
 	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, History: r.reader, Registry: r.reg,
 		DeadLetters: map[string]ration.DeadLetters{"dm": dead, "dm" + ParkedSuffix: parked}, Reprocessor: r.reprocessor,
 		Clients: reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
-		Workers: workers})
+		Workers: workers, Buckets: r.buckets})
 	if err != nil {
 		t.Fatal(err)
 	}

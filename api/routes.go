@@ -7,38 +7,44 @@ import (
 	"github.com/rationhq/ration/schemas"
 )
 
-// route is one endpoint the server mounts.
-type route struct {
-	method string
-	path   string // a net/http pattern path, which is also OpenAPI's template syntax
-	// scope is what a client's key must allow; "" is a public route.
-	scope  schemas.Scope
-	handle func(s *Server, w http.ResponseWriter, r *http.Request) error
+// Route is one endpoint the server mounts: the server's own (health,
+// metrics, clients, audit, dead letters, reprocessing, pipelines) and each
+// pipeline's (Deps.Routes).
+type Route struct {
+	Method string
+	// Path is a net/http pattern path, which is also OpenAPI's template
+	// syntax.
+	Path string
+	// Scope is what a client's key must allow; "" is a public route.
+	Scope schemas.Scope
+	// Handle answers a request, or returns the answer's *Error (any other
+	// error is a 500): every error answer has the same JSON shape and log
+	// line.
+	Handle func(w http.ResponseWriter, r *http.Request) error
 }
 
-// pattern is the route's net/http pattern and its metrics label.
-func (rt route) pattern() string { return rt.method + " " + rt.path }
+// Pattern is the route's net/http pattern and its metrics label.
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
-// routes is the one list of what the server serves. docs/openapi.yaml
-// documents exactly these, which TestOpenAPIMatchesRoutes checks.
-var routes = []route{
-	{http.MethodGet, "/healthz", public, (*Server).healthz},
-	{http.MethodGet, "/metrics", public, (*Server).serveMetrics},
-	{http.MethodPost, "/v1/dm/users", schemas.ScopeWrite, (*Server).registerUsers},
-	{http.MethodGet, "/v1/dm/users", schemas.ScopeRead, (*Server).listUsers},
-	{http.MethodGet, "/v1/dm/users/{id}", schemas.ScopeRead, (*Server).getUser},
-	{http.MethodGet, "/v1/dm/users/{id}/history", schemas.ScopeRead, (*Server).userHistory},
-	{http.MethodPost, "/v1/dm/checks", schemas.ScopeWrite, (*Server).markUsers},
-	{http.MethodGet, "/v1/dm/stats", schemas.ScopeRead, (*Server).stats},
-	{http.MethodPost, "/v1/clients", schemas.ScopeAdmin, (*Server).addClient},
-	{http.MethodGet, "/v1/clients", schemas.ScopeAdmin, (*Server).listClients},
-	{http.MethodDelete, "/v1/clients/{name}", schemas.ScopeAdmin, (*Server).revokeClient},
-	{http.MethodGet, "/v1/audit", schemas.ScopeAdmin, (*Server).audit},
-	{http.MethodGet, "/v1/dead", schemas.ScopeAdmin, (*Server).listDead},
-	{http.MethodPost, "/v1/dead/replay", schemas.ScopeAdmin, (*Server).replayDead},
-	{http.MethodPost, "/v1/dead/purge", schemas.ScopeAdmin, (*Server).purgeDead},
-	{http.MethodPost, "/v1/reprocess/runs", schemas.ScopeAdmin, (*Server).runReprocess},
-	{http.MethodGet, "/v1/reprocess/runs/{id}", schemas.ScopeAdmin, (*Server).getReprocessRun},
+// Routes lists what the server serves: its own routes, then the
+// pipelines'. docs/openapi.yaml documents exactly these for ration's
+// pipelines, which a test in package pipelines checks.
+func (s *Server) Routes() []Route {
+	own := []Route{
+		{http.MethodGet, "/healthz", public, s.healthz},
+		{http.MethodGet, "/metrics", public, s.serveMetrics},
+		{http.MethodPost, "/v1/clients", schemas.ScopeAdmin, s.addClient},
+		{http.MethodGet, "/v1/clients", schemas.ScopeAdmin, s.listClients},
+		{http.MethodDelete, "/v1/clients/{name}", schemas.ScopeAdmin, s.revokeClient},
+		{http.MethodGet, "/v1/audit", schemas.ScopeAdmin, s.audit},
+		{http.MethodGet, "/v1/dead", schemas.ScopeAdmin, s.listDead},
+		{http.MethodPost, "/v1/dead/replay", schemas.ScopeAdmin, s.replayDead},
+		{http.MethodPost, "/v1/dead/purge", schemas.ScopeAdmin, s.purgeDead},
+		{http.MethodPost, "/v1/reprocess/runs", schemas.ScopeAdmin, s.runReprocess},
+		{http.MethodGet, "/v1/reprocess/runs/{id}", schemas.ScopeAdmin, s.getReprocessRun},
+		{http.MethodGet, "/v1/pipelines", schemas.ScopeRead, s.pipelines},
+	}
+	return append(own, s.deps.Routes...)
 }
 
 // public marks a route that needs no key: probes and scrapers.
@@ -52,31 +58,31 @@ func (s *Server) mount() http.Handler {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	var paths []string
-	for _, rt := range routes {
-		mux.Handle(rt.pattern(), s.metrics.instrument(rt.pattern(), s.authorize(rt, s.serve(rt.pattern(), rt.handle))))
-		if allowed[rt.path] == nil {
-			paths = append(paths, rt.path)
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Pattern(), s.metrics.instrument(rt.Pattern(), s.authorize(rt, s.serve(rt.Pattern(), rt.Handle))))
+		if allowed[rt.Path] == nil {
+			paths = append(paths, rt.Path)
 		}
-		allowed[rt.path] = append(allowed[rt.path], rt.method)
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
 	}
 	for _, p := range paths {
 		allow := strings.Join(allowed[p], ", ")
-		mux.Handle(p, s.metrics.instrument(p, s.serve(p, func(_ *Server, w http.ResponseWriter, r *http.Request) error {
+		mux.Handle(p, s.metrics.instrument(p, s.serve(p, func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Allow", allow)
-			return errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s; allowed: %s", clip(r.Method, 16), p, allow)
+			return Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s; allowed: %s", Clip(r.Method, 16), p, allow)
 		})))
 	}
-	mux.Handle("/", s.metrics.instrument("/", s.serve("/", func(_ *Server, _ http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no route %s %s", clip(r.Method, 16), clip(r.URL.Path, 200))
+	mux.Handle("/", s.metrics.instrument("/", s.serve("/", func(_ http.ResponseWriter, r *http.Request) error {
+		return Errorf(http.StatusNotFound, "no route %s %s", Clip(r.Method, 16), Clip(r.URL.Path, 200))
 	})))
 	return mux
 }
 
 // serve adapts a handler that returns its failure, so that every error
 // answer has the same JSON shape and the same log line.
-func (s *Server) serve(route string, h func(*Server, http.ResponseWriter, *http.Request) error) http.Handler {
+func (s *Server) serve(route string, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(s, w, r); err != nil {
+		if err := h(w, r); err != nil {
 			s.fail(w, r, route, err)
 		}
 	})

@@ -13,17 +13,13 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/internal/obs"
-	"github.com/rationhq/ration/producer"
 )
 
 // Deps are the parts the server talks to.
 type Deps struct {
-	// DM produces write requests. Nil answers the write routes with 503,
-	// for a read-only API.
-	DM *producer.DM
-	// Reader answers the read routes. Nil answers them with 503, for an
-	// ingest-only API.
-	Reader ration.DMReader
+	// Routes are the pipelines' routes (a pipeline's descriptor builds
+	// them from Backends), mounted after the server's own.
+	Routes []Route
 	// Log receives request failures (WARN for rejected input, ERROR for
 	// failed dependencies) and accepted writes (INFO). Nil logs nothing.
 	Log *slog.Logger
@@ -47,16 +43,18 @@ type Deps struct {
 	// Audit records every authenticated request that is not a GET. Nil
 	// records nothing.
 	Audit Auditor
-	// DeadLetters are the dead letters of each pipeline, by name ("dm"),
-	// for /v1/dead. Nil answers those routes with 503.
-	DeadLetters map[string]ration.DeadLetters
-	// History answers GET /v1/dm/users/{id}/history. Nil answers it with
+	// DeadLetters are the dead letters and parked items of each stage,
+	// for /v1/dead, in the pipelines' stage order (a request that names no
+	// stage gets the first of its pipeline). Nil answers those routes with
 	// 503.
-	History ration.HistoryReader
+	DeadLetters []DeadLetterSet
 	// AuditReader answers GET /v1/audit. Nil answers it with 503.
 	AuditReader ration.AuditReader
 	// Reprocessor runs POST /v1/reprocess/runs. Nil answers it with 503.
 	Reprocessor Reprocessor
+	// Buckets answers GET /v1/pipelines: every stage's buckets, owners
+	// and lag (an internal/buckets Inspector). Nil answers it with 503.
+	Buckets ration.BucketsReader
 }
 
 // Server is the HTTP API. Handler serves it in tests and embedders; Run
@@ -151,25 +149,25 @@ func (s *Server) Run(ctx context.Context, ready func(net.Addr)) error {
 // the route and the reason (never the body), failed dependencies at ERROR
 // with the cause, which the client does not see.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, err error) {
-	var he *httpError
+	var he *Error
 	if !errors.As(err, &he) {
-		he = &httpError{status: http.StatusInternalServerError, msg: "internal error", cause: err}
+		he = &Error{status: http.StatusInternalServerError, msg: "internal error", cause: err}
 	}
 	if he.status >= 500 {
 		s.log.Error("request failed", "route", route, "status", he.status, "reason", he.msg, "err", he.cause)
 	} else {
 		s.log.Warn("request rejected", "route", route, "status", he.status, "reason", he.msg, "remote", r.RemoteAddr)
 	}
-	writeJSON(w, he.status, errorBody{Error: he.msg})
+	WriteJSON(w, he.status, errorBody{Error: he.msg})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 	if s.deps.Ready != nil && !s.deps.Ready() {
 		// Not logged: probes ask every few seconds while starting up.
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "not ready"})
+		WriteJSON(w, http.StatusServiceUnavailable, errorBody{Error: "not ready"})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
 

@@ -13,9 +13,10 @@ import (
 // KafkaWorkers provisions workers on Kafka itself (internal/kafkaacl:
 // SCRAM-SHA-512 users and per-pipeline ACLs) through adm, whose user must
 // be allowed to alter the cluster. Its refusals of a name or a pipeline
-// come back as ErrInvalid.
-func KafkaWorkers(adm *kadm.Client) WorkerProvisioner {
-	return kafkaWorkers{kafkaacl.NewProvisioner(adm)}
+// come back as ErrInvalid. pipelines are the grants of each pipeline's
+// workers (pipeline.Grants).
+func KafkaWorkers(adm *kadm.Client, pipelines kafkaacl.Pipelines) WorkerProvisioner {
+	return kafkaWorkers{kafkaacl.NewProvisioner(adm, pipelines)}
 }
 
 type kafkaWorkers struct{ p *kafkaacl.Provisioner }

@@ -11,14 +11,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/roles"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/processor"
-	"github.com/rationhq/ration/processor/dmcheck"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -93,24 +95,18 @@ func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, err
 	defer cluster.Close()
 	reg := srfake.New()
 	defer reg.Close()
-	rcl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		return rep, err
-	}
-	codec, err := schemas.Register(ctx, rcl)
-	if err != nil {
-		return rep, err
-	}
 	kc := kafkaconn.Config{Brokers: cluster.ListenAddrs(), Registry: reg.URL(), Partitions: cfg.Partitions}
+	env, err := roles.NewEnv(ctx, kc, []pipeline.Descriptor{dm.New()}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		return rep, err
+	}
+	codec := env.Codec
 	seed := []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}
 	cl, err := kgo.NewClient(append(seed, kgo.ProducerLinger(5*time.Millisecond))...)
 	if err != nil {
 		return rep, err
 	}
 	defer cl.Close()
-	if err := kc.EnsureTopics(ctx, cl); err != nil {
-		return rep, err
-	}
 
 	fmt.Fprintf(progress, "producing %d marks...\n", cfg.Users)
 	if err := produceMarks(ctx, cl, codec, "b", cfg.Users, 0); err != nil {
@@ -125,13 +121,13 @@ func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, err
 	}
 
 	fmt.Fprintln(progress, "pipeline: dm checks...")
-	stop, err := startDMWorkers(ctx, cfg.Workers, seed, codec)
+	stop, err := startDMWorkers(ctx, cfg.Workers, env)
 	if err != nil {
 		return rep, err
 	}
 	defer stop()
 	start := time.Now()
-	if err := awaitRecords(ctx, seed, schemas.TopicDMResults, cfg.Users); err != nil {
+	if err := awaitRecords(ctx, seed, dm.TopicResults, cfg.Users); err != nil {
 		return rep, err
 	}
 	rep.Pipeline = time.Since(start)
@@ -160,7 +156,7 @@ func runCeiling(ctx context.Context, cfg DMConfig, seed []kgo.Opt, run int, prog
 	fmt.Fprintf(progress, "ceiling %d: transactional copy...\n", run)
 	out := fmt.Sprintf("bench.copy.%d", run)
 	return timeStages(ctx, cfg.Workers, seed, out, cfg.Users, func(int) processor.Handler {
-		return processor.HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		return processor.HandlerFunc(func(_ context.Context, r *kgo.Record, _ processor.State) ([]*kgo.Record, error) {
 			return []*kgo.Record{{Topic: out, Key: r.Key, Value: r.Value}}, nil
 		})
 	}, out)
@@ -174,11 +170,11 @@ func produceMarks(ctx context.Context, cl *kgo.Client, codec *schemas.Codec, pre
 		now := time.Now()
 		for i := lo; i < hi; i++ {
 			id := fmt.Sprintf("%s%09d", prefix, from+i)
-			v, err := codec.Encode(&schemas.DMMark{UserID: id, Priority: schemas.PriorityNormal, MarkedAt: now})
+			v, err := codec.Encode(&dm.Mark{UserID: id, Priority: dm.PriorityNormal, MarkedAt: now})
 			if err != nil {
 				return err
 			}
-			recs = append(recs, &kgo.Record{Topic: schemas.TopicDMChecks, Key: []byte(id), Value: v})
+			recs = append(recs, &kgo.Record{Topic: dm.TopicChecks, Key: []byte(id), Value: v})
 		}
 		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 			return err
@@ -195,8 +191,10 @@ func timeStages(ctx context.Context, n int, seed []kgo.Opt, out string, want int
 	errs := make(chan error, n)
 	start := time.Now()
 	for i := range n {
-		cfg := processor.DefaultConfig(name, schemas.TopicDMChecks)
-		cfg.InstanceID = fmt.Sprintf("%s-%d", name, i)
+		t := processor.DefaultTuning()
+		t.InstanceID = fmt.Sprintf("%s-%d", name, i)
+		cfg := processor.Config{Tuning: t, Pipeline: "bench", Name: name, Group: "ration.bench." + name,
+			TransactionalIDPrefix: "ration.bench." + name + ".", Topics: []string{dm.TopicChecks}}
 		s, err := processor.New(cfg, h(i), processor.Deps{Kafka: seed})
 		if err != nil {
 			cancel()
@@ -215,19 +213,23 @@ func timeStages(ctx context.Context, n int, seed []kgo.Opt, out string, want int
 	return took, err
 }
 
-func startDMWorkers(ctx context.Context, n int, seed []kgo.Opt, codec *schemas.Codec) (stop func(), err error) {
+// startDMWorkers runs n workers of the DM check stage (the state view,
+// which no check waits for, is left out).
+func startDMWorkers(ctx context.Context, n int, env *roles.Env) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for i := range n {
-		cfg := dmcheck.DefaultConfig()
-		cfg.Stage.InstanceID = fmt.Sprintf("bench-dm-%d", i)
-		w, err := dmcheck.NewWorker(cfg, codec, processor.Deps{Kafka: seed, Log: slog.New(slog.DiscardHandler)}, nil)
+		t := processor.DefaultTuning()
+		t.InstanceID = fmt.Sprintf("bench-dm-%d", i)
+		ws, err := env.Workers(dm.Name, []string{dm.StageCheck}, t)
 		if err != nil {
 			cancel()
 			wg.Wait()
 			return nil, err
 		}
-		wg.Go(func() { _ = w.Run(ctx) })
+		for _, w := range ws {
+			wg.Go(func() { _ = w.Run(ctx) })
+		}
 	}
 	return func() { cancel(); wg.Wait() }, nil
 }
@@ -255,7 +257,7 @@ func awaitRecords(ctx context.Context, seed []kgo.Opt, topic string, want int) e
 // one's mark-to-committed-result latency, as seen by a read_committed
 // consumer of the results.
 func measureLatency(ctx context.Context, cl *kgo.Client, seed []kgo.Opt, codec *schemas.Codec, rate float64, d time.Duration) ([]time.Duration, error) {
-	rc, err := kgo.NewClient(append(slices.Clone(seed), kgo.ConsumeTopics(schemas.TopicDMResults),
+	rc, err := kgo.NewClient(append(slices.Clone(seed), kgo.ConsumeTopics(dm.TopicResults),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		return nil, err
@@ -299,7 +301,7 @@ func measureLatency(ctx context.Context, cl *kgo.Client, seed []kgo.Opt, codec *
 			if !strings.HasPrefix(string(r.Key), latencyPrefix) {
 				return // a result of the throughput phase
 			}
-			var res schemas.DMResult
+			var res dm.Result
 			if err := codec.Decode(r.Value, &res); err != nil {
 				outErr = err
 				return

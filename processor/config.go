@@ -7,18 +7,56 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-
-	"github.com/rationhq/ration/schemas"
 )
 
-// Config configures one stage.
+// Config configures one worker of one stage. The names (group, topics,
+// transactional ids) are derived from a pipeline's descriptor (package
+// pipeline); Tuning is what an operator sets.
 type Config struct {
-	// Name names the stage in metrics, logs and the transactional id.
-	Name string
-	// Group is the consumer group. Default "ration." + Name.
+	Tuning
+
+	// Pipeline and Name name the stage in status events, metrics and logs.
+	Pipeline string
+	Name     string
+	// Group is the consumer group.
 	Group string
-	// Topics are the input topics, highest priority first.
+	// TransactionalIDPrefix starts every transactional id of the stage's
+	// workers: the stage's own is the prefix plus the instance id, a
+	// delayer's the prefix plus "delay.N." plus the instance id.
+	TransactionalIDPrefix string
+	// Topics are the input topics, highest priority first. They must have
+	// as many partitions as each other: partition p of every input is one
+	// bucket, owned by one worker.
 	Topics []string
+	// EventsTopic receives a status event for every input record: SUCCESS
+	// when it leaves a stage that is not the last, PROCESSED at the last
+	// (Last), ERROR, REPROCESS or FAILED when it fails. Empty for a view,
+	// which folds records into state and is no step of an item's path.
+	EventsTopic string
+	// Last says the stage is the last of the items' path.
+	Last bool
+	// DeadLetterTopic receives, with error headers, every record the
+	// handler fails permanently. Empty: such records are logged and
+	// skipped.
+	DeadLetterTopic string
+	// ChangelogTopic keeps the stage's state: its retry loop and, with
+	// State, the handler's. Compacted, with as many partitions as the
+	// inputs (partition p keeps bucket p). Required with Retry or State.
+	ChangelogTopic string
+	// Retry turns on non-blocking retries of transient failures; see
+	// Retry. Nil: a transient failure aborts the batch, which is tried
+	// again after a pause (the bucket waits).
+	Retry *Retry
+	// State gives the handler a state store (see State).
+	State bool
+	// LanesByPartition runs one partition's records on one lane, in order,
+	// instead of one key's: for a handler whose state spans keys, such as
+	// a view's per-partition counts.
+	LanesByPartition bool
+}
+
+// Tuning is what an operator sets for a stage's workers.
+type Tuning struct {
 	// InstanceID is the static group member id; a worker restarted with the
 	// same id within SessionTimeout gets its buckets back without a
 	// rebalance. It also names the transactional id, so it must be unique
@@ -45,27 +83,19 @@ type Config struct {
 	// PriorityCheckInterval is how often a stage with several inputs asks
 	// where they end, to learn which have a backlog. Default 200ms.
 	PriorityCheckInterval time.Duration
-	// DeadLetterTopic receives, with error headers, every record the
-	// handler fails permanently. Default "": such records are logged and
-	// skipped.
-	DeadLetterTopic string
-	// Retry turns on non-blocking retries of transient failures; see
-	// Retry. Nil: a transient failure aborts the batch, which is tried
-	// again after a pause (the bucket waits).
-	Retry *Retry
 	// LeaveOnShutdown makes a graceful stop leave the group, so buckets move
 	// at once instead of after SessionTimeout. A crash never leaves, so a
 	// restarted worker gets its buckets back. Default true.
 	LeaveOnShutdown bool
+	// RetryDelays, if set, replace the delay tiers of every stage with
+	// retries. Default: each stage's own (its descriptor's).
+	RetryDelays []time.Duration
 }
 
-// DefaultConfig returns the defaults for a stage named name.
-func DefaultConfig(name string, topics ...string) Config {
+// DefaultTuning returns the defaults.
+func DefaultTuning() Tuning {
 	host, _ := os.Hostname()
-	return Config{
-		Name:                  name,
-		Group:                 "ration." + name,
-		Topics:                topics,
+	return Tuning{
 		InstanceID:            host,
 		SessionTimeout:        10 * time.Second,
 		Concurrency:           16,
@@ -78,25 +108,19 @@ func DefaultConfig(name string, topics ...string) Config {
 }
 
 // Flags binds the settings an operator tunes.
-func (c *Config) Flags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Group, "group", c.Group, "consumer group of the stage")
-	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "static member id, unique per worker (default: host name)")
-	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "time after which a silent worker's buckets move")
-	fs.DurationVar(&c.TransactionTimeout, "transaction-timeout", c.TransactionTimeout, "bound on one batch (default 3/5 of the session timeout)")
-	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "keys processed at once")
-	fs.IntVar(&c.MaxPollRecords, "max-poll-records", c.MaxPollRecords, "records per batch (one transaction)")
-	fs.Int32Var(&c.FetchMaxBytes, "fetch-max-bytes", c.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
-	fs.IntVar(&c.NormalShare, "normal-share", c.NormalShare, "while high-priority work waits, one batch in N is normal work")
-	fs.BoolVar(&c.LeaveOnShutdown, "leave-on-shutdown", c.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
-	if c.Retry != nil {
-		fs.DurationSliceVar(&c.Retry.Delays, "retry-delays", c.Retry.Delays, "delay tiers of transient failures; after the last the item is parked")
-	}
+func (t *Tuning) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&t.InstanceID, "instance-id", t.InstanceID, "static member id, unique per worker (default: host name)")
+	fs.DurationVar(&t.SessionTimeout, "session-timeout", t.SessionTimeout, "time after which a silent worker's buckets move")
+	fs.DurationVar(&t.TransactionTimeout, "transaction-timeout", t.TransactionTimeout, "bound on one batch (default 3/5 of the session timeout)")
+	fs.IntVar(&t.Concurrency, "concurrency", t.Concurrency, "keys processed at once")
+	fs.IntVar(&t.MaxPollRecords, "max-poll-records", t.MaxPollRecords, "records per batch (one transaction)")
+	fs.Int32Var(&t.FetchMaxBytes, "fetch-max-bytes", t.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
+	fs.IntVar(&t.NormalShare, "normal-share", t.NormalShare, "while high-priority work waits, one batch in N is normal work")
+	fs.BoolVar(&t.LeaveOnShutdown, "leave-on-shutdown", t.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
+	fs.DurationSliceVar(&t.RetryDelays, "retry-delays", t.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, 1s,10s,60s)")
 }
 
 func (c *Config) setDefaults() {
-	if c.Group == "" {
-		c.Group = "ration." + c.Name
-	}
 	if c.TransactionTimeout == 0 {
 		c.TransactionTimeout = c.SessionTimeout * 3 / 5
 	}
@@ -105,8 +129,10 @@ func (c *Config) setDefaults() {
 // Validate reports a config that cannot work.
 func (c *Config) Validate() error {
 	switch {
-	case c.Name == "":
-		return errors.New("stage: no name")
+	case c.Name == "" || c.Pipeline == "":
+		return errors.New("stage: no pipeline or stage name")
+	case c.Group == "" || c.TransactionalIDPrefix == "":
+		return errors.New("stage: no group or transactional id prefix")
 	case len(c.Topics) == 0:
 		return errors.New("stage: no input topics")
 	case c.InstanceID == "":
@@ -125,6 +151,10 @@ func (c *Config) Validate() error {
 		return errors.New("stage: priority check interval must be positive")
 	case c.NormalShare < 2:
 		return fmt.Errorf("stage: normal share %d < 2", c.NormalShare)
+	case (c.Retry != nil || c.State) && c.ChangelogTopic == "":
+		return errors.New("stage: retries and state need a changelog topic")
+	case c.Retry != nil && c.EventsTopic == "":
+		return errors.New("stage: retries need an events topic (a view has none)")
 	}
 	if c.Retry != nil {
 		return c.Retry.validate()
@@ -132,23 +162,7 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// RuntimeTopics lists every topic the stage reads or writes itself, besides its
-// inputs and its handler's outputs: the dead-letter topic and, with
-// retries, the delay tiers, the parked topic and the inputs' changelogs.
-// Each changelog must be compacted and have as many partitions as its
-// input.
-func (c Config) RuntimeTopics() (delays, changelogs, others []string) {
-	if c.DeadLetterTopic != "" {
-		others = append(others, c.DeadLetterTopic)
-	}
-	if c.Retry == nil {
-		return nil, nil, others
-	}
-	for tier := range len(c.Retry.Delays) {
-		delays = append(delays, schemas.DelayTopic(c.Retry.Pipeline, tier+1))
-	}
-	for _, t := range c.Topics {
-		changelogs = append(changelogs, schemas.BlockedTopic(t))
-	}
-	return delays, changelogs, append(others, schemas.ParkedTopic(c.Retry.Pipeline))
-}
+// TransactionalID is the transactional id of the stage's own producer for
+// this worker: stable across restarts, so a restarted worker fences its
+// old self.
+func (c Config) TransactionalID() string { return c.TransactionalIDPrefix + c.InstanceID }

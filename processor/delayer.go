@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/rationhq/ration/schemas"
 )
 
 // delayer returns the records of one delay tier to the input partitions
 // they came from once they are due. It is a consumer group of its own
-// (ration.<stage>.delay.<tier>) and moves records in transactions, so a
-// record returns exactly once. Its waiting happens between transactions.
+// (the stage's group plus ".delay.<tier>") and moves records in
+// transactions, so a record returns exactly once. Its waiting happens
+// between transactions.
 //
 // Records of a tier partition are due in the order they were written
 // (each is due a fixed delay after it was written), so a batch is due
@@ -28,6 +27,7 @@ type delayer struct {
 	stage *Stage
 	tier  int
 	delay time.Duration
+	topic string
 	log   *slog.Logger
 }
 
@@ -36,7 +36,7 @@ func (d *delayer) group() string {
 }
 
 func (d *delayer) transactionalID() string {
-	return "ration." + d.stage.cfg.Name + ".delay." + strconv.Itoa(d.tier) + "." + d.stage.cfg.InstanceID
+	return d.stage.cfg.TransactionalIDPrefix + "delay." + strconv.Itoa(d.tier) + "." + d.stage.cfg.InstanceID
 }
 
 // member is the delayer as a group member: its own group, and records go
@@ -47,7 +47,7 @@ func (d *delayer) member() member {
 	return member{
 		kind: "delayer", name: "delay tier " + strconv.Itoa(d.tier), group: d.group(), log: d.log,
 		opts: func() []kgo.Opt {
-			opts := append(slices.Clone(d.stage.deps.Kafka), c.memberOpts(d.group(), d.transactionalID(), schemas.DelayTopic(c.Retry.Pipeline, d.tier))...)
+			opts := append(slices.Clone(d.stage.deps.Kafka), c.memberOpts(d.group(), d.transactionalID(), d.topic)...)
 			return append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		},
 		step: d.step,
@@ -98,7 +98,7 @@ func (d *delayer) step(ctx context.Context, sess *kgo.GroupTransactSession) erro
 	committed, err := d.stage.endTransaction(ctx, sess, commit, d.log, len(recs))
 	if committed {
 		d.log.Debug("returned delayed records", "records", len(recs))
-		d.stage.deps.Metrics.countRecords(d.stage.cfg.Name, schemas.DelayTopic(d.stage.cfg.Retry.Pipeline, d.tier), "returned", len(recs))
+		d.stage.deps.Metrics.countRecords(d.stage.labels, d.topic, "returned", len(recs))
 	}
 	return err
 }

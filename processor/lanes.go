@@ -16,20 +16,25 @@ type processFunc func(context.Context, *kgo.Record) ([]*kgo.Record, outcome, err
 type outcome uint8
 
 const (
-	outcomeDone    outcome = iota // processed
-	outcomeDead                   // failed permanently: dead-lettered or skipped
-	outcomeDelayed                // failed transiently: sent to a delay tier
-	outcomeWaiting                // sent to a delay tier behind an older record of its key
-	outcomeParked                 // failed in every tier: parked for the reprocessor
+	outcomeDone     outcome = iota // processed
+	outcomeRejected                // refused for good by the handler, with outputs saying so
+	outcomeDead                    // failed permanently: dead-lettered or skipped
+	outcomeDelayed                 // failed transiently: sent to a delay tier
+	outcomeWaiting                 // sent to a delay tier behind an older record of its key
+	outcomeParked                  // failed in every tier: parked for the reprocessor
+	outcomeReleased                // a give-up notice released a held key
+	outcomeDropped                 // a give-up notice with nothing to release
 )
 
-var outcomeNames = [...]string{"committed", "dead_lettered", "delayed", "waiting", "parked"}
+var outcomeNames = [...]string{"committed", "rejected", "dead_lettered", "delayed", "waiting", "parked", "released", "dropped"}
 
-// runLanes processes recs on n lanes: records of one key (or, without a
-// key, of one partition) share a lane and run in order; lanes run at once.
-// It returns the outputs and outcome of each record by index. An error
-// cancels the batch.
-func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (outs [][]*kgo.Record, outcomes []outcome, err error) {
+// laneFunc picks the lane of a record among n.
+type laneFunc func(r *kgo.Record, n int) int
+
+// runLanes processes recs on n lanes: records of one lane run in order;
+// lanes run at once. It returns the outputs and outcome of each record by
+// index. An error cancels the batch.
+func runLanes(ctx context.Context, recs []*kgo.Record, n int, laneOf laneFunc, fn processFunc) (outs [][]*kgo.Record, outcomes []outcome, err error) {
 	lanes := make([][]int, n)
 	for i, r := range recs {
 		l := laneOf(r, n)
@@ -67,13 +72,17 @@ func runLanes(ctx context.Context, recs []*kgo.Record, n int, fn processFunc) (o
 	return outs, outcomes, nil
 }
 
-func laneOf(r *kgo.Record, n int) int {
-	h := fnv.New32a()
-	if r.Key != nil {
-		_, _ = h.Write(r.Key)
-	} else {
-		_, _ = h.Write([]byte(r.Topic))
-		_, _ = h.Write([]byte{byte(r.Partition >> 24), byte(r.Partition >> 16), byte(r.Partition >> 8), byte(r.Partition)})
+// laneByKey gives one key's records (without a key, one partition's) one
+// lane.
+func laneByKey(r *kgo.Record, n int) int {
+	if r.Key == nil {
+		return laneByPartition(r, n)
 	}
+	h := fnv.New32a()
+	_, _ = h.Write(r.Key)
 	return int(h.Sum32() % uint32(n))
 }
+
+// laneByPartition gives one bucket's records, of every input topic, one
+// lane.
+func laneByPartition(r *kgo.Record, n int) int { return int(r.Partition) % n }

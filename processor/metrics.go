@@ -5,10 +5,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rationhq/ration/internal/obs"
 )
 
 // Metrics are the runtime's measurements. One Metrics serves every stage of
-// a process; stages are told apart by the "stage" label.
+// a process; stages are told apart by the "pipeline" and "stage" labels.
 type Metrics struct {
 	records  *prometheus.CounterVec
 	batches  *prometheus.CounterVec
@@ -18,41 +20,50 @@ type Metrics struct {
 	assigned *prometheus.GaugeVec
 }
 
-// NewMetrics registers the runtime's metrics on reg.
+// NewMetrics registers the runtime's metrics on reg, or takes those
+// registered on it before: every stage of a process shares them.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_stage_records_total",
-			Help: "Input records handled, by stage, topic and outcome (committed, dead_lettered, delayed, waiting, parked, aborted; returned: moved back from a delay tier).",
-		}, []string{"stage", "topic", "outcome"}),
+			Help: "Input records handled, by stage, topic and outcome (committed, rejected, dead_lettered, delayed, waiting, parked, released, dropped, aborted; returned: moved back from a delay tier).",
+		}, []string{"pipeline", "stage", "topic", "outcome"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_stage_transactions_total",
 			Help: "Transactions ended, by stage and result (committed, aborted).",
-		}, []string{"stage", "result"}),
+		}, []string{"pipeline", "stage", "result"}),
 		size: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ration_stage_batch_records",
 			Help:    "Records per transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
-		}, []string{"stage"}),
+		}, []string{"pipeline", "stage"}),
 		commit: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ration_stage_commit_seconds",
 			Help:    "Time to flush and commit one transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
-		}, []string{"stage"}),
+		}, []string{"pipeline", "stage"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ration_stage_lag_records",
 			Help: "Records behind the end of each owned partition, as of the last fetch.",
-		}, []string{"stage", "topic", "partition"}),
+		}, []string{"pipeline", "stage", "topic", "partition"}),
 		assigned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ration_stage_assigned_partitions",
 			Help: "Partitions (buckets) this process owns, by stage and topic.",
-		}, []string{"stage", "topic"}),
+		}, []string{"pipeline", "stage", "topic"}),
 	}
-	reg.MustRegister(m.records, m.batches, m.size, m.commit, m.lag, m.assigned)
+	m.records = obs.Register(reg, m.records)
+	m.batches = obs.Register(reg, m.batches)
+	m.size = obs.Register(reg, m.size)
+	m.commit = obs.Register(reg, m.commit)
+	m.lag = obs.Register(reg, m.lag)
+	m.assigned = obs.Register(reg, m.assigned)
 	return m
 }
 
-func (m *Metrics) observeBatch(stage string, n int, committed bool, took time.Duration) {
+// stageLabels are a stage's pipeline and stage labels.
+type stageLabels struct{ pipeline, stage string }
+
+func (m *Metrics) observeBatch(l stageLabels, n int, committed bool, took time.Duration) {
 	if m == nil {
 		return
 	}
@@ -60,34 +71,34 @@ func (m *Metrics) observeBatch(stage string, n int, committed bool, took time.Du
 	if committed {
 		result = "committed"
 	}
-	m.batches.WithLabelValues(stage, result).Inc()
-	m.size.WithLabelValues(stage).Observe(float64(n))
-	m.commit.WithLabelValues(stage).Observe(took.Seconds())
+	m.batches.WithLabelValues(l.pipeline, l.stage, result).Inc()
+	m.size.WithLabelValues(l.pipeline, l.stage).Observe(float64(n))
+	m.commit.WithLabelValues(l.pipeline, l.stage).Observe(took.Seconds())
 }
 
-func (m *Metrics) countRecords(stage, topic, outcome string, n int) {
+func (m *Metrics) countRecords(l stageLabels, topic, outcome string, n int) {
 	if m == nil || n == 0 {
 		return
 	}
-	m.records.WithLabelValues(stage, topic, outcome).Add(float64(n))
+	m.records.WithLabelValues(l.pipeline, l.stage, topic, outcome).Add(float64(n))
 }
 
-func (m *Metrics) setLag(stage, topic string, partition int32, lag int64) {
+func (m *Metrics) setLag(l stageLabels, topic string, partition int32, lag int64) {
 	if m == nil {
 		return
 	}
-	m.lag.WithLabelValues(stage, topic, strconv.Itoa(int(partition))).Set(float64(lag))
+	m.lag.WithLabelValues(l.pipeline, l.stage, topic, strconv.Itoa(int(partition))).Set(float64(lag))
 }
 
-func (m *Metrics) addAssigned(stage string, parts map[string][]int32, sign float64) {
+func (m *Metrics) addAssigned(l stageLabels, parts map[string][]int32, sign float64) {
 	if m == nil {
 		return
 	}
 	for t, ps := range parts {
-		m.assigned.WithLabelValues(stage, t).Add(sign * float64(len(ps)))
+		m.assigned.WithLabelValues(l.pipeline, l.stage, t).Add(sign * float64(len(ps)))
 		if sign < 0 {
 			for _, p := range ps {
-				m.lag.DeleteLabelValues(stage, t, strconv.Itoa(int(p)))
+				m.lag.DeleteLabelValues(l.pipeline, l.stage, t, strconv.Itoa(int(p)))
 			}
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/rationhq/ration/schemas"
 )
 
 // Retry configures a stage's non-blocking retries (RP-2). A transient
@@ -24,18 +22,22 @@ import (
 // tier of the key's oldest item. A returning item is tried only if it is
 // the oldest of its key; otherwise it goes round again. So each key's
 // items are tried in order and every other key keeps flowing. The loop's
-// state (per input partition and key: sequence numbers and tiers) lives
-// in the compacted changelog <input>.blocked, written in the transaction
-// that changes it. Parking the oldest item releases its key: the next one
-// is tried.
+// state (per key: sequence numbers and tiers) lives in the stage's
+// state, written to its changelog in the transaction that changes it.
+//
+// Parking the oldest item releases its key, unless Hold: then the key's
+// later items keep waiting (in the last tier) until the parked one is sent
+// again and succeeds or fails for good, or the reprocessor gives up on it.
+// A ledger needs Hold: a later debit must never overtake an earlier one.
 type Retry struct {
-	// Pipeline names the delay and parked topics (ration.<pipeline>.delay.N,
-	// ration.<pipeline>.parked) and the events the runtime writes.
-	Pipeline string
-	// Stage names the stage in those events.
-	Stage string
-	// Delays are the tiers' delays. Default 1s, 10s, 60s.
+	// Delays are the tiers' delays.
 	Delays []time.Duration
+	// DelayTopics are the tiers' topics, one per delay.
+	DelayTopics []string
+	// ParkedTopic receives the items whose retries are used up.
+	ParkedTopic string
+	// Hold keeps a key's later items waiting while its oldest is parked.
+	Hold bool
 }
 
 // DefaultDelays are the delay tiers of a stage's retries.
@@ -45,12 +47,12 @@ func DefaultDelays() []time.Duration {
 
 func (r *Retry) validate() error {
 	switch {
-	case r.Pipeline == "" || r.Stage == "":
-		return errors.New("stage: retries need a pipeline and a stage name")
 	case len(r.Delays) == 0:
 		return errors.New("stage: retries need at least one delay tier")
-	case len(r.Delays) > schemas.MaxDelayTiers:
-		return fmt.Errorf("stage: %d delay tiers > %d", len(r.Delays), schemas.MaxDelayTiers)
+	case len(r.DelayTopics) != len(r.Delays):
+		return fmt.Errorf("stage: %d delay topics for %d delays", len(r.DelayTopics), len(r.Delays))
+	case r.ParkedTopic == "":
+		return errors.New("stage: retries need a parked topic")
 	}
 	for _, d := range r.Delays {
 		if d <= 0 {
@@ -59,6 +61,8 @@ func (r *Retry) validate() error {
 	}
 	return nil
 }
+
+func (r *Retry) rules() loopRules { return loopRules{tiers: len(r.Delays), hold: r.Hold} }
 
 // Headers of records in the retry loop. A record in a delay tier, and the
 // copy a delayer returns to the input, carries the HeaderRetry* headers;
@@ -81,13 +85,32 @@ const (
 	HeaderRetryError = "ration.retry.error"
 	// HeaderRetryCount is how often the reprocessor has re-sent the item.
 	HeaderRetryCount = "ration.retry_count"
+	// HeaderGiveUp on a record the reprocessor sends says it gave up on
+	// the item: a stage that holds the item's key while it is parked
+	// (Retry.Hold) lets the key go on, and no stage handles the record.
+	HeaderGiveUp = "ration.giveup"
+	// HeaderItem names the item a record belongs to when that is not its
+	// key (a ledger's commands are keyed by account). The runtime copies
+	// it, and HeaderRetryCount, onto a record's outputs.
+	HeaderItem = "ration.item"
 )
+
+// ItemID is the item rec belongs to: HeaderItem, or else its key.
+func ItemID(rec *kgo.Record) string {
+	for _, h := range rec.Headers {
+		if h.Key == HeaderItem {
+			return string(h.Value)
+		}
+	}
+	return string(rec.Key)
+}
 
 // retryMeta is what a record's headers say about its retries.
 type retryMeta struct {
-	seq        int // its sequence number in the retry loop; -1 for a new record
-	attempts   int // tries so far
-	retryCount int // re-sends by the reprocessor
+	seq        int  // its sequence number in the retry loop; -1 for a new record
+	attempts   int  // tries so far
+	retryCount int  // re-sends by the reprocessor
+	giveUp     bool // the reprocessor gave up on the item
 }
 
 func readRetryMeta(r *kgo.Record) retryMeta {
@@ -102,6 +125,8 @@ func readRetryMeta(r *kgo.Record) retryMeta {
 			m.attempts, _ = strconv.Atoi(string(h.Value))
 		case HeaderRetryCount:
 			m.retryCount, _ = strconv.Atoi(string(h.Value))
+		case HeaderGiveUp:
+			m.giveUp = true
 		}
 	}
 	m.attempts, m.retryCount = max(m.attempts, 0), max(m.retryCount, 0)
@@ -121,16 +146,16 @@ func RetryCount(rec *kgo.Record) int { return readRetryMeta(rec).retryCount }
 // often the item has been re-sent (no header for 0). Its topic is left
 // empty.
 func Reinject(r *kgo.Record, retryCount int) *kgo.Record {
-	headers := withoutHeaders(r.Headers, "ration.retry", "ration.dead.") // ration.retry.* and ration.retry_count
+	headers := withoutHeaders(r.Headers, "ration.retry", "ration.dead.", HeaderGiveUp) // ration.retry.* and ration.retry_count
 	if retryCount > 0 {
 		headers = append(headers, kgo.RecordHeader{Key: HeaderRetryCount, Value: []byte(strconv.Itoa(retryCount))})
 	}
 	return &kgo.Record{Key: slices.Clone(r.Key), Value: slices.Clone(r.Value), Headers: headers}
 }
 
-// toTier returns the copy of r that waits in tier, due after delay, as
-// number seq of its key; it returns to r's partition.
-func toTier(pipeline string, tier int, delay time.Duration, r *kgo.Record, seq, attempts int, cause error, now time.Time) *kgo.Record {
+// toTier returns the copy of r that waits in tier (its topic), due after
+// delay, as number seq of its key; it returns to r's partition.
+func toTier(topic string, tier int, delay time.Duration, r *kgo.Record, seq, attempts int, cause error, now time.Time) *kgo.Record {
 	headers := append(withoutHeaders(r.Headers, "ration.retry."),
 		kgo.RecordHeader{Key: HeaderRetryTopic, Value: []byte(r.Topic)},
 		kgo.RecordHeader{Key: HeaderRetryPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
@@ -142,7 +167,7 @@ func toTier(pipeline string, tier int, delay time.Duration, r *kgo.Record, seq, 
 	if cause != nil {
 		headers = append(headers, kgo.RecordHeader{Key: HeaderRetryError, Value: []byte(cause.Error())})
 	}
-	return &kgo.Record{Topic: schemas.DelayTopic(pipeline, tier), Key: r.Key, Value: r.Value, Headers: headers}
+	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: headers}
 }
 
 // withoutHeaders returns a copy of hs without the headers whose keys start

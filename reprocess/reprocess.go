@@ -46,6 +46,9 @@ type Deps struct {
 	Worker string
 	// Metrics, if not nil, count runs and items.
 	Metrics *Metrics
+	// Pipelines are the pipelines whose items the reprocessor handles, by
+	// name; an item of another pipeline is left alone.
+	Pipelines map[string]Pipeline
 }
 
 // Request asks for one run.
@@ -512,7 +515,11 @@ func (r *Reprocessor) event(it ration.ItemStatus, status schemas.Status, retryCo
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	return &kgo.Record{Topic: schemas.TopicEvents, Partition: -1, Key: []byte(it.ItemID), Value: v}, nil
+	p, ok := r.deps.Pipelines[it.Pipeline]
+	if !ok {
+		return nil, fmt.Errorf("item %s of pipeline %q: not a pipeline this reprocessor knows", it.ItemID, it.Pipeline)
+	}
+	return &kgo.Record{Topic: p.EventsTopic, Partition: -1, Key: []byte(it.ItemID), Value: v}, nil
 }
 
 // notify sends one message about every given-up item not notified yet and

@@ -2,17 +2,14 @@ package schemas
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
-	"sort"
+	"reflect"
+	"slices"
+	"strings"
 
-	"github.com/linkedin/goavro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 )
-
-//go:embed *.avsc
-var files embed.FS
 
 // ErrUnknownTopic is returned for a topic that has no schema.
 var ErrUnknownTopic = errors.New("schemas: unknown topic")
@@ -24,62 +21,90 @@ type Codec struct {
 	ids   map[string]int // topic -> schema id
 }
 
-// Register registers the schema of every topic under "<topic>-value" (an
-// idempotent call: an identical schema keeps its id) and returns a codec
-// that uses the ids the registry gave.
-func Register(ctx context.Context, cl *sr.Client) (*Codec, error) {
-	topics := make([]string, 0, len(topicSchema))
-	for t := range topicSchema {
-		topics = append(topics, t)
+// Register registers the schema of every topic under "<topic>-value", and
+// of every record in records under its full name (the subject of a type
+// whose values share a topic with other types, such as a stage's
+// changelog), and returns a codec for those record types. Registering is
+// idempotent: an identical schema keeps its id, and the registry gives
+// identical schemas one id, so topics that share a record type share it.
+func Register(ctx context.Context, cl *sr.Client, topics []TopicSchema, records ...Record) (*Codec, error) {
+	subjects := make([]TopicSchema, 0, len(topics)+len(records))
+	for _, ts := range topics {
+		subjects = append(subjects, TopicSchema{Topic: ts.Topic + "-value", Value: ts.Value})
 	}
-	sort.Strings(topics)
-
+	for _, r := range records {
+		subjects = append(subjects, TopicSchema{Topic: r.AvroSchema().Name(), Value: r})
+	}
+	slices.SortFunc(subjects, func(a, b TopicSchema) int { return strings.Compare(a.Topic, b.Topic) })
 	ids := make(map[string]int, len(topics))
-	for _, topic := range topics {
-		text, err := files.ReadFile(topicSchema[topic])
-		if err != nil {
-			return nil, err
+	byType := make(map[reflect.Type]int)
+	c := &Codec{serde: sr.NewSerde(), ids: ids}
+	for _, s := range subjects {
+		topic := strings.TrimSuffix(s.Topic, "-value")
+		if _, ok := ids[topic]; ok {
+			return nil, fmt.Errorf("subject %s declared twice", s.Topic)
 		}
-		ss, err := cl.CreateSchema(ctx, topic+"-value", sr.Schema{Schema: string(text), Type: sr.TypeAvro})
+		ss, err := cl.CreateSchema(ctx, s.Topic, sr.Schema{Schema: s.Value.AvroSchema().Text(), Type: sr.TypeAvro})
 		if err != nil {
-			return nil, fmt.Errorf("register schema for %s: %w", topic, err)
+			return nil, fmt.Errorf("register schema %s: %w", s.Topic, err)
 		}
 		ids[topic] = ss.ID
-	}
-	return newCodec(ids)
-}
-
-func newCodec(ids map[string]int) (*Codec, error) {
-	byFile := make(map[string]int)
-	for topic, id := range ids {
-		byFile[topicSchema[topic]] = id
-	}
-	c := &Codec{serde: sr.NewSerde(), ids: ids}
-	for _, r := range []Record{new(DMUser), new(DMMark), new(DMResult), new(Event), new(Client), new(Audit), new(KeyBlock), new(ReprocessState)} {
-		id, ok := byFile[r.schemaFile()]
-		if !ok {
+		t := reflect.TypeOf(s.Value)
+		if id, ok := byType[t]; ok {
+			if id != ss.ID {
+				return nil, fmt.Errorf("%v has schema id %d under %s but %d elsewhere: one type, one schema", t, ss.ID, s.Topic, id)
+			}
 			continue
 		}
-		text, err := files.ReadFile(r.schemaFile())
-		if err != nil {
+		byType[t] = ss.ID
+		if err := c.add(ss.ID, s.Value); err != nil {
 			return nil, err
 		}
-		// goavro checks the embedded schema is valid Avro; the records
-		// encode and decode themselves (encode.go, decode.go).
-		if _, err := goavro.NewCodec(string(text)); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", r.schemaFile(), err)
-		}
-		c.serde.Register(id, r,
-			sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) {
-				return v.(Record).appendAvro(b)
-			}),
-			sr.DecodeFn(func(b []byte, v any) error {
-				return v.(Record).readAvro(b)
-			}),
-		)
 	}
 	return c, nil
 }
+
+// add registers the encoding and decoding of proto's type under id.
+func (c *Codec) add(id int, proto Record) error {
+	t := reflect.TypeOf(proto)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("%v: a record must be a pointer to a struct", t)
+	}
+	check := func(v any) error {
+		if reflect.TypeOf(v) != t {
+			return fmt.Errorf("%w: the bytes hold a %s, not a %v", errOtherType, proto.AvroSchema().Name(), reflect.TypeOf(v))
+		}
+		return nil
+	}
+	if _, ok := proto.(handCoded); ok {
+		c.serde.Register(id, proto,
+			sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) { return v.(handCoded).AppendAvro(b) }),
+			sr.DecodeFn(func(b []byte, v any) error {
+				if err := check(v); err != nil {
+					return err
+				}
+				return v.(handCoded).ReadAvro(b)
+			}),
+		)
+		return nil
+	}
+	sc, err := newStructCodec(proto.AvroSchema().Text(), proto)
+	if err != nil {
+		return fmt.Errorf("%s: %w", proto.AvroSchema().Name(), err)
+	}
+	c.serde.Register(id, proto,
+		sr.AppendEncodeFn(sc.appendBinary),
+		sr.DecodeFn(func(b []byte, v any) error {
+			if err := check(v); err != nil {
+				return err
+			}
+			return sc.readBinary(b, v)
+		}),
+	)
+	return nil
+}
+
+var errOtherType = errors.New("other record type")
 
 // Encode returns r in wire format.
 func (c *Codec) Encode(r Record) ([]byte, error) {
@@ -95,7 +120,7 @@ func (c *Codec) AppendEncode(b []byte, r Record) ([]byte, error) {
 // schema id of another record type, or are not valid Avro.
 func (c *Codec) Decode(b []byte, r Record) error {
 	if err := c.serde.Decode(b, r); err != nil {
-		return fmt.Errorf("decode %s: %w", r.schemaFile(), err)
+		return fmt.Errorf("decode %s: %w", r.AvroSchema().Name(), err)
 	}
 	return nil
 }

@@ -1,59 +1,35 @@
 package schemas
 
-import "time"
-
-// Record is a Go value with an Avro schema: appendAvro encodes it
-// (encode.go) and readAvro decodes it (decode.go).
-type Record interface {
-	schemaFile() string
-	appendAvro([]byte) ([]byte, error)
-	readAvro([]byte) error
-}
-
-// Priority of a DM check.
-type Priority string
-
-// The priorities a mark can have.
-const (
-	PriorityNormal Priority = "normal"
-	PriorityHigh   Priority = "high"
+import (
+	"embed"
+	"time"
 )
 
-// DMUser registers a user into the universe of DM checks.
-type DMUser struct {
-	UserID       string
-	RegisteredAt time.Time
-}
+//go:embed *.avsc
+var files embed.FS
 
-// DMMark asks for one user to be checked.
-type DMMark struct {
-	UserID   string
-	Priority Priority
-	MarkedAt time.Time
-}
-
-// ResultStatus is the outcome of a DM check.
-type ResultStatus string
-
-// The outcomes of a DM check.
-const (
-	ResultChecked ResultStatus = "checked"
-	ResultFailed  ResultStatus = "failed"
+var (
+	eventSchema          = MustSchema(files, "event.avsc")
+	clientSchema         = MustSchema(files, "client.avsc")
+	auditSchema          = MustSchema(files, "audit.avsc")
+	keyBlockSchema       = MustSchema(files, "key_block.avsc")
+	reprocessStateSchema = MustSchema(files, "reprocess_state.avsc")
 )
 
-// DMResult is the outcome of checking one mark. MarkedAt names the mark it
-// answers; OpenDM is nil when the check failed.
-type DMResult struct {
-	UserID    string
-	Priority  Priority
-	MarkedAt  time.Time
-	CheckedAt time.Time
-	Status    ResultStatus
-	OpenDM    *bool
-	Attempts  int
-	Worker    string
-	Error     string
-}
+// AvroSchema implements Record.
+func (*Event) AvroSchema() *Schema { return eventSchema }
+
+// AvroSchema implements Record.
+func (*Client) AvroSchema() *Schema { return clientSchema }
+
+// AvroSchema implements Record.
+func (*Audit) AvroSchema() *Schema { return auditSchema }
+
+// AvroSchema implements Record.
+func (*KeyBlock) AvroSchema() *Schema { return keyBlockSchema }
+
+// AvroSchema implements Record.
+func (*ReprocessState) AvroSchema() *Schema { return reprocessStateSchema }
 
 // Status of an item after a stage touched it (RP-5).
 type Status string
@@ -127,15 +103,17 @@ type Audit struct {
 	Time   time.Time
 }
 
-// KeyBlock is the records of one key in a stage's retry loop (topic
-// <input>.blocked, key = the item key): Seqs are their sequence numbers,
-// oldest first, Tiers[i] the delay tier Seqs[i] waits in, NextSeq the
-// number the next record to join gets. A tombstone means none is in the
-// loop.
+// KeyBlock is the records of one key in a stage's retry loop (kept in the
+// stage's changelog): Seqs are their sequence numbers, oldest first,
+// Tiers[i] the delay tier Seqs[i] waits in (0: parked), NextSeq the number
+// the next record to join gets, and ParkedItem, in a stage that holds a
+// key while its oldest record is parked, that record's item id. A
+// tombstone means none is in the loop.
 type KeyBlock struct {
-	Seqs    []int
-	Tiers   []int
-	NextSeq int
+	Seqs       []int
+	Tiers      []int
+	NextSeq    int
+	ParkedItem string
 }
 
 // ReprocessState is what the reprocessor did to one item (compacted topic
@@ -150,19 +128,3 @@ type ReprocessState struct {
 	FailedAt   time.Time
 	NotifiedAt time.Time
 }
-
-func (*DMUser) schemaFile() string { return "dm_user.avsc" }
-
-func (*DMMark) schemaFile() string { return "dm_mark.avsc" }
-
-func (*DMResult) schemaFile() string { return "dm_result.avsc" }
-
-func (*Event) schemaFile() string { return "event.avsc" }
-
-func (*Client) schemaFile() string { return "client.avsc" }
-
-func (*Audit) schemaFile() string { return "audit.avsc" }
-
-func (*KeyBlock) schemaFile() string { return "key_block.avsc" }
-
-func (*ReprocessState) schemaFile() string { return "reprocess_state.avsc" }

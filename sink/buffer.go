@@ -14,7 +14,7 @@ type partition struct {
 
 // pending is what one partition consumed since the last flush.
 type pending struct {
-	rows    []row
+	rows    []Row
 	records int             // consumed, stored or skipped
 	next    kgo.EpochOffset // the offset to commit once rows are stored
 }
@@ -30,18 +30,16 @@ type buffer struct {
 
 func newBuffer() *buffer { return &buffer{parts: make(map[partition]*pending)} }
 
-// add records that r was consumed; rw is its row, nil for a record that is
+// add records that r was consumed with its rows, none for a record that is
 // skipped (its offset is still committed, so it is not read again).
-func (b *buffer) add(r *kgo.Record, rw *row, now time.Time) {
+func (b *buffer) add(r *kgo.Record, rows []Row, now time.Time) {
 	p := partition{r.Topic, r.Partition}
 	pp := b.parts[p]
 	if pp == nil {
 		pp = &pending{}
 		b.parts[p] = pp
 	}
-	if rw != nil {
-		pp.rows = append(pp.rows, *rw)
-	}
+	pp.rows = append(pp.rows, rows...)
 	pp.records++
 	pp.next = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
 	if b.records == 0 {
@@ -81,17 +79,17 @@ func (b *buffer) drop(lost map[string][]int32) {
 
 // batch is a buffer's content taken for one flush.
 type batch struct {
-	rows    map[*table][][]any
+	rows    map[*Table][][]any
 	count   int
 	offsets map[string]map[int32]kgo.EpochOffset
 }
 
 // take empties the buffer into a batch.
 func (b *buffer) take() batch {
-	bt := batch{rows: make(map[*table][][]any), offsets: make(map[string]map[int32]kgo.EpochOffset)}
+	bt := batch{rows: make(map[*Table][][]any), offsets: make(map[string]map[int32]kgo.EpochOffset)}
 	for p, pp := range b.parts {
 		for _, rw := range pp.rows {
-			bt.rows[rw.table] = append(bt.rows[rw.table], rw.values)
+			bt.rows[rw.Table] = append(bt.rows[rw.Table], rw.Values)
 			bt.count++
 		}
 		if bt.offsets[p.topic] == nil {

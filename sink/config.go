@@ -72,7 +72,7 @@ func (c Config) Validate() error {
 	if c.ClickHouse == "" {
 		errs = append(errs, errors.New("no ClickHouse address"))
 	}
-	if _, err := quoteDB(c.Database); err != nil {
+	if _, err := QuoteDB(c.Database); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Group == "" {

@@ -11,17 +11,17 @@ import (
 
 // Open connects to the ClickHouse server at addr over the native protocol
 // (clickhouse-go's HTTP protocol fails on 18.16), creates database db if
-// missing, applies the migrations and returns a connection pool whose
-// default database is db. The pool reconnects by itself after a server
-// restart.
-func Open(ctx context.Context, addr, db string) (driver.Conn, error) {
+// missing, applies the shared migrations and pipelines' and returns a
+// connection pool whose default database is db. The pool reconnects by
+// itself after a server restart.
+func Open(ctx context.Context, addr, db string, pipelines ...Migrations) (driver.Conn, error) {
 	// A connection naming a database that does not exist is refused at
 	// the handshake, so the first one names none.
 	boot, err := dial(addr, "")
 	if err != nil {
 		return nil, err
 	}
-	err = Migrate(ctx, boot, db)
+	err = Migrate(ctx, boot, db, pipelines...)
 	boot.Close()
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: %w", addr, err)

@@ -25,7 +25,7 @@ func (s *Sink) flush(ctx context.Context, cl *kgo.Client, conn driver.Conn, once
 		return
 	}
 	start := time.Now()
-	stored := make(map[*table]bool, len(tables))
+	stored := make(map[*Table]bool, len(s.tables))
 	b := backoff{max: s.cfg.MaxBackoff}
 	for {
 		err := s.insertAll(ctx, conn, bt, stored)
@@ -52,24 +52,24 @@ func (s *Sink) flush(ctx context.Context, cl *kgo.Client, conn driver.Conn, once
 // insertAll inserts the tables not yet stored, one batch per table. A
 // clickhouse-go batch whose Send failed cannot be sent again, so every
 // attempt builds its batch anew from the kept rows.
-func (s *Sink) insertAll(ctx context.Context, conn driver.Conn, bt batch, stored map[*table]bool) error {
-	for _, t := range tables {
+func (s *Sink) insertAll(ctx context.Context, conn driver.Conn, bt batch, stored map[*Table]bool) error {
+	for _, t := range s.tables {
 		rows := bt.rows[t]
 		if len(rows) == 0 || stored[t] {
 			continue
 		}
 		if err := insertRows(ctx, conn, s.qdb, t, rows); err != nil {
-			s.m.insertErrors.WithLabelValues(t.name).Inc()
-			return fmt.Errorf("insert %d rows into %s: %w", len(rows), t.name, err)
+			s.m.insertErrors.WithLabelValues(t.Name).Inc()
+			return fmt.Errorf("insert %d rows into %s: %w", len(rows), t.Name, err)
 		}
 		stored[t] = true
-		s.m.rowsInserted.WithLabelValues(t.name).Add(float64(len(rows)))
+		s.m.rowsInserted.WithLabelValues(t.Name).Add(float64(len(rows)))
 	}
 	return nil
 }
 
 // insertRows inserts rows into t of database qdb as one batch.
-func insertRows(ctx context.Context, conn driver.Conn, qdb string, t *table, rows [][]any) error {
+func insertRows(ctx context.Context, conn driver.Conn, qdb string, t *Table, rows [][]any) error {
 	b, err := conn.PrepareBatch(ctx, t.insertSQL(qdb))
 	if err != nil {
 		return err

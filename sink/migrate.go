@@ -19,9 +19,19 @@ import (
 // EXISTS): two processes starting together may both apply a migration.
 // Statements end with ";" at the end of a line, "--" starts a comment (so
 // no string literal may contain "--"), and {db} stands for the database.
+// The shared tables' migrations are embedded here; each pipeline brings
+// its own (Migrations), applied after them in the same way.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
+
+// Migrations are one pipeline's ClickHouse DDL: NNNN_name.sql files at the
+// root of FS, applied in order and recorded under Owner in
+// pipeline_migrations.
+type Migrations struct {
+	Owner string
+	FS    fs.FS
+}
 
 type migration struct {
 	version    uint32
@@ -35,9 +45,19 @@ var (
 	dbName        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 )
 
-// migrations returns the embedded migrations in order.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// sharedMigrations returns the embedded migrations in order.
+func sharedMigrations() ([]migration, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return readMigrations(sub)
+}
+
+// readMigrations reads the NNNN_name.sql files at the root of fsys, in
+// order.
+func readMigrations(fsys fs.FS) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +68,7 @@ func migrations() ([]migration, error) {
 			return nil, fmt.Errorf("migration %s: name is not NNNN_name.sql", e.Name())
 		}
 		v, _ := strconv.ParseUint(m[1], 10, 32)
-		text, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		text, err := fs.ReadFile(fsys, e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -69,9 +89,9 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// quoteDB returns db as a quoted identifier, refusing names that would need
-// escaping: the name comes from flags and is spliced into DDL.
-func quoteDB(db string) (string, error) {
+// QuoteDB returns db as a quoted identifier, refusing names that would need
+// escaping: the name comes from flags and is spliced into SQL.
+func QuoteDB(db string) (string, error) {
 	if !dbName.MatchString(db) {
 		return "", fmt.Errorf("database name %q: want letters, digits and _", db)
 	}
@@ -79,14 +99,15 @@ func quoteDB(db string) (string, error) {
 }
 
 // Migrate creates database db if missing and applies the migrations not yet
-// recorded in db.schema_migrations. It is safe to run again and from two
-// processes at once.
-func Migrate(ctx context.Context, conn driver.Conn, db string) error {
-	q, err := quoteDB(db)
+// recorded: the shared tables' (recorded in db.schema_migrations), then
+// each of pipelines' (recorded in db.pipeline_migrations). It is safe to
+// run again and from two processes at once.
+func Migrate(ctx context.Context, conn driver.Conn, db string, pipelines ...Migrations) error {
+	q, err := QuoteDB(db)
 	if err != nil {
 		return err
 	}
-	ms, err := migrations()
+	ms, err := sharedMigrations()
 	if err != nil {
 		return err
 	}
@@ -99,7 +120,32 @@ func Migrate(ctx context.Context, conn driver.Conn, db string) error {
 		"(version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree ORDER BY version"); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	applied, err := appliedVersions(ctx, conn, q)
+	if err := apply(ctx, conn, q, "", ms); err != nil {
+		return err
+	}
+	if len(pipelines) == 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+q+".pipeline_migrations "+
+		"(pipeline String, version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree ORDER BY (pipeline, version)"); err != nil {
+		return fmt.Errorf("create pipeline_migrations: %w", err)
+	}
+	for _, p := range pipelines {
+		ms, err := readMigrations(p.FS)
+		if err != nil {
+			return fmt.Errorf("migrations of %s: %w", p.Owner, err)
+		}
+		if err := apply(ctx, conn, q, p.Owner, ms); err != nil {
+			return fmt.Errorf("%s: %w", p.Owner, err)
+		}
+	}
+	return nil
+}
+
+// apply runs the migrations of owner ("" for the shared tables) that are
+// not recorded yet, recording each after its statements ran.
+func apply(ctx context.Context, conn driver.Conn, q, owner string, ms []migration) error {
+	applied, err := appliedVersions(ctx, conn, q, owner)
 	if err != nil {
 		return err
 	}
@@ -112,11 +158,15 @@ func Migrate(ctx context.Context, conn driver.Conn, db string) error {
 				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 			}
 		}
-		batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+q+".schema_migrations (version, name, applied_at)")
+		insert, args := "INSERT INTO "+q+".schema_migrations (version, name, applied_at)", []any{m.version, m.name, time.Now()}
+		if owner != "" {
+			insert, args = "INSERT INTO "+q+".pipeline_migrations (pipeline, version, name, applied_at)", append([]any{owner}, args...)
+		}
+		batch, err := conn.PrepareBatch(ctx, insert)
 		if err != nil {
 			return fmt.Errorf("record migration %04d: %w", m.version, err)
 		}
-		if err := batch.Append(m.version, m.name, time.Now()); err != nil {
+		if err := batch.Append(args...); err != nil {
 			_ = batch.Abort()
 			return fmt.Errorf("record migration %04d: %w", m.version, err)
 		}
@@ -127,17 +177,21 @@ func Migrate(ctx context.Context, conn driver.Conn, db string) error {
 	return nil
 }
 
-func appliedVersions(ctx context.Context, conn driver.Conn, q string) (map[uint32]bool, error) {
-	rows, err := conn.Query(ctx, "SELECT DISTINCT version FROM "+q+".schema_migrations")
+func appliedVersions(ctx context.Context, conn driver.Conn, q, owner string) (map[uint32]bool, error) {
+	query, args := "SELECT DISTINCT version FROM "+q+".schema_migrations", []any(nil)
+	if owner != "" {
+		query, args = "SELECT DISTINCT version FROM "+q+".pipeline_migrations WHERE pipeline = ?", []any{owner}
+	}
+	rows, err := conn.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
+		return nil, fmt.Errorf("read applied migrations: %w", err)
 	}
 	defer rows.Close()
 	applied := make(map[uint32]bool)
 	for rows.Next() {
 		var v uint32
 		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("read schema_migrations: %w", err)
+			return nil, fmt.Errorf("read applied migrations: %w", err)
 		}
 		applied[v] = true
 	}

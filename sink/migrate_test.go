@@ -41,7 +41,7 @@ func TestMigrate(t *testing.T) {
 		}
 	})
 	t.Run("recorded once each", func(t *testing.T) {
-		q, _ := quoteDB(db)
+		q, _ := QuoteDB(db)
 		rows, err := conn.Query(ctx, "SELECT version, name FROM "+q+".schema_migrations FINAL ORDER BY version")
 		if err != nil {
 			t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // store converts records as the sink does and inserts their rows.
 func store(t testing.TB, conn driver.Conn, db string, codec *schemas.Codec, recs []*kgo.Record) {
 	t.Helper()
-	qdb, _ := quoteDB(db)
+	qdb, _ := QuoteDB(db)
 	byTable := make(map[*table][][]any)
 	for i, r := range recs {
 		r.Partition, r.Offset = 0, int64(i)

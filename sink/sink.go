@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -17,14 +18,34 @@ import (
 	"github.com/rationhq/ration/schemas"
 )
 
-// Sink consumes every ration topic and stores the records in ClickHouse.
+// Layout is what a sink stores: how the records of each topic it reads
+// become rows, and the DDL of the pipelines' tables.
+type Layout struct {
+	Mappings   []Mapping
+	Migrations []Migrations
+}
+
+// Topics are the topics the layout maps.
+func (l Layout) Topics() []string {
+	topics := make([]string, len(l.Mappings))
+	for i, m := range l.Mappings {
+		topics[i] = m.Topic
+	}
+	return topics
+}
+
+// Sink consumes the topics of its layout and stores the records in
+// ClickHouse.
 type Sink struct {
-	cfg   Config
-	qdb   string // quoted database name
-	codec *schemas.Codec
-	log   *slog.Logger
-	m     *metrics
-	opts  []kgo.Opt
+	cfg     Config
+	layout  Layout
+	byTopic map[string]Mapping
+	tables  []*Table // in the order a flush inserts them
+	qdb     string   // quoted database name
+	codec   *schemas.Codec
+	log     *slog.Logger
+	m       *metrics
+	opts    []kgo.Opt
 
 	mu  sync.Mutex // guards buf against the rebalance callbacks
 	buf *buffer
@@ -32,10 +53,10 @@ type Sink struct {
 	runOnce sync.Once
 }
 
-// New returns a sink. kafka says where Kafka is; extra client options
-// (kafkaconn.Telemetry's, for instance) are appended to the sink's own.
-// log and reg may be nil.
-func New(cfg Config, kafka kafkaconn.Config, codec *schemas.Codec, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Sink, error) {
+// New returns a sink of layout. kafka says where Kafka is; extra client
+// options (kafkaconn.Telemetry's, for instance) are appended to the sink's
+// own. log and reg may be nil.
+func New(cfg Config, layout Layout, kafka kafkaconn.Config, codec *schemas.Codec, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Sink, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -49,11 +70,21 @@ func New(cfg Config, kafka kafkaconn.Config, codec *schemas.Codec, log *slog.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	qdb, _ := quoteDB(cfg.Database)
-	s := &Sink{cfg: cfg, qdb: qdb, codec: codec, log: log.With("component", "sink"), m: newMetrics(reg), buf: newBuffer()}
+	if len(layout.Mappings) == 0 {
+		return nil, errors.New("sink: no topics to store")
+	}
+	qdb, _ := QuoteDB(cfg.Database)
+	s := &Sink{cfg: cfg, layout: layout, byTopic: make(map[string]Mapping), qdb: qdb, codec: codec,
+		log: log.With("component", "sink"), m: newMetrics(reg), buf: newBuffer()}
+	for _, m := range layout.Mappings {
+		if _, dup := s.byTopic[m.Topic]; dup {
+			return nil, fmt.Errorf("sink: topic %s mapped twice", m.Topic)
+		}
+		s.byTopic[m.Topic] = m
+	}
 	s.opts = append(kafka.Opts(log),
 		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(schemas.Topics()...),
+		kgo.ConsumeTopics(layout.Topics()...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		// Aborted transactions of the stages must never reach ClickHouse.
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
@@ -131,7 +162,7 @@ func (s *Sink) run(ctx context.Context) error {
 func (s *Sink) connect(ctx context.Context) (driver.Conn, error) {
 	b := backoff{max: s.cfg.MaxBackoff}
 	for {
-		conn, err := Open(ctx, s.cfg.ClickHouse, s.cfg.Database)
+		conn, err := Open(ctx, s.cfg.ClickHouse, s.cfg.Database, s.layout.Migrations...)
 		if err == nil {
 			return conn, nil
 		}
@@ -179,17 +210,27 @@ func (s *Sink) poll(ctx context.Context, cl *kgo.Client) {
 	})
 }
 
-// consume buffers r's row; a record that cannot be stored is logged,
+// consume buffers r's rows; a record that cannot be stored is logged,
 // counted and skipped, so that it never wedges the sink.
 func (s *Sink) consume(r *kgo.Record, now time.Time) {
-	rw, err := convert(s.codec, r)
+	m, ok := s.byTopic[r.Topic]
+	if !ok {
+		s.buf.add(r, nil, now)
+		return
+	}
+	rows, err := m.Rows(s.codec, r)
 	if err != nil {
 		s.m.decodeErrors.WithLabelValues(r.Topic).Inc()
 		s.log.Error("record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 		s.buf.add(r, nil, now)
 		return
 	}
-	s.buf.add(r, &rw, now)
+	for _, rw := range rows {
+		if !slices.Contains(s.tables, rw.Table) {
+			s.tables = append(s.tables, rw.Table)
+		}
+	}
+	s.buf.add(r, rows, now)
 }
 
 func (s *Sink) flushDue(now time.Time) bool {

@@ -13,10 +13,16 @@ import (
 	"github.com/rationhq/ration/reprocess"
 )
 
-// DeadLetters lists up to limit dead letters of pipeline, or with parked
-// its parked items (admin).
-func (c *Client) DeadLetters(ctx context.Context, pipeline string, parked bool, limit int) ([]ration.DeadLetter, error) {
-	q := url.Values{"pipeline": {pipeline}, "parked": {strconv.FormatBool(parked)}}
+// DeadLetters lists up to limit dead letters (or parked items) of a
+// stage (admin); an empty pipeline or stage is the server's default.
+func (c *Client) DeadLetters(ctx context.Context, k ration.DeadLetterKey, limit int) ([]ration.DeadLetter, error) {
+	q := url.Values{"parked": {strconv.FormatBool(k.Parked)}}
+	if k.Pipeline != "" {
+		q.Set("pipeline", k.Pipeline)
+	}
+	if k.Stage != "" {
+		q.Set("stage", k.Stage)
+	}
 	if limit != 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
@@ -27,21 +33,21 @@ func (c *Client) DeadLetters(ctx context.Context, pipeline string, parked bool, 
 	return out.Letters, err
 }
 
-// ReplayDeadLetters sends pipeline's dead letters (or parked items) back to
+// ReplayDeadLetters sends a stage's dead letters (or parked items) back to
 // their topics (admin); with dryRun it only says how many there are.
-func (c *Client) ReplayDeadLetters(ctx context.Context, pipeline string, parked, dryRun bool) (ration.DeadLetterOutcome, error) {
-	return c.actOnDead(ctx, "/v1/dead/replay", pipeline, parked, dryRun)
+func (c *Client) ReplayDeadLetters(ctx context.Context, k ration.DeadLetterKey, dryRun bool) (ration.DeadLetterOutcome, error) {
+	return c.actOnDead(ctx, "/v1/dead/replay", k, dryRun)
 }
 
-// PurgeDeadLetters deletes pipeline's dead letters (or parked items)
+// PurgeDeadLetters deletes a stage's dead letters (or parked items)
 // (admin).
-func (c *Client) PurgeDeadLetters(ctx context.Context, pipeline string, parked, dryRun bool) (ration.DeadLetterOutcome, error) {
-	return c.actOnDead(ctx, "/v1/dead/purge", pipeline, parked, dryRun)
+func (c *Client) PurgeDeadLetters(ctx context.Context, k ration.DeadLetterKey, dryRun bool) (ration.DeadLetterOutcome, error) {
+	return c.actOnDead(ctx, "/v1/dead/purge", k, dryRun)
 }
 
-func (c *Client) actOnDead(ctx context.Context, path, pipeline string, parked, dryRun bool) (ration.DeadLetterOutcome, error) {
+func (c *Client) actOnDead(ctx context.Context, path string, k ration.DeadLetterKey, dryRun bool) (ration.DeadLetterOutcome, error) {
 	var out ration.DeadLetterOutcome
-	err := c.do(ctx, http.MethodPost, path, map[string]any{"pipeline": pipeline, "parked": parked, "dry_run": dryRun}, &out)
+	err := c.do(ctx, http.MethodPost, path, map[string]any{"pipeline": k.Pipeline, "stage": k.Stage, "parked": k.Parked, "dry_run": dryRun}, &out)
 	return out, err
 }
 

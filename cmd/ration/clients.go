@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/rationhq/ration/pipelines"
+
+	"github.com/rationhq/ration/pipelines"
 	"github.com/spf13/cobra"
 )
 
@@ -61,7 +65,7 @@ func clientsAddCmd(f *apiFlags) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&scope, "scope", "", "read, write or admin")
 	fs.BoolVar(&worker, "worker", false, "register a worker (Kafka credentials) instead of an API client")
-	fs.StringVar(&pipeline, "pipeline", "", "the worker's pipeline (dmcheck)")
+	fs.StringVar(&pipeline, "pipeline", "", fmt.Sprintf("the worker's pipeline (%s)", strings.Join(pipelines.Names(pipelines.All()), ", ")))
 	return cmd
 }
 

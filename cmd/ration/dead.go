@@ -12,22 +12,23 @@ import (
 func newDeadCmd(_ *globals) *cobra.Command {
 	f := defaultAPIFlags()
 	var (
-		pipeline string
-		parked   bool
+		pipeline, stage string
+		parked          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dead",
 		Short: "List, replay or purge a pipeline's dead letters or parked items (admin key)",
 		Long: `Dead letters are records a stage could not process at all (they do not
-decode); the stage put them, with where they came from and why, on the
-pipeline's dead-letter topic (ration.dm.dead) and moved on. Parked items
-(--parked) failed transiently in every delay tier; they sit on
-ration.dm.parked until the reprocessor sends them again, or until you
-replay them now. These commands talk to ration's HTTP API (--api, or
-RATION_API) with an admin key (--key, or RATION_API_KEY).`,
+decode); the stage put them, with where they came from and why, on its
+dead-letter topic (ration.<pipeline>.<stage>.dead, e.g. ration.dm.check.dead)
+and moved on. Parked items (--parked) failed transiently in every delay tier;
+they sit on ration.<pipeline>.<stage>.parked until the reprocessor sends them
+again, or until you replay them now. These commands talk to ration's HTTP API
+(--api, or RATION_API) with an admin key (--key, or RATION_API_KEY).`,
 	}
 	f.bind(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVar(&pipeline, "pipeline", "dm", "pipeline whose dead letters to act on")
+	cmd.PersistentFlags().StringVar(&stage, "stage", "", "stage whose dead letters to act on (default: the pipeline's first)")
 	cmd.PersistentFlags().BoolVar(&parked, "parked", false, "act on the parked items instead of the dead letters")
 
 	var limit int
@@ -36,7 +37,7 @@ RATION_API) with an admin key (--key, or RATION_API_KEY).`,
 		Short: "Show the dead letters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			letters, err := f.client().DeadLetters(cmd.Context(), pipeline, parked, limit)
+			letters, err := f.client().DeadLetters(cmd.Context(), ration.DeadLetterKey{Pipeline: pipeline, Stage: stage, Parked: parked}, limit)
 			if err != nil {
 				return err
 			}
@@ -79,11 +80,11 @@ RATION_API) with an admin key (--key, or RATION_API_KEY).`,
 	}
 	replay := act("replay", "replayed", "Send the dead letters back to their original topics, then delete them",
 		func(cmd *cobra.Command, dryRun bool) (ration.DeadLetterOutcome, error) {
-			return f.client().ReplayDeadLetters(cmd.Context(), pipeline, parked, dryRun)
+			return f.client().ReplayDeadLetters(cmd.Context(), ration.DeadLetterKey{Pipeline: pipeline, Stage: stage, Parked: parked}, dryRun)
 		})
 	purge := act("purge", "purged", "Delete the dead letters",
 		func(cmd *cobra.Command, dryRun bool) (ration.DeadLetterOutcome, error) {
-			return f.client().PurgeDeadLetters(cmd.Context(), pipeline, parked, dryRun)
+			return f.client().PurgeDeadLetters(cmd.Context(), ration.DeadLetterKey{Pipeline: pipeline, Stage: stage, Parked: parked}, dryRun)
 		})
 	cmd.AddCommand(list, replay, purge)
 	return cmd

@@ -16,9 +16,10 @@ func newDevCmd(g *globals) *cobra.Command {
 		Use:   "dev",
 		Short: "Run the whole system in one process on embedded defaults",
 		Long: `Starts the embedded Kafka broker and schema registry, a local ClickHouse
-server (or uses --clickhouse HOST:PORT), the sink, the HTTP API and --workers
-DM workers with the built-in checker simulator (or --checker-url). When all
-is up it prints one line:
+server (or uses --clickhouse HOST:PORT), the sink, the HTTP API, the
+reprocessor and --workers workers of every pipeline (each running every
+stage of its pipeline), the DM pipeline with the built-in checker simulator
+(or --checker-url). When all is up it prints one line:
 
   ration ready api=http://HOST:PORT kafka=HOST:PORT registry=http://HOST:PORT clickhouse=HOST:PORT
 
@@ -38,14 +39,16 @@ offset, schema and table.`,
 	fs.StringVar(&cfg.Broker.RegistryAddr, "registry", cfg.Broker.RegistryAddr, "embedded schema registry listen address")
 	fs.StringVar(&cfg.ClickHouse, "clickhouse", cfg.ClickHouse, "external ClickHouse native HOST:PORT (default: start a local clickhouse-server)")
 	fs.Int32Var(&cfg.Partitions, "partitions", cfg.Partitions, "partitions (buckets) of every topic")
-	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "DM workers")
-	fs.StringVar(&cfg.DM.CheckerURL, "checker-url", cfg.DM.CheckerURL, "HTTP checker URL template with {user_id} (default: built-in simulator)")
-	fs.DurationVar(&cfg.DM.SimLatency, "sim-latency", cfg.DM.SimLatency, "latency of the built-in simulator")
-	fs.Float64Var(&cfg.DM.SimErrorRate, "sim-error-rate", cfg.DM.SimErrorRate, "error rate (0..1) of the built-in simulator")
-	fs.DurationVar(&cfg.DM.Stage.SessionTimeout, "session-timeout", cfg.DM.Stage.SessionTimeout, "time after which a silent worker's buckets move")
-	fs.IntVar(&cfg.DM.Stage.Concurrency, "concurrency", cfg.DM.Stage.Concurrency, "keys checked at once per worker")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "workers of each pipeline")
+	for _, d := range cfg.Pipelines {
+		if d.Options != nil {
+			d.Options.Flags(fs)
+		}
+	}
+	fs.DurationVar(&cfg.Tuning.SessionTimeout, "session-timeout", cfg.Tuning.SessionTimeout, "time after which a silent worker's buckets move")
+	fs.IntVar(&cfg.Tuning.Concurrency, "concurrency", cfg.Tuning.Concurrency, "keys processed at once per worker and stage")
 	fs.IntVar(&cfg.Sink.BatchRows, "batch-rows", cfg.Sink.BatchRows, "sink: rows per ClickHouse insert")
-	fs.DurationSliceVar(&cfg.DM.Stage.Retry.Delays, "retry-delays", cfg.DM.Stage.Retry.Delays, "delay tiers of failed checks; after the last the item is parked")
+	fs.DurationSliceVar(&cfg.Tuning.RetryDelays, "retry-delays", cfg.Tuning.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, 1s,10s,60s)")
 	cfg.Reprocess.Flags(fs)
 	fs.DurationVar(&cfg.Sink.FlushInterval, "flush-interval", cfg.Sink.FlushInterval, "sink: longest wait before a partial batch is inserted")
 	return cmd

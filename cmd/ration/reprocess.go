@@ -5,20 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
-	"github.com/rationhq/ration/notify"
+	"github.com/rationhq/ration/internal/roles"
+	"github.com/rationhq/ration/pipelines"
 	"github.com/rationhq/ration/reprocess"
-	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
 )
 
@@ -56,38 +54,19 @@ Prints "ration reprocess ready metrics=HOST:PORT" once /metrics is served.`,
 	return cmd
 }
 
-// newReprocessor wires a reprocessor to Kafka, ClickHouse (reader) and the
-// configured notification channels.
-func newReprocessor(kafka kafkaconn.Config, cfg reprocess.Config, codec *schemas.Codec, reader *sink.Reader, log *slog.Logger, reg prometheus.Registerer) (*reprocess.Reprocessor, error) {
-	n, err := notify.New(cfg.Notify, log)
-	if err != nil {
-		return nil, err
-	}
-	host, _ := os.Hostname()
-	return reprocess.New(cfg, reprocess.Deps{
-		Kafka: kafka.Opts(log), Codec: codec, Items: reader, Notifier: n, Log: log, Worker: "reprocessor@" + host,
-		Metrics: reprocess.NewMetrics(reg),
-	})
-}
-
 func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, chAddr, chDB, metricsAddr string) error {
-	if err := kafka.Validate(); err != nil {
-		return err
-	}
-	codec, err := kafka.Codec(ctx)
+	reg := obs.NewRegistry()
+	env, err := roles.NewEnv(ctx, kafka, pipelines.All(), g.log, reg)
 	if err != nil {
 		return err
 	}
-	if err := ensureTopics(ctx, kafka, g); err != nil {
-		return err
-	}
-	reader, err := sink.OpenReader(ctx, chAddr, chDB)
+	reader, err := env.Reader(ctx, chAddr, chDB)
 	if err != nil {
 		return err
 	}
 	defer reader.Close()
-	reg := obs.NewRegistry()
-	r, err := newReprocessor(kafka, cfg, codec, reader, g.log, reg)
+	host, _ := os.Hostname()
+	r, err := env.Reprocessor(cfg, reader, "reprocessor@"+host)
 	if err != nil {
 		return err
 	}

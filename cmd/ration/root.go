@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newBrokerCmd(g),
 		newDMCmd(g),
 		newDeadCmd(g),
+		newPipelinesCmd(g),
 		newClientsCmd(g),
 		newDevCmd(g),
 		newAPICmd(g),

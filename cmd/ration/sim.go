@@ -10,13 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rationhq/ration/processor/dmcheck"
+	"github.com/rationhq/ration/pipelines/dm"
 )
 
 func newSimCmd(g *globals) *cobra.Command {
 	addr := "127.0.0.1:8090"
 	var (
-		sim       dmcheck.Simulator
+		sim       dm.Simulator
 		downFor   time.Duration
 		errorRate float64
 	)
@@ -35,7 +35,7 @@ Faults can be changed while it runs:
   curl HOST:PORT/admin/faults`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sim.Faults = new(dmcheck.Faults)
+			sim.Faults = new(dm.Faults)
 			if err := sim.Faults.Set(errorRate, downFor); err != nil {
 				return err
 			}
@@ -50,12 +50,12 @@ Faults can be changed while it runs:
 	return cmd
 }
 
-func serveSim(ctx context.Context, g *globals, addr string, sim dmcheck.Simulator) error {
+func serveSim(ctx context.Context, g *globals, addr string, sim dm.Simulator) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: dmcheck.SimHandler(sim, g.log), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: dm.SimHandler(sim, g.log), ReadHeaderTimeout: 5 * time.Second}
 	fmt.Printf("ration sim ready url=http://%s/check/{user_id}\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

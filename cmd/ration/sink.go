@@ -7,6 +7,8 @@ import (
 
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
+	"github.com/rationhq/ration/internal/roles"
+	"github.com/rationhq/ration/pipelines"
 	"github.com/rationhq/ration/sink"
 )
 
@@ -16,8 +18,8 @@ func newSinkCmd(g *globals) *cobra.Command {
 	metricsAddr := "127.0.0.1:9102"
 	cmd := &cobra.Command{
 		Use:   "sink",
-		Short: "Store every ration topic in ClickHouse",
-		Long: `Consumes every ration topic (read_committed) and inserts the records into
+		Short: "Store every pipeline's topics in ClickHouse",
+		Long: `Consumes every pipeline's topics (read_committed) and inserts the records into
 ClickHouse in batches of --batch-rows or every --flush-interval, committing
 offsets only after the rows are stored. Creates the database and applies the
 migrations at start-up, and waits for ClickHouse if it is not up yet.
@@ -37,22 +39,15 @@ served (metrics= is empty with --metrics '').`,
 }
 
 func runSink(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg sink.Config, metricsAddr string) error {
-	if err := kafka.Validate(); err != nil {
-		return err
-	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	reg := obs.NewRegistry()
-	tel := kafkaconn.NewTelemetry(reg)
-	codec, err := kafka.Codec(ctx)
+	env, err := roles.NewEnv(ctx, kafka, pipelines.All(), g.log, reg)
 	if err != nil {
 		return err
 	}
-	if err := ensureTopics(ctx, kafka, g); err != nil {
-		return err
-	}
-	s, err := sink.New(cfg, kafka, codec, g.log, reg, tel.ClientOpts("ration-sink")...)
+	s, err := env.Sink(cfg)
 	if err != nil {
 		return err
 	}

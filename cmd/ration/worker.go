@@ -9,75 +9,81 @@ import (
 
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/obs"
+	"github.com/rationhq/ration/internal/roles"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines"
 	"github.com/rationhq/ration/processor"
-	"github.com/rationhq/ration/processor/dmcheck"
 )
 
 func newWorkerCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "worker",
-		Short: "Run a pipeline worker against any Kafka",
+		Use:   "worker PIPELINE",
+		Short: "Run a pipeline's workers against any Kafka: every stage, or --stage S",
 	}
-	cmd.AddCommand(newWorkerDMCheckCmd(g))
+	for _, d := range pipelines.All() {
+		cmd.AddCommand(newPipelineWorkerCmd(g, d))
+	}
 	return cmd
 }
 
-func newWorkerDMCheckCmd(g *globals) *cobra.Command {
+// newPipelineWorkerCmd is `ration worker <pipeline>`: one worker of each of
+// the pipeline's stages (or of the named ones) in one process.
+func newPipelineWorkerCmd(g *globals, d pipeline.Descriptor) *cobra.Command {
 	kafka := kafkaconn.Defaults()
-	cfg := dmcheck.DefaultConfig()
+	tuning := processor.DefaultTuning()
 	metricsAddr := "127.0.0.1:9103"
+	var stages []string
 	cmd := &cobra.Command{
-		Use:   "dmcheck",
-		Short: "Check users' open DMs: consume marks, write results and status events",
-		Long: `Joins the dmcheck consumer group and checks the users of the buckets it owns.
-A worker restarted with the same --instance-id within --session-timeout gets
-its buckets back; a graceful stop hands them over at once.
+		Use:   d.Name,
+		Short: fmt.Sprintf("Run the %s pipeline's stages %v", d.Name, d.StageNames()),
+		Long: fmt.Sprintf(`Joins the consumer group of each stage of the %[1]s pipeline (%[2]v; or of each
+--stage) and processes the buckets it owns: group ration.%[1]s.<stage>,
+transactional ids ration.%[1]s.<stage>.<instance id>. A worker restarted with
+the same --instance-id within --session-timeout gets its buckets back; a
+graceful stop hands them over at once.
 
 Against a broker with SASL and ACLs (ration's own, or a real Kafka set up as
-in the README) the worker logs in as the Kafka user it was registered with:
---kafka-user worker-NAME, and the password in RATION_KAFKA_PASSWORD. It may
-then only read its input topics and group, write its outputs and use
-transactional ids under ration.dmcheck.`,
+in the README) the worker logs in as the Kafka user it was registered with
+(ration clients add NAME --worker --pipeline %[1]s): --kafka-user worker-NAME,
+and the password in RATION_KAFKA_PASSWORD. It may then only read and write
+its pipeline's topics and use transactional ids under ration.%[1]s.
+
+Several workers on one host need distinct --instance-id values; their
+metrics listen on --metrics, or on a free port when the default is taken.`, d.Name, d.StageNames()),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDMWorker(cmd.Context(), g, kafka, cfg, metricsAddr)
+			return runWorker(cmd.Context(), g, d, kafka, tuning, stages, metricsAddr, cmd.Flags().Changed("metrics"))
 		},
 	}
 	fs := cmd.Flags()
 	kafka.Flags(fs)
-	cfg.Flags(fs)
+	tuning.Flags(fs)
+	if d.Options != nil {
+		d.Options.Flags(fs)
+	}
+	fs.StringSliceVar(&stages, "stage", nil, fmt.Sprintf("run only these stages (of %v; default: all)", d.StageNames()))
 	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
 	return cmd
 }
 
-func runDMWorker(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg dmcheck.Config, metricsAddr string) error {
-	if err := kafka.Validate(); err != nil {
-		return err
-	}
+func runWorker(ctx context.Context, g *globals, d pipeline.Descriptor, kafka kafkaconn.Config, t processor.Tuning,
+	stages []string, metricsAddr string, metricsSet bool) error {
 	reg := obs.NewRegistry()
-	tel := kafkaconn.NewTelemetry(reg)
-	codec, err := kafka.Codec(ctx)
+	env, err := roles.NewEnv(ctx, kafka, []pipeline.Descriptor{d}, g.log, reg)
 	if err != nil {
 		return err
 	}
-	if err := ensureTopics(ctx, kafka, g); err != nil {
-		return err
-	}
-	deps := processor.Deps{
-		Kafka:    kafka.Opts(g.log),
-		Measured: tel.ClientOpts("ration-dmcheck-" + cfg.Stage.InstanceID),
-		Log:      g.log,
-		Metrics:  processor.NewMetrics(reg),
-	}
-	w, err := dmcheck.NewWorker(cfg, codec, deps, dmcheck.NewMetrics(reg))
+	ws, err := env.Workers(d.Name, stages, t)
 	if err != nil {
 		return err
 	}
 	grp, ctx := errgroup.WithContext(ctx)
-	grp.Go(func() error { return w.Run(ctx) })
+	for _, w := range ws {
+		grp.Go(func() error { return w.Run(ctx) })
+	}
 	grp.Go(func() error { return obs.Serve(ctx, metricsAddr, reg, nil) })
 	if err := grp.Wait(); err != nil {
-		return fmt.Errorf("dmcheck worker: %w", err)
+		return fmt.Errorf("%s worker: %w", d.Name, err)
 	}
 	return nil
 }

@@ -5,10 +5,11 @@
 //
 // # Model
 //
-// A pipeline is one row of a table (Pipelines): the topics its workers
-// read, the consumer group they join, the topics they write and the prefix
-// of their transactional ids. CreateWorker turns a row into ACLs for the
-// principal User:worker-NAME and sets the user's SCRAM credentials;
+// A pipeline is a list of grants (Pipelines), derived from its descriptor
+// (package pipeline): the topics its workers read, the consumer groups
+// they join, the topics they write and the prefixes of their transactional
+// ids. CreateWorker turns the grants into ACLs for the principal
+// User:worker-NAME and sets the user's SCRAM credentials;
 // RevokeWorker deletes the credentials (no new connections) and every ACL
 // of the principal (an open connection is refused on its next request).
 //

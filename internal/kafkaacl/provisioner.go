@@ -25,7 +25,8 @@ const UserPrefix = "worker-"
 const scramIterations = 4096
 
 var (
-	// ErrUnknownPipeline is returned for a pipeline not in Pipelines.
+	// ErrUnknownPipeline is returned for a pipeline the provisioner does
+	// not know.
 	ErrUnknownPipeline = errors.New("unknown pipeline")
 	// ErrInvalidName is returned for a worker name that is not 1 to 64
 	// letters, digits, '.', '_' or '-' starting with a letter or digit.
@@ -38,12 +39,14 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // admin client must be allowed to alter the cluster (ration's admin user
 // is a super user). It is safe for concurrent use.
 type Provisioner struct {
-	adm *kadm.Client
+	adm       *kadm.Client
+	pipelines Pipelines
 }
 
-// NewProvisioner returns a Provisioner that works through adm.
-func NewProvisioner(adm *kadm.Client) *Provisioner {
-	return &Provisioner{adm: adm}
+// NewProvisioner returns a Provisioner that works through adm and grants a
+// worker of a pipeline what pipelines says.
+func NewProvisioner(adm *kadm.Client, pipelines Pipelines) *Provisioner {
+	return &Provisioner{adm: adm, pipelines: pipelines}
 }
 
 // Username is the Kafka user of the worker called name.
@@ -58,14 +61,14 @@ func (p *Provisioner) CreateWorker(ctx context.Context, name, pipeline string) (
 	if !validName.MatchString(name) {
 		return "", "", fmt.Errorf("%w: %q", ErrInvalidName, name)
 	}
-	pl, ok := Pipelines[pipeline]
+	grants, ok := p.pipelines[pipeline]
 	if !ok {
 		return "", "", fmt.Errorf("%w: %q", ErrUnknownPipeline, pipeline)
 	}
 	username = Username(name)
 	// ACLs first: credentials that work before their ACLs exist would only
 	// be refused, but ACLs without credentials harm nobody.
-	for _, b := range pl.acls(principal(username)) {
+	for _, b := range builders(grants, principal(username)) {
 		res, err := p.adm.CreateACLs(ctx, b)
 		if err == nil {
 			for _, r := range res {

@@ -100,51 +100,59 @@ func (c Config) RegistryClient() (*sr.Client, error) {
 	return sr.NewClient(sr.URLs(c.Registry))
 }
 
-// Codec registers every schema and returns the codec for them.
-func (c Config) Codec(ctx context.Context) (*schemas.Codec, error) {
+// Codec registers the schemas of topics and records (see schemas.Register)
+// and returns the codec for them.
+func (c Config) Codec(ctx context.Context, topics []schemas.TopicSchema, records ...schemas.Record) (*schemas.Codec, error) {
 	cl, err := c.RegistryClient()
 	if err != nil {
 		return nil, err
 	}
-	return schemas.Register(ctx, cl)
+	return schemas.Register(ctx, cl, topics, records...)
 }
 
-// EnsureTopics creates every ration topic that does not exist yet, with
-// c.Partitions partitions: the Avro topics, the dead-letter and parked
-// topics and the default delay tiers of the DM stage; compacted, the
-// changelogs of the DM inputs (as many partitions as their inputs) and
-// the reprocessor's state (one partition). Existing topics are left as
-// they are.
-func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client) error {
+// TopicSpec is a topic to create.
+type TopicSpec struct {
+	Name string
+	// Partitions: 0 means Config.Partitions.
+	Partitions int32
+	Compact    bool
+}
+
+// SharedTopics are the topics of no one pipeline: the audit log and,
+// compacted on one partition, the reprocessor's state. (The client
+// registry is created by package auth.)
+func SharedTopics() []TopicSpec {
+	return []TopicSpec{
+		{Name: schemas.TopicAudit},
+		{Name: schemas.TopicReprocessState, Partitions: 1, Compact: true},
+	}
+}
+
+// EnsureTopics creates the topics of specs that are missing, with
+// c.Partitions partitions unless a spec says otherwise; existing topics
+// are left as they are. Its error wraps kerr.TopicAuthorizationFailed or
+// kerr.ClusterAuthorizationFailed for a client not allowed to create
+// topics (a registered worker relies on the admin having done it).
+func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client, specs []TopicSpec) error {
 	adm := kadm.NewClient(cl)
-	plain := append(schemas.Topics(), schemas.DeadLetterTopics()...)
-	plain = append(plain, schemas.TopicDMParked)
-	plain = append(plain, schemas.DMDelayTopics(DefaultDelayTiers)...)
 	compact := map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}
-	creates := []struct {
-		partitions int32
-		configs    map[string]*string
-		topics     []string
-	}{
-		{c.Partitions, nil, plain},
-		{c.Partitions, compact, []string{schemas.BlockedTopic(schemas.TopicDMChecks), schemas.BlockedTopic(schemas.TopicDMChecksHigh)}},
-		{1, compact, []string{schemas.TopicReprocessState}},
-	}
-	for _, cr := range creates {
-		resps, err := adm.CreateTopics(ctx, cr.partitions, -1, cr.configs, cr.topics...)
-		if err != nil {
-			return fmt.Errorf("create topics: %w", err)
+	var errs []error
+	for _, s := range specs {
+		n := s.Partitions
+		if n == 0 {
+			n = c.Partitions
 		}
-		for _, r := range resps.Sorted() {
-			if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
-				return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
-			}
+		var configs map[string]*string
+		if s.Compact {
+			configs = compact
+		}
+		resp, err := adm.CreateTopic(ctx, n, -1, configs, s.Name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			errs = append(errs, fmt.Errorf("create topic %s: %w", s.Name, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
-
-// DefaultDelayTiers is how many delay tiers EnsureTopics creates for the
-// DM stage: its default delays (1s, 10s, 60s). A worker configured with
-// more tiers creates the others itself, or the admin does.
-const DefaultDelayTiers = 3

@@ -84,3 +84,19 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready fun
 		return nil
 	}
 }
+
+// Register registers c on reg and returns it, or the collector registered
+// before under the same descriptors: several workers of one process (ration
+// dev) share their metrics.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err)
+	}
+	return c
+}

@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+)
+
+// userStatesSQL computes every user's DM state from its rows, for the
+// users that the filter %[2]s on user_id selects (all rows of a user share
+// its id, so filtering before grouping is exact); %[3]s is the same filter
+// on the events' item_id, so the query takes the filter's argument twice.
+// %[1]s is the quoted database.
+//
+// (UNION ALL takes its column names from the first SELECT; the second's
+// aliases must not shadow the events' own columns, which its WHERE reads.)
+//
+// The rows are the user's dm_user_log rows plus the DM events that say it
+// was parked (REPROCESS: kind park), sent to a delay tier (ERROR) or sent
+// again by the reprocessor (stage reprocess) (both kind retry), or given up
+// on (FAILED: kind giveup).
+//
+// A user is known by its own rows: events alone (say, the FAILED event of
+// an undecodable mark under a key no user has) make no user.
+//
+// Only aggregates that duplicates cannot change are used (max, argMax over
+// a key that includes src, count compared with 0), so a replayed batch,
+// stored again before ClickHouse merges it away, never changes an answer.
+//
+//   - marked: the latest mark's time. A result counts as proof of the mark
+//     it answers, so a user whose result was stored before its mark (they
+//     come from different topics) or whose marks expired is not shown as
+//     unmarked.
+//   - answered: the latest mark that has a result. The user is pending
+//     while answered < marked, else checked or failed as that result says.
+//   - parked: pending, parked after its latest mark was made, and not sent
+//     again or to a delay tier since. failed also covers a pending user the
+//     reprocessor gave up on after its latest mark.
+//   - the res_* columns come from the result of the latest answered mark,
+//     ties broken by checked time and then src, so the pick is stable.
+const userStatesSQL = `
+SELECT
+    user_id,
+    countIf(kind IN ('mark', 'result')) AS marks,
+    maxIf(marked_at_ms, kind IN ('mark', 'result')) AS marked,
+    maxIf(marked_at_ms, kind = 'result') AS answered,
+    maxIf(ts_ms, kind = 'park') AS parked_ms,
+    maxIf(ts_ms, kind = 'retry') AS retried_ms,
+    maxIf(ts_ms, kind = 'giveup') AS gaveup_ms,
+    argMaxIf(priority, tuple(marked_at_ms, priority = 'high'), kind IN ('mark', 'result')) AS prio,
+    argMaxIf(status, tuple(marked_at_ms, ts_ms, src), kind = 'result') AS res_status,
+    argMaxIf(open_dm, tuple(marked_at_ms, ts_ms, src), kind = 'result') AS res_open,
+    argMaxIf(attempts, tuple(marked_at_ms, ts_ms, src), kind = 'result') AS res_attempts,
+    argMaxIf(ts_ms, tuple(marked_at_ms, ts_ms, src), kind = 'result') AS res_ts,
+    multiIf(marks = 0, 'unmarked',
+            answered < marked AND gaveup_ms >= marked AND gaveup_ms >= parked_ms, 'failed',
+            answered < marked AND parked_ms >= marked AND parked_ms > retried_ms, 'parked',
+            answered < marked, 'pending',
+            res_status = 'failed', 'failed', 'checked') AS state
+FROM (
+    SELECT user_id, toString(kind) AS kind, ts_ms, marked_at_ms, toString(priority) AS priority,
+           toString(status) AS status, open_dm, attempts, src
+    FROM %[1]s.dm_user_log
+    WHERE %[2]s
+    UNION ALL
+    SELECT item_id AS user_id, multiIf(status = 'REPROCESS', 'park', status = 'FAILED', 'giveup', 'retry') AS kind, time_ms AS ts_ms,
+           toUInt64(0) AS marked_at_ms, 'normal' AS prio_, 'none' AS status_, toInt8(-1) AS open_dm,
+           toUInt16(0) AS attempts, event_id AS src
+    FROM %[1]s.events
+    WHERE pipeline = 'dm' AND (status IN ('REPROCESS', 'ERROR', 'FAILED') OR stage = 'reprocess') AND %[3]s
+)
+GROUP BY user_id
+HAVING countIf(kind IN ('register', 'mark', 'result')) > 0`
+
+// userStates returns userStatesSQL for a filter on user_id such as
+// "user_id = ?" (each ? is then bound twice).
+func userStates(qdb, filter string) string {
+	return fmt.Sprintf(userStatesSQL, qdb, filter, strings.ReplaceAll(filter, "user_id", "item_id"))
+}
+
+// userColumns are the columns scanUser reads, in order.
+const userColumns = "user_id, state, prio, marked, if(answered < marked, gaveup_ms, res_ts) AS checked_ts, res_open, res_attempts"
+
+func dmUserSQL(qdb string) string {
+	return "SELECT " + userColumns + " FROM (" + userStates(qdb, "user_id = ?") + ")"
+}
+
+// dmUsersSQL lists users after a cursor (the first two arguments), in
+// state (the third) unless allStates, one more than limit to tell whether a
+// next page exists.
+func dmUsersSQL(qdb string, allStates bool, limit int) string {
+	filter := "state = ?"
+	if allStates {
+		filter = "1"
+	}
+	return "SELECT " + userColumns + " FROM (" + userStates(qdb, "user_id > ?") + ")" +
+		" WHERE " + filter + fmt.Sprintf(" ORDER BY user_id LIMIT %d", limit+1)
+}
+
+func dmStatsSQL(qdb string) string {
+	return `SELECT
+    countIf(state = 'unmarked'), countIf(state = 'pending'), countIf(state = 'parked'),
+    countIf(state = 'checked'), countIf(state = 'failed'),
+    minIf(marked, state IN ('pending', 'parked'))
+FROM (` + userStates(qdb, "1") + ")"
+}

@@ -1,0 +1,60 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/internal/kafkaread"
+)
+
+// restore loads, from the changelog, the state of the buckets of recs that
+// this worker has not read since it was assigned them, and with them that
+// of every other owned bucket not read yet: one read after a rebalance,
+// not one per batch. It reads read-committed up to the changelog's end,
+// so a previous owner's open transaction holds the read back until it
+// ends and nothing it committed is missed.
+func (s *Stage) restore(ctx context.Context, recs []*kgo.Record) error {
+	if s.store == nil {
+		return nil
+	}
+	var missing []int32
+	add := func(p int32) {
+		if !s.store.Has(p) && !slices.Contains(missing, p) {
+			missing = append(missing, p)
+		}
+	}
+	for _, r := range recs {
+		add(r.Partition)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	for _, ps := range s.prio.ownedExcept(nil) {
+		for _, p := range ps {
+			add(p)
+		}
+	}
+	slices.Sort(missing)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
+	defer cancel()
+	for _, p := range missing {
+		s.store.Init(p)
+	}
+	keys := 0
+	err := kafkaread.ToEnd(ctx, s.deps.Kafka, map[string][]int32{s.cfg.ChangelogTopic: missing}, func(r *kgo.Record) error {
+		keys++
+		s.store.Set(r.Partition, string(r.Key), r.Value) // a tombstone's nil value deletes
+		return nil
+	})
+	if err != nil {
+		for _, p := range missing {
+			s.store.Drop(p)
+		}
+		return fmt.Errorf("reading changelog %s: %w", s.cfg.ChangelogTopic, err)
+	}
+	s.log.Info("state restored", "buckets", missing, "changelog_records", keys)
+	return nil
+}
