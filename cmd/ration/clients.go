@@ -10,7 +10,6 @@ import (
 
 	"github.com/rationhq/ration/pipelines"
 
-	"github.com/rationhq/ration/pipelines"
 	"github.com/spf13/cobra"
 )
 

@@ -1,6 +1,7 @@
 // Package kafkatest gives tests an in-process Kafka: a kfake broker with
-// ration's topics, a producing client and a codec registered with an
-// in-process schema registry. Everything closes when the test ends.
+// the topics a test asks for (pipeline/pipelinetest asks for a pipeline's),
+// a producing client and a codec registered with an in-process schema
+// registry. Everything closes when the test ends.
 package kafkatest
 
 import (
@@ -18,16 +19,27 @@ import (
 	"github.com/rationhq/ration/schemas"
 )
 
-// Kafka is an in-process broker with ration's topics.
+// Setup is what a test's Kafka holds: the topics to create (shared ones
+// are added), and the record types of their values.
+type Setup struct {
+	Topics  []kafkaconn.TopicSpec
+	Schemas []schemas.TopicSchema
+	Records []schemas.Record
+}
+
+// Kafka is an in-process broker with the topics of a Setup.
 type Kafka struct {
 	Cluster *kfake.Cluster
 	Client  *kgo.Client
 	Codec   *schemas.Codec
+	// Topics are every topic created, shared ones included.
+	Topics []string
 }
 
-// New starts a Kafka for t whose topics have partitions partitions, with a
-// one-second minimum group session so tests can use short sessions.
-func New(t testing.TB, partitions int32) *Kafka {
+// New starts a Kafka for t whose topics (those of s and the shared ones)
+// have partitions partitions unless s says otherwise, with a one-second
+// minimum group session so tests can use short sessions.
+func New(t testing.TB, partitions int32, s Setup) *Kafka {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(time.Second))
 	if err != nil {
@@ -41,14 +53,20 @@ func New(t testing.TB, partitions int32) *Kafka {
 	t.Cleanup(cl.Close)
 	kc := kafkaconn.Defaults()
 	kc.Partitions = partitions
-	if err := kc.EnsureTopics(context.Background(), cl); err != nil {
+	specs := append(kafkaconn.SharedTopics(), s.Topics...)
+	if err := kc.EnsureTopics(context.Background(), cl, specs); err != nil {
 		t.Fatal(err)
 	}
-	return &Kafka{Cluster: c, Client: cl, Codec: Codec(t)}
+	k := &Kafka{Cluster: c, Client: cl, Codec: Codec(t, s)}
+	for _, s := range specs {
+		k.Topics = append(k.Topics, s.Name)
+	}
+	return k
 }
 
-// Codec returns a codec registered with an in-process schema registry.
-func Codec(t testing.TB) *schemas.Codec {
+// Codec returns a codec of the schemas of s (and the shared ones)
+// registered with an in-process schema registry.
+func Codec(t testing.TB, s Setup) *schemas.Codec {
 	t.Helper()
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
@@ -56,7 +74,8 @@ func Codec(t testing.TB) *schemas.Codec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec, err := schemas.Register(context.Background(), src)
+	codec, err := schemas.Register(context.Background(), src, append(schemas.Shared(), s.Schemas...),
+		append([]schemas.Record{new(schemas.KeyBlock)}, s.Records...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +85,11 @@ func Codec(t testing.TB) *schemas.Codec {
 // Addrs are the broker's addresses, for kgo.SeedBrokers.
 func (k *Kafka) Addrs() []string { return k.Cluster.ListenAddrs() }
 
-// EndOffsets returns, per ration topic, the sum of its partitions' end
+// EndOffsets returns, per topic created, the sum of its partitions' end
 // offsets: the number of records ever written to it.
 func (k *Kafka) EndOffsets(t testing.TB) map[string]int64 {
 	t.Helper()
-	offs, err := kadm.NewClient(k.Client).ListEndOffsets(context.Background(), append(schemas.Topics(), schemas.DeadLetterTopics()...)...)
+	offs, err := kadm.NewClient(k.Client).ListEndOffsets(context.Background(), k.Topics...)
 	if err != nil {
 		t.Fatal(err)
 	}

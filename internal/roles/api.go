@@ -77,12 +77,12 @@ func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (a *API, err error) {
 	if a.reproc, err = e.Reprocessor(cfg.Reprocess, a.reader, cfg.ReprocessWorker); err != nil {
 		return nil, err
 	}
-	if a.inspector, err = buckets.New(buckets.Config{Stages: pipeline.BucketStages(e.Pipelines)},
+	if a.inspector, err = buckets.New(buckets.Config{Stages: bucketStages(e.Pipelines)},
 		buckets.Deps{Kafka: e.Kafka.Opts(e.Log), Measured: e.Telemetry.ClientOpts("ration-buckets"), Log: e.Log, Registerer: e.Registry}); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.inspector.Close)
-	routes, err := pipeline.Routes(e.Pipelines, api.Backends{Kafka: a.cl, Codec: e.Codec, ClickHouse: a.reader.Conn(),
+	routes, err := routes(e.Pipelines, api.Backends{Kafka: a.cl, Codec: e.Codec, ClickHouse: a.reader.Conn(),
 		Database: cfg.Database, History: a.reader, Config: cfg.API, Log: e.Log, Registry: e.Registry})
 	if err != nil {
 		return nil, err

@@ -135,7 +135,7 @@ func (e *Env) Reprocessor(cfg reprocess.Config, reader ration.ItemStatusReader, 
 	}
 	return reprocess.New(cfg, reprocess.Deps{
 		Kafka: e.Kafka.Opts(e.Log), Codec: e.Codec, Items: reader, Notifier: n, Log: e.Log, Worker: worker,
-		Metrics: reprocess.NewMetrics(e.Registry), Pipelines: pipeline.ReprocessPipelines(e.Pipelines),
+		Metrics: reprocess.NewMetrics(e.Registry), Pipelines: reprocessPipelines(e.Pipelines),
 	})
 }
 
