@@ -16,7 +16,7 @@ import (
 const DefaultTimeout = 10 * time.Second
 
 // Config says whom to tell. Empty SMTPAddr and WebhookURL mean nobody: the
-// Notifier then only logs.
+// Notifier then answers every batch with ErrNoChannel.
 type Config struct {
 	// SMTPAddr is the mail server, host:port. The connection is upgraded
 	// with STARTTLS when the server offers it.

@@ -516,7 +516,9 @@ func (r *Reprocessor) event(it ration.ItemStatus, status schemas.Status, retryCo
 }
 
 // notify sends one message about every given-up item not notified yet and
-// records that it did.
+// records that it did. An item nobody could be told about (no channel, or
+// every channel failed) stays unrecorded, and forgetSettled keeps it, so
+// a later run tells it.
 func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[string]*schemas.ReprocessState, rep *Report) error {
 	var pending []*schemas.ReprocessState
 	for _, st := range states {
@@ -540,7 +542,13 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 	}
 	b.ID = "reprocess-" + hex.EncodeToString(h.Sum(nil))[:24]
 	if err := r.deps.Notifier.Notify(ctx, b); err != nil {
-		// Not recorded: the next run tries again.
+		// Not recorded, so not forgotten either: the next run tries
+		// again, and the first one with a channel tells it.
+		if errors.Is(err, notify.ErrNoChannel) {
+			r.log.Error("given-up items reported to nobody: no notification channel is configured (notify.smtp_addr, notify.webhook_url); the first run with one reports them",
+				"items", len(pending), "item_ids", stateKeys(pending, loggedIDs))
+			return nil
+		}
 		r.log.Error("notification failed; the next run sends it again", "items", len(b.Items), "err", err)
 		return nil
 	}
@@ -564,6 +572,18 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 	rep.Notified = len(pending)
 	r.log.Info("notified about given-up items", "items", len(pending), "batch", b.ID)
 	return nil
+}
+
+// loggedIDs caps the item ids a log line lists; its count covers all.
+const loggedIDs = 100
+
+// stateKeys returns the keys (pipeline/item) of the first max states.
+func stateKeys(states []*schemas.ReprocessState, max int) []string {
+	keys := make([]string, 0, min(len(states), max))
+	for _, st := range states[:cap(keys)] {
+		keys = append(keys, stateKey(st.Pipeline, st.ItemID))
+	}
+	return keys
 }
 
 // explicitPartitioner sends a record with a partition (≥ 0) there and
