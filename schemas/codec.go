@@ -26,7 +26,8 @@ type Codec struct {
 
 // Register registers the schema of every topic under "<topic>-value" (an
 // idempotent call: an identical schema keeps its id) and returns a codec
-// that uses the ids the registry gave.
+// that uses the ids the registry gave. Records written under an earlier
+// version of a subject's schema decode too (versions.go).
 func Register(ctx context.Context, cl *sr.Client) (*Codec, error) {
 	topics := make([]string, 0, len(topicSchema))
 	for t := range topicSchema {
@@ -35,24 +36,35 @@ func Register(ctx context.Context, cl *sr.Client) (*Codec, error) {
 	sort.Strings(topics)
 
 	ids := make(map[string]int, len(topics))
+	older := make(map[string][]olderVersion)
 	for _, topic := range topics {
 		text, err := files.ReadFile(topicSchema[topic])
 		if err != nil {
 			return nil, err
 		}
-		ss, err := cl.CreateSchema(ctx, topic+"-value", sr.Schema{Schema: string(text), Type: sr.TypeAvro})
+		subject := topic + "-value"
+		ss, err := cl.CreateSchema(ctx, subject, sr.Schema{Schema: string(text), Type: sr.TypeAvro})
 		if err != nil {
 			return nil, fmt.Errorf("register schema for %s: %w", topic, err)
 		}
 		ids[topic] = ss.ID
+		vs, err := olderVersions(ctx, cl, subject, ss)
+		if err != nil {
+			return nil, err
+		}
+		older[topicSchema[topic]] = append(older[topicSchema[topic]], vs...)
 	}
-	return newCodec(ids)
+	return newCodec(ids, older)
 }
 
-func newCodec(ids map[string]int) (*Codec, error) {
+// newCodec returns a codec writing under ids (topic to schema id) and
+// reading those and the older versions of each schema file.
+func newCodec(ids map[string]int, older map[string][]olderVersion) (*Codec, error) {
 	byFile := make(map[string]int)
+	current := make(map[int]bool)
 	for topic, id := range ids {
 		byFile[topicSchema[topic]] = id
+		current[id] = true
 	}
 	c := &Codec{serde: sr.NewSerde(), ids: ids}
 	for _, r := range []Record{new(DMUser), new(DMMark), new(DMResult), new(Event), new(Client), new(Audit), new(KeyBlock), new(ReprocessState)} {
@@ -69,6 +81,9 @@ func newCodec(ids map[string]int) (*Codec, error) {
 		if _, err := goavro.NewCodec(string(text)); err != nil {
 			return nil, fmt.Errorf("parse %s: %w", r.schemaFile(), err)
 		}
+		// Older versions first: the last registration of a type is the
+		// one it is encoded with.
+		c.registerOlder(r, string(text), older[r.schemaFile()], current)
 		c.serde.Register(id, r,
 			sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) {
 				return v.(Record).appendAvro(b)

@@ -279,5 +279,7 @@ func (s *ReprocessState) readAvro(b []byte) error {
 	s.SentAt = r.optMillis("sent_at")
 	s.FailedAt = r.optMillis("failed_at")
 	s.NotifiedAt = r.optMillis("notified_at")
+	s.Stage = r.str("stage")
+	s.Error = r.str("error")
 	return r.done()
 }

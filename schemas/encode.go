@@ -152,5 +152,7 @@ func (s *ReprocessState) appendAvro(b []byte) ([]byte, error) {
 	b = appendLong(b, int64(s.RetryCount))
 	b = appendOptMillis(b, s.SentAt)
 	b = appendOptMillis(b, s.FailedAt)
-	return appendOptMillis(b, s.NotifiedAt), nil
+	b = appendOptMillis(b, s.NotifiedAt)
+	b = appendString(b, s.Stage)
+	return appendString(b, s.Error), nil
 }

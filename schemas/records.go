@@ -141,7 +141,9 @@ type KeyBlock struct {
 // ReprocessState is what the reprocessor did to one item (compacted topic
 // ration.reprocess.state, key Pipeline + "/" + ItemID). SentAt is the time
 // of the last re-send; a zero SentAt, FailedAt or NotifiedAt means never
-// (0 on the wire).
+// (0 on the wire). Stage and Error are the item's stage and last error
+// when it was given up on (empty unless FailedAt is set): what its
+// notification tells, in whichever run that goes out.
 type ReprocessState struct {
 	Pipeline   string
 	ItemID     string
@@ -149,6 +151,8 @@ type ReprocessState struct {
 	SentAt     time.Time
 	FailedAt   time.Time
 	NotifiedAt time.Time
+	Stage      string
+	Error      string
 }
 
 func (*DMUser) schemaFile() string { return "dm_user.avsc" }
