@@ -117,7 +117,8 @@ func stateOf(t *testing.T, k *kafkatest.Kafka, key ration.ItemKey) *schemas.Repr
 // TestGiveUpWithoutChannelWaitsForOne: with no notification channel a
 // given-up item is logged at ERROR, once a run, and stays unreported: not
 // recorded as notified, and not forgotten once ClickHouse has caught up.
-// The first run with a channel reports it, once.
+// The first run with a channel reports it, once, with the stage it was
+// given up at and its last error.
 func TestGiveUpWithoutChannelWaitsForOne(t *testing.T) {
 	k := kafkatest.New(t, 1)
 	key := ration.ItemKey{Pipeline: "dm", ItemID: "u-lost"}
@@ -154,9 +155,12 @@ func TestGiveUpWithoutChannelWaitsForOne(t *testing.T) {
 		t.Fatalf("%d ERROR lines after two runs, want one per run", got)
 	}
 
-	// A channel is configured: the next run tells it.
+	// Channels are configured: the next run tells them, with the stage
+	// and last error of the give-up, which only the state still knows.
 	hook := notifytest.NewWebhook(t)
-	told := reprocessorWith(t, k, items, notify.Config{WebhookURL: hook.URL()}, &log)
+	mail := notifytest.NewSMTPServer(t)
+	told := reprocessorWith(t, k, items, notify.Config{WebhookURL: hook.URL(),
+		SMTPAddr: mail.Addr(), SMTPFrom: "ration@example.com", SMTPTo: []string{"ops@example.com"}}, &log)
 	if rep := run(t, told); rep.Notified != 1 {
 		t.Fatalf("run with a webhook: %+v, want one item notified", rep)
 	}
@@ -166,8 +170,16 @@ func TestGiveUpWithoutChannelWaitsForOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := reqs[0].Batch.Items; len(got) != 1 || got[0].ItemID != key.ItemID || got[0].RetryCount != 1 {
-		t.Fatalf("webhook got %+v, want the given-up item", got)
+	if got := reqs[0].Batch.Items; len(got) != 1 || got[0].ItemID != key.ItemID || got[0].RetryCount != 1 ||
+		got[0].Stage != "check" || got[0].Error != "checker: connection refused" {
+		t.Fatalf("webhook got %+v, want the given-up item with its stage and last error", got)
+	}
+	msgs, err := mail.WaitMessages(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := lineWith(msgs[0].Body, "item=u-lost"); !strings.Contains(line, "stage=check") || !strings.Contains(line, "error=checker: connection refused") {
+		t.Fatalf("mail line %q lacks the stage or the last error:\n%s", line, msgs[0].Body)
 	}
 	// Notified, and ClickHouse has caught up: the same run forgets it, and
 	// the next one tells nobody again.

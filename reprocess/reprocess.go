@@ -354,6 +354,8 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		var err error
 		if p.action == "fail" {
 			st.RetryCount, st.FailedAt = p.count, now
+			// Kept for the notification, which may go out runs later.
+			st.Stage, st.Error = p.it.Stage, p.it.Error
 			ev, err = r.event(p.it, schemas.StatusFailed, p.count, p.it.SourceTopic, p.it.SourcePartition, p.it.SourceOffset,
 				fmt.Sprintf("reprocessing gave up after %d re-sends; last error: %s", p.count, p.it.Error), now)
 		} else {
@@ -538,7 +540,8 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 		// The give-up time tells a later give-up of the same item from a
 		// repeat of this one.
 		fmt.Fprintf(h, "%s %d\n", stateKey(st.Pipeline, st.ItemID), st.FailedAt.UnixMilli())
-		b.Items = append(b.Items, notify.Item{Pipeline: st.Pipeline, ItemID: st.ItemID, RetryCount: st.RetryCount, FailedAt: st.FailedAt})
+		b.Items = append(b.Items, notify.Item{Pipeline: st.Pipeline, ItemID: st.ItemID, Stage: st.Stage, Error: st.Error,
+			RetryCount: st.RetryCount, FailedAt: st.FailedAt})
 	}
 	b.ID = "reprocess-" + hex.EncodeToString(h.Sum(nil))[:24]
 	if err := r.deps.Notifier.Notify(ctx, b); err != nil {
