@@ -43,7 +43,7 @@ webhook). Several replicas may run: only one acts at a time.
 Prints "ration reprocess ready metrics=HOST:PORT" once /metrics is served.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runReprocessor(cmd.Context(), g, kafka, cfg, chAddr, chDB, metricsAddr)
+			return runReprocessor(cmd.Context(), g, kafka, cfg, chAddr, chDB, metricsAddr, metricsOpts(cmd, g.log)...)
 		},
 	}
 	fs := cmd.Flags()
@@ -70,7 +70,7 @@ func newReprocessor(kafka kafkaconn.Config, cfg reprocess.Config, codec *schemas
 	})
 }
 
-func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, chAddr, chDB, metricsAddr string) error {
+func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, chAddr, chDB, metricsAddr string, metrics ...obs.Opt) error {
 	if err := kafka.Validate(); err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg
 	if err != nil {
 		return err
 	}
-	return runRole(ctx, "reprocess", metricsAddr, reg, r.Serve)
+	return runRole(ctx, "reprocess", metricsAddr, reg, r.Serve, metrics...)
 }
 
 func newReprocessRunCmd() *cobra.Command {

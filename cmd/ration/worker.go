@@ -40,7 +40,7 @@ then only read its input topics and group, write its outputs and use
 transactional ids under ration.dmcheck.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDMWorker(cmd.Context(), g, kafka, cfg, metricsAddr)
+			return runDMWorker(cmd.Context(), g, kafka, cfg, metricsAddr, metricsOpts(cmd, g.log)...)
 		},
 	}
 	fs := cmd.Flags()
@@ -50,7 +50,7 @@ transactional ids under ration.dmcheck.`,
 	return cmd
 }
 
-func runDMWorker(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg dmcheck.Config, metricsAddr string) error {
+func runDMWorker(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg dmcheck.Config, metricsAddr string, metrics ...obs.Opt) error {
 	if err := kafka.Validate(); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func runDMWorker(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg dm
 	}
 	grp, ctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return w.Run(ctx) })
-	grp.Go(func() error { return obs.Serve(ctx, metricsAddr, reg, nil) })
+	grp.Go(func() error { return obs.Serve(ctx, metricsAddr, reg, nil, metrics...) })
 	if err := grp.Wait(); err != nil {
 		return fmt.Errorf("dmcheck worker: %w", err)
 	}
