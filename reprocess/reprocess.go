@@ -580,11 +580,12 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 // loggedIDs caps the item ids a log line lists; its count covers all.
 const loggedIDs = 100
 
-// stateKeys returns the keys (pipeline/item) of the first max states.
-func stateKeys(states []*schemas.ReprocessState, max int) []string {
-	keys := make([]string, 0, min(len(states), max))
-	for _, st := range states[:cap(keys)] {
-		keys = append(keys, stateKey(st.Pipeline, st.ItemID))
+// stateKeys returns the keys (pipeline/item) of the first n states.
+func stateKeys(states []*schemas.ReprocessState, n int) []string {
+	states = states[:min(len(states), n)]
+	keys := make([]string, len(states))
+	for i, st := range states {
+		keys[i] = stateKey(st.Pipeline, st.ItemID)
 	}
 	return keys
 }
