@@ -29,8 +29,10 @@ func principalOf(r *http.Request) (auth.Principal, bool) {
 // authorize guards a route: a key that a registered, unrevoked client
 // holds (401 otherwise), within the client's rate limit (429), and a scope
 // that covers the route's (403). Every authenticated request that is not a
-// GET, and every request to an admin route, is audited with its outcome. The key never reaches a log line, an
-// error message or an audit record.
+// GET, and every request to an admin route, is audited with its outcome,
+// and answered only once its audit record is written (503 if it cannot
+// be). The key never reaches a log line, an error message or an audit
+// record.
 func (s *Server) authorize(rt Route, h http.Handler) http.Handler {
 	if rt.Scope == public || s.deps.Clients == nil {
 		return h
@@ -49,22 +51,25 @@ func (s *Server) authorize(rt Route, h http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
-		var rec *auditRecorder
-		if (r.Method != http.MethodGet || rt.Scope == schemas.ScopeAdmin) && s.deps.Audit != nil {
-			rec = &auditRecorder{ResponseWriter: w, status: http.StatusOK}
-			w = rec
-			r = r.WithContext(context.WithValue(r.Context(), auditTargetKey{}, &rec.target))
-			defer func() {
-				s.deps.Audit.Audit(r.Context(), schemas.Audit{Client: p.Name, Method: r.Method, Route: pattern,
-					Target: rec.target, Status: rec.status, Time: time.Now()})
-			}()
-		}
-		if !auth.Allows(p.Scope, rt.Scope) {
-			s.fail(w, r, pattern, Errorf(http.StatusForbidden, "client %s has scope %s; %s needs %s", p.Name, p.Scope, pattern, rt.Scope))
+		if (r.Method == http.MethodGet && rt.Scope != schemas.ScopeAdmin) || s.deps.Audit == nil {
+			s.serveAllowed(w, r, rt, pattern, p, h)
 			return
 		}
-		h.ServeHTTP(w, r)
+		rec := newAuditRecorder()
+		r = r.WithContext(context.WithValue(r.Context(), auditTargetKey{}, &rec.target))
+		s.serveAllowed(rec, r, rt, pattern, p, h)
+		s.audited(w, r, pattern, p.Name, rec)
 	})
+}
+
+// serveAllowed serves r with h if p's scope covers the route, and answers
+// 403 otherwise.
+func (s *Server) serveAllowed(w http.ResponseWriter, r *http.Request, rt Route, pattern string, p auth.Principal, h http.Handler) {
+	if !auth.Allows(p.Scope, rt.Scope) {
+		s.fail(w, r, pattern, Errorf(http.StatusForbidden, "client %s has scope %s; %s needs %s", p.Name, p.Scope, pattern, rt.Scope))
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 // authenticate reads the bearer key of r and looks it up.

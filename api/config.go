@@ -30,9 +30,10 @@ type Config struct {
 	// IdleTimeout closes idle keep-alive connections. Default 120 s.
 	IdleTimeout time.Duration
 	// BackendTimeout bounds what one request waits for Kafka to acknowledge
-	// its records or for the read store to answer; the request is then
-	// answered 503. It stays below WriteTimeout so the client still hears
-	// that answer. Default 15 s.
+	// its records or for the read store to answer, and, apart, what an
+	// audited request then waits for its audit record; the request is then
+	// answered 503. Twice it stays below WriteTimeout so the client still
+	// hears that answer. Default 15 s.
 	BackendTimeout time.Duration
 	// ShutdownTimeout bounds the graceful shutdown when Run's context ends.
 	// Default 10 s.
@@ -104,8 +105,10 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("api: %s %v must be positive", d.name, d.d))
 		}
 	}
-	if c.BackendTimeout >= c.WriteTimeout {
-		errs = append(errs, fmt.Errorf("api: backend timeout %v must be below write timeout %v", c.BackendTimeout, c.WriteTimeout))
+	if 2*c.BackendTimeout >= c.WriteTimeout {
+		// An audited request waits for its backend, then for its audit
+		// record.
+		errs = append(errs, fmt.Errorf("api: backend timeout %v must be below half the write timeout %v", c.BackendTimeout, c.WriteTimeout))
 	}
 	return errors.Join(errs...)
 }

@@ -9,7 +9,10 @@
 // produced, so a rejected request leaves no trace in Kafka; duplicate ids
 // within one request count once. A 202 means Kafka acknowledged every
 // record of the request; a 503 means it did not, and the request may be
-// repeated safely.
+// repeated safely. An audited request (every non-GET, every admin route)
+// is answered only once its audit record is in Kafka; if the record
+// cannot be written, the answer is 503 saying the request may have been
+// carried out.
 //
 // # Routes
 //

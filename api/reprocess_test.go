@@ -109,7 +109,9 @@ func TestParkedItemsThroughTheDeadLetterRoutes(t *testing.T) {
 // timeout is answered 202 with where to ask; asking answers 202 until the
 // run ends, then its report; apiclient.Reprocess waits through it all.
 func TestReprocessRunOutlastsItsRequest(t *testing.T) {
-	r := newRig(t, func(c *Config) { c.BackendTimeout = 50 * time.Millisecond })
+	// Short, but long enough for each request's audit record to be
+	// written: the answer waits for that too, within the same timeout.
+	r := newRig(t, func(c *Config) { c.BackendTimeout = 250 * time.Millisecond })
 	r.reprocessor.block = make(chan struct{})
 	req, err := http.NewRequest(http.MethodPost, r.http.URL+"/v1/reprocess/runs", strings.NewReader(`{}`))
 	if err != nil {

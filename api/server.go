@@ -40,8 +40,10 @@ type Deps struct {
 	// Workers creates workers' Kafka credentials. Nil answers a worker
 	// registration with 501.
 	Workers auth.WorkerProvisioner
-	// Audit records every authenticated request that is not a GET. Nil
-	// records nothing.
+	// Audit records every authenticated request that is not a GET, and
+	// every request to an admin route; such a request is answered only
+	// once its record is written, and 503 if it cannot be. Nil records
+	// nothing.
 	Audit Auditor
 	// DeadLetters are the dead letters and parked items of each stage,
 	// for /v1/dead, in the pipelines' stage order (a request that names no

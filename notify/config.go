@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/rationhq/ration/internal/cliconfig"
 )
 
 // DefaultTimeout bounds one channel's delivery of one batch.
 const DefaultTimeout = 10 * time.Second
 
 // Config says whom to tell. Empty SMTPAddr and WebhookURL mean nobody: the
-// Notifier then only logs.
+// Notifier then answers every batch with ErrNoChannel.
 type Config struct {
 	// SMTPAddr is the mail server, host:port. The connection is upgraded
 	// with STARTTLS when the server offers it.
@@ -59,7 +61,7 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SMTPUser, "notify.smtp_user", c.SMTPUser, "SMTP user for PLAIN auth (empty: no auth)")
 	fs.StringVar(&c.SMTPPassword, "notify.smtp_password", c.SMTPPassword, "SMTP password (prefer the config file or environment to the command line)")
 	fs.StringVar(&c.WebhookURL, "notify.webhook_url", c.WebhookURL, "http(s) URL that receives failed-item notifications as JSON (empty: no webhook)")
-	fs.DurationVar(&c.Timeout, "notify.timeout", c.Timeout, "time limit of one notification per channel")
+	cliconfig.DurationVar(fs, &c.Timeout, "notify.timeout", c.Timeout, "time limit of one notification per channel")
 }
 
 // Validate reports a config that cannot work. Zero Timeout means the

@@ -7,8 +7,9 @@
 // plain-text email over SMTP (Config.SMTPAddr) and one JSON POST to a
 // webhook (Config.WebhookURL). With both configured it tries both and
 // returns the failures joined, so a dead mail server does not keep the
-// webhook from hearing. With neither, it logs a warning that nobody was
-// told and succeeds, so a deployment without notifications still runs.
+// webhook from hearing. With neither, Notify sends nothing and returns
+// ErrNoChannel: the caller (the reprocessor) keeps the items unreported and
+// tells the first channel that is configured.
 // Each channel gets Config.Timeout per batch, within the caller's context.
 //
 // # Idempotency

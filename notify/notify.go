@@ -30,7 +30,8 @@ type Batch struct {
 // Notifier tells people about failed items. It is safe for concurrent use.
 type Notifier interface {
 	// Notify sends b to every channel. A batch without items sends
-	// nothing; a batch without an ID is an error.
+	// nothing; a batch without an ID is an error, and so is a batch with
+	// items and no channel to send it to (ErrNoChannel).
 	Notify(ctx context.Context, b Batch) error
 }
 
@@ -38,14 +39,19 @@ type Notifier interface {
 // usable in a header.
 var ErrNoBatchID = errors.New("notify: batch has no id")
 
+// ErrNoChannel is returned for a batch with items when no channel is
+// configured: nobody was told, and the caller should keep the items to
+// tell about them once a channel is.
+var ErrNoChannel = errors.New("notify: no notification channel configured")
+
 // channel delivers a batch through one technology.
 type channel interface {
 	name() string
 	send(ctx context.Context, b Batch, key string) error
 }
 
-// New returns a Notifier for the channels cfg configures, or one that only
-// logs if it configures none. A nil log discards.
+// New returns a Notifier for the channels cfg configures; with none, its
+// Notify returns ErrNoChannel. A nil log discards.
 func New(cfg Config, log *slog.Logger) (Notifier, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -82,9 +88,6 @@ type notifier struct {
 	channels []channel
 }
 
-// loggedIDs caps the item IDs of the no-channel warning.
-const loggedIDs = 20
-
 func (n *notifier) Notify(ctx context.Context, b Batch) error {
 	key := idempotencyKey(b.ID)
 	if key == "" {
@@ -94,13 +97,7 @@ func (n *notifier) Notify(ctx context.Context, b Batch) error {
 		return nil
 	}
 	if len(n.channels) == 0 {
-		ids := make([]string, 0, min(len(b.Items), loggedIDs))
-		for _, it := range b.Items[:cap(ids)] {
-			ids = append(ids, it.ItemID)
-		}
-		n.log.Warn("items failed for good but nobody was told: no notify channel configured",
-			"batch", b.ID, "items", len(b.Items), "item_ids", ids)
-		return nil
+		return ErrNoChannel
 	}
 	var errs []error
 	for _, c := range n.channels {

@@ -281,15 +281,18 @@ func TestHeaderInjection(t *testing.T) {
 	}
 }
 
-func TestNoChannelOnlyWarns(t *testing.T) {
-	var buf bytes.Buffer
-	n := newNotifier(t, notify.Config{}, slog.New(slog.NewTextHandler(&buf, nil)))
-	if err := n.Notify(t.Context(), notify.Batch{ID: "run-7", Items: items()}); err != nil {
-		t.Fatal(err)
+// TestNoChannelIsAnError: with no channel a batch is told to nobody, and
+// Notify says so, so that the caller keeps it for when a channel exists.
+func TestNoChannelIsAnError(t *testing.T) {
+	n := newNotifier(t, notify.Config{}, nil)
+	if err := n.Notify(t.Context(), notify.Batch{ID: "run-7", Items: items()}); !errors.Is(err, notify.ErrNoChannel) {
+		t.Fatalf("error %v, want ErrNoChannel", err)
 	}
-	out := buf.String()
-	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "batch=run-7") || !strings.Contains(out, "u-2") {
-		t.Errorf("want a warning naming the batch and items, got %q", out)
+	if err := n.Notify(t.Context(), notify.Batch{ID: "run-8"}); err != nil {
+		t.Errorf("empty batch: %v, want nothing to tell and no error", err)
+	}
+	if err := n.Notify(t.Context(), notify.Batch{Items: items()}); !errors.Is(err, notify.ErrNoBatchID) {
+		t.Errorf("batch without id: %v, want ErrNoBatchID", err)
 	}
 }
 

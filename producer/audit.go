@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -9,10 +10,11 @@ import (
 	"github.com/rationhq/ration/schemas"
 )
 
-// Audit writes audit events to schemas.TopicAudit, keyed by client name.
-// It does not wait for Kafka: the request it describes is already
-// answered. A record Kafka refuses is logged (without its content beyond
-// client and route) and dropped.
+// Audit writes audit events to schemas.TopicAudit, keyed by client name,
+// and waits for Kafka to acknowledge each (RP-7: the request it describes
+// is answered only once it is recorded). An event Kafka does not take is
+// logged at ERROR with everything it holds, so the log keeps what the
+// topic could not.
 type Audit struct {
 	cl    *kgo.Client
 	codec *schemas.Codec
@@ -27,18 +29,32 @@ func NewAudit(cl *kgo.Client, codec *schemas.Codec, log *slog.Logger) *Audit {
 	return &Audit{cl: cl, codec: codec, log: log.With("component", "audit")}
 }
 
-// Audit produces a.
-func (p *Audit) Audit(ctx context.Context, a schemas.Audit) {
+// Audit produces a and returns once Kafka acknowledged it, or with why it
+// did not, at the latest when ctx ends.
+func (p *Audit) Audit(ctx context.Context, a schemas.Audit) error {
 	v, err := p.codec.Encode(&a)
-	if err != nil {
-		p.log.Error("audit event not encoded", "client", a.Client, "route", a.Route, "err", err)
-		return
+	if err == nil {
+		err = p.produce(ctx, &kgo.Record{Topic: schemas.TopicAudit, Key: []byte(a.Client), Value: v})
 	}
-	r := &kgo.Record{Topic: schemas.TopicAudit, Key: []byte(a.Client), Value: v}
-	// The request's context ends with the request; the record outlives it.
-	p.cl.Produce(context.WithoutCancel(ctx), r, func(_ *kgo.Record, err error) {
-		if err != nil {
-			p.log.Error("audit event lost", "client", a.Client, "route", a.Route, "status", a.Status, "err", err)
-		}
-	})
+	if err != nil {
+		p.log.Error("audit event not written", "client", a.Client, "method", a.Method, "route", a.Route,
+			"target", a.Target, "status", a.Status, "time", a.Time, "err", err)
+		return fmt.Errorf("audit event: %w", err)
+	}
+	return nil
+}
+
+// produce waits for r's acknowledgement until ctx ends. The client fails a
+// record whose context ended only between tries, and a retriable error
+// can hold it for seconds more; the caller has a deadline to keep. A
+// record still in the client then may yet be written.
+func (p *Audit) produce(ctx context.Context, r *kgo.Record) error {
+	done := make(chan error, 1)
+	p.cl.Produce(ctx, r, func(_ *kgo.Record, err error) { done <- err })
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }

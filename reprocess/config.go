@@ -11,12 +11,14 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/rationhq/ration/internal/cliconfig"
 	"github.com/rationhq/ration/notify"
 )
 
 // Config configures the reprocessor. Flag (and YAML) names mirror the
 // seed's configuration keys: reprocess.attempt_count, reprocess.schedule,
-// reprocess.fetch_size, reprocess.elapse, reprocess.window.
+// reprocess.fetch_size, reprocess.elapse, reprocess.window. Like the seed's,
+// the durations may be given in seconds ("86400"), or as Go durations.
 type Config struct {
 	// AttemptCount is the maximum retry count: an item re-sent this often
 	// is given up on. Default 3.
@@ -54,9 +56,9 @@ func DefaultConfig() Config {
 // Flags binds the settings.
 func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.AttemptCount, "reprocess.attempt_count", c.AttemptCount, "re-sends of an item before it is given up on (and notified about)")
-	fs.DurationVar(&c.Schedule, "reprocess.schedule", c.Schedule, "time between scheduled runs")
+	cliconfig.DurationVar(fs, &c.Schedule, "reprocess.schedule", c.Schedule, "time between scheduled runs, as a duration (24h) or in seconds (86400)")
 	fs.IntVar(&c.FetchSize, "reprocess.fetch_size", c.FetchSize, "items selected at once")
-	fs.DurationVar(&c.Elapse, "reprocess.elapse", c.Elapse, "time without change after which an item in ERROR or SUCCESS counts as stuck")
+	cliconfig.DurationVar(fs, &c.Elapse, "reprocess.elapse", c.Elapse, "time without change after which an item in ERROR or SUCCESS counts as stuck, as a duration (6h) or in seconds (21600)")
 	fs.StringVar(&c.Window, "reprocess.window", c.Window, `off-peak window of scheduled runs, "HH:MM-HH:MM" (empty: any time)`)
 	fs.StringVar(&c.TimeZone, "reprocess.time_zone", c.TimeZone, "IANA time zone of the window")
 	fs.Float64Var(&c.Rate, "reprocess.rate", c.Rate, "max items re-sent per second (0: no limit)")

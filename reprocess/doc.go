@@ -45,5 +45,8 @@
 // Notifications are sent at the end of a run, one message for every
 // given-up item not notified yet, and then recorded; a crash in between
 // sends the same batch again, with the same idempotency id (Message-ID,
-// Idempotency-Key), so receivers can drop the repeat.
+// Idempotency-Key), so receivers can drop the repeat. A batch that reaches
+// nobody (no channel is configured, or every channel failed) is not
+// recorded and its items are kept: the next run tries again, and the
+// first run with a channel reports them.
 package reprocess

@@ -357,6 +357,8 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		var err error
 		if p.action == "fail" {
 			st.RetryCount, st.FailedAt = p.count, now
+			// Kept for the notification, which may go out runs later.
+			st.Stage, st.Error = p.it.Stage, p.it.Error
 			ev, err = r.event(p.it, schemas.StatusFailed, p.count, p.it.SourceTopic, p.it.SourcePartition, p.it.SourceOffset,
 				fmt.Sprintf("reprocessing gave up after %d re-sends; last error: %s", p.count, p.it.Error), now)
 		} else {
@@ -523,7 +525,9 @@ func (r *Reprocessor) event(it ration.ItemStatus, status schemas.Status, retryCo
 }
 
 // notify sends one message about every given-up item not notified yet and
-// records that it did.
+// records that it did. An item nobody could be told about (no channel, or
+// every channel failed) stays unrecorded, and forgetSettled keeps it, so
+// a later run tells it.
 func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[string]*schemas.ReprocessState, rep *Report) error {
 	var pending []*schemas.ReprocessState
 	for _, st := range states {
@@ -543,11 +547,18 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 		// The give-up time tells a later give-up of the same item from a
 		// repeat of this one.
 		fmt.Fprintf(h, "%s %d\n", stateKey(st.Pipeline, st.ItemID), st.FailedAt.UnixMilli())
-		b.Items = append(b.Items, notify.Item{Pipeline: st.Pipeline, ItemID: st.ItemID, RetryCount: st.RetryCount, FailedAt: st.FailedAt})
+		b.Items = append(b.Items, notify.Item{Pipeline: st.Pipeline, ItemID: st.ItemID, Stage: st.Stage, Error: st.Error,
+			RetryCount: st.RetryCount, FailedAt: st.FailedAt})
 	}
 	b.ID = "reprocess-" + hex.EncodeToString(h.Sum(nil))[:24]
 	if err := r.deps.Notifier.Notify(ctx, b); err != nil {
-		// Not recorded: the next run tries again.
+		// Not recorded, so not forgotten either: the next run tries
+		// again, and the first one with a channel tells it.
+		if errors.Is(err, notify.ErrNoChannel) {
+			r.log.Error("given-up items reported to nobody: no notification channel is configured (notify.smtp_addr, notify.webhook_url); the first run with one reports them",
+				"items", len(pending), "item_ids", stateKeys(pending, loggedIDs))
+			return nil
+		}
 		r.log.Error("notification failed; the next run sends it again", "items", len(b.Items), "err", err)
 		return nil
 	}
@@ -571,6 +582,19 @@ func (r *Reprocessor) notify(ctx context.Context, tx *kgo.Client, states map[str
 	rep.Notified = len(pending)
 	r.log.Info("notified about given-up items", "items", len(pending), "batch", b.ID)
 	return nil
+}
+
+// loggedIDs caps the item ids a log line lists; its count covers all.
+const loggedIDs = 100
+
+// stateKeys returns the keys (pipeline/item) of the first n states.
+func stateKeys(states []*schemas.ReprocessState, n int) []string {
+	states = states[:min(len(states), n)]
+	keys := make([]string, len(states))
+	for i, st := range states {
+		keys[i] = stateKey(st.Pipeline, st.ItemID)
+	}
+	return keys
 }
 
 // explicitPartitioner sends a record with a partition (≥ 0) there and

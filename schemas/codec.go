@@ -27,6 +27,8 @@ type Codec struct {
 // changelog), and returns a codec for those record types. Registering is
 // idempotent: an identical schema keeps its id, and the registry gives
 // identical schemas one id, so topics that share a record type share it.
+// Records written under an earlier version of a subject's schema decode
+// too (versions.go).
 func Register(ctx context.Context, cl *sr.Client, topics []TopicSchema, records ...Record) (*Codec, error) {
 	subjects := make([]TopicSchema, 0, len(topics)+len(records))
 	for _, ts := range topics {
@@ -36,9 +38,17 @@ func Register(ctx context.Context, cl *sr.Client, topics []TopicSchema, records 
 		subjects = append(subjects, TopicSchema{Topic: r.AvroSchema().Name(), Value: r})
 	}
 	slices.SortFunc(subjects, func(a, b TopicSchema) int { return strings.Compare(a.Topic, b.Topic) })
-	ids := make(map[string]int, len(topics))
-	byType := make(map[reflect.Type]int)
-	c := &Codec{serde: sr.NewSerde(), ids: ids}
+	type typeInfo struct {
+		proto Record
+		id    int
+		older []olderVersion
+	}
+	var (
+		ids     = make(map[string]int, len(subjects))
+		types   = make(map[reflect.Type]*typeInfo)
+		order   []reflect.Type
+		current = make(map[int]bool)
+	)
 	for _, s := range subjects {
 		topic := strings.TrimSuffix(s.Topic, "-value")
 		if _, ok := ids[topic]; ok {
@@ -49,58 +59,63 @@ func Register(ctx context.Context, cl *sr.Client, topics []TopicSchema, records 
 			return nil, fmt.Errorf("register schema %s: %w", s.Topic, err)
 		}
 		ids[topic] = ss.ID
+		current[ss.ID] = true
+		older, err := olderVersions(ctx, cl, s.Topic, ss)
+		if err != nil {
+			return nil, err
+		}
 		t := reflect.TypeOf(s.Value)
-		if id, ok := byType[t]; ok {
-			if id != ss.ID {
-				return nil, fmt.Errorf("%v has schema id %d under %s but %d elsewhere: one type, one schema", t, ss.ID, s.Topic, id)
+		if ti, ok := types[t]; ok {
+			if ti.id != ss.ID {
+				return nil, fmt.Errorf("%v has schema id %d under %s but %d elsewhere: one type, one schema", t, ss.ID, s.Topic, ti.id)
 			}
+			ti.older = append(ti.older, older...)
 			continue
 		}
-		byType[t] = ss.ID
-		if err := c.add(ss.ID, s.Value); err != nil {
+		types[t] = &typeInfo{proto: s.Value, id: ss.ID, older: older}
+		order = append(order, t)
+	}
+	c := &Codec{serde: sr.NewSerde(), ids: ids}
+	for _, t := range order {
+		ti := types[t]
+		if err := c.add(ti.id, ti.proto, ti.older, current); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
 }
 
-// add registers the encoding and decoding of proto's type under id.
-func (c *Codec) add(id int, proto Record) error {
+// add registers the encoding and decoding of proto's type under id, and
+// the decoding of its older versions.
+func (c *Codec) add(id int, proto Record, older []olderVersion, current map[int]bool) error {
 	t := reflect.TypeOf(proto)
 	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("%v: a record must be a pointer to a struct", t)
 	}
-	check := func(v any) error {
+	var (
+		encode func([]byte, any) ([]byte, error)
+		decode func([]byte, any) error
+	)
+	if _, ok := proto.(handCoded); ok {
+		encode = func(b []byte, v any) ([]byte, error) { return v.(handCoded).AppendAvro(b) }
+		decode = func(b []byte, v any) error { return v.(handCoded).ReadAvro(b) }
+	} else {
+		sc, err := newStructCodec(proto.AvroSchema().Text(), proto)
+		if err != nil {
+			return fmt.Errorf("%s: %w", proto.AvroSchema().Name(), err)
+		}
+		encode, decode = sc.appendBinary, sc.readBinary
+	}
+	checked := func(b []byte, v any) error {
 		if reflect.TypeOf(v) != t {
 			return fmt.Errorf("%w: the bytes hold a %s, not a %v", errOtherType, proto.AvroSchema().Name(), reflect.TypeOf(v))
 		}
-		return nil
+		return decode(b, v)
 	}
-	if _, ok := proto.(handCoded); ok {
-		c.serde.Register(id, proto,
-			sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) { return v.(handCoded).AppendAvro(b) }),
-			sr.DecodeFn(func(b []byte, v any) error {
-				if err := check(v); err != nil {
-					return err
-				}
-				return v.(handCoded).ReadAvro(b)
-			}),
-		)
-		return nil
-	}
-	sc, err := newStructCodec(proto.AvroSchema().Text(), proto)
-	if err != nil {
-		return fmt.Errorf("%s: %w", proto.AvroSchema().Name(), err)
-	}
-	c.serde.Register(id, proto,
-		sr.AppendEncodeFn(sc.appendBinary),
-		sr.DecodeFn(func(b []byte, v any) error {
-			if err := check(v); err != nil {
-				return err
-			}
-			return sc.readBinary(b, v)
-		}),
-	)
+	// Older versions first: the last registration of a type is the one
+	// it is encoded with.
+	c.registerOlder(proto, older, current, checked)
+	c.serde.Register(id, proto, sr.AppendEncodeFn(encode), sr.DecodeFn(checked))
 	return nil
 }
 

@@ -2,11 +2,15 @@ package schemas
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/linkedin/goavro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
@@ -42,6 +46,8 @@ func TestRoundTrip(t *testing.T) {
 		{"key block", &KeyBlock{Seqs: []int{4, 7}, Tiers: []int{2, 2}, NextSeq: 8}, new(KeyBlock)},
 		{"reprocess state", &ReprocessState{Pipeline: "dm", ItemID: "u1", RetryCount: 2, SentAt: now, NotifiedAt: now}, new(ReprocessState)},
 		{"reprocess state never sent", &ReprocessState{Pipeline: "dm", ItemID: "u1"}, new(ReprocessState)},
+		{"reprocess state given up", &ReprocessState{Pipeline: "dm", ItemID: "u1", RetryCount: 3, SentAt: now, FailedAt: now,
+			Stage: "check", Error: "checker: connection refused"}, new(ReprocessState)},
 		{"event", &Event{ItemID: "u1", Pipeline: "dm", Stage: "check", Status: StatusSuccess, Attempt: 1, Worker: "w", SourceTopic: "t", SourcePartition: 3, SourceOffset: 9, Time: now}, new(Event)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,4 +162,88 @@ func FuzzDecode(f *testing.F) {
 		var m DMMark
 		_ = c.Decode(b, &m) // must not panic
 	})
+}
+
+// TestOlderVersionStillDecodes: a record written under an earlier version
+// of its schema, one that lacks fields added since with defaults, decodes
+// with those defaults once the codec registered the current version; new
+// records are written under the current version.
+func TestOlderVersionStillDecodes(t *testing.T) {
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	v1, err := os.ReadFile("testdata/older/reprocess_state.v1.avsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := cl.CreateSchema(ctx, TopicReprocessState+"-value", sr.Schema{Schema: string(v1), Type: sr.TypeAvro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldCodec, err := goavro.NewCodec(string(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.UnixMilli(1_700_000_000_123).UTC()
+	body, err := oldCodec.BinaryFromNative(nil, map[string]any{"pipeline": "dm", "item_id": "u1", "retry_count": int32(2),
+		"sent_at": sent, "failed_at": time.UnixMilli(0), "notified_at": time.UnixMilli(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(old.ID)), body...)
+
+	c, err := Register(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := c.SchemaID(TopicReprocessState)
+	if id == old.ID {
+		t.Fatalf("the current schema kept the old id %d", id)
+	}
+	var got ReprocessState
+	if err := c.Decode(written, &got); err != nil {
+		t.Fatalf("a record of the older version: %v", err)
+	}
+	want := ReprocessState{Pipeline: "dm", ItemID: "u1", RetryCount: 2, SentAt: sent}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %+v, want %+v", got, want)
+	}
+	b, err := c.Encode(&want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(binary.BigEndian.Uint32(b[1:5])) != id {
+		t.Fatalf("written under id %d, want the current %d", binary.BigEndian.Uint32(b[1:5]), id)
+	}
+}
+
+// TestIncompatibleOlderVersionIsNotDecoded: an earlier version whose fields
+// are not the current ones' first ones cannot be read by the hand-written
+// decoder, and its records stay undecodable instead of decoding wrong.
+func TestIncompatibleOlderVersionIsNotDecoded(t *testing.T) {
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	other := `{"type": "record", "name": "ReprocessState", "namespace": "ration", "fields": [
+		{"name": "item_id", "type": "string"}, {"name": "pipeline", "type": "string"}]}`
+	old, err := cl.CreateSchema(ctx, TopicReprocessState+"-value", sr.Schema{Schema: other, Type: sr.TypeAvro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Register(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(old.ID)), 0x04, 'u', '1', 0x04, 'd', 'm')
+	if err := c.Decode(written, new(ReprocessState)); err == nil || !strings.Contains(err.Error(), "earlier version") {
+		t.Fatalf("a record of an incompatible older version: %v, want an error naming the version", err)
+	}
 }

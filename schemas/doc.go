@@ -7,4 +7,9 @@
 // decodes every topic. One schema may serve several topics (the normal and
 // the high-priority check topics share dm_mark.avsc); the registry gives
 // identical schemas one id.
+//
+// A schema changes only by appending fields with defaults. Records written
+// under an earlier version keep its id and still decode, with the added
+// fields at their defaults (versions.go); records are always written under
+// the current version.
 package schemas

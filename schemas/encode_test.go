@@ -75,7 +75,7 @@ func (s *ReprocessState) native() map[string]any {
 	return map[string]any{
 		"pipeline": s.Pipeline, "item_id": s.ItemID, "retry_count": int32(s.RetryCount),
 		"sent_at": nativeOptMillis(s.SentAt), "failed_at": nativeOptMillis(s.FailedAt),
-		"notified_at": nativeOptMillis(s.NotifiedAt),
+		"notified_at": nativeOptMillis(s.NotifiedAt), "stage": s.Stage, "error": s.Error,
 	}
 }
 
@@ -149,7 +149,7 @@ func randRecords(r *rand.Rand) []oracleRecord {
 			Status: r.IntN(600), Time: randTime(r)},
 		&KeyBlock{Seqs: randInts(r), Tiers: randInts(r), NextSeq: int(r.Int32()) - 1<<30},
 		&ReprocessState{Pipeline: randString(r), ItemID: randString(r), RetryCount: r.IntN(100),
-			SentAt: randOptTime(r), FailedAt: randOptTime(r), NotifiedAt: randOptTime(r)},
+			SentAt: randOptTime(r), FailedAt: randOptTime(r), NotifiedAt: randOptTime(r), Stage: randString(r), Error: randString(r)},
 	}
 }
 
@@ -298,6 +298,8 @@ func (s *ReprocessState) fromNative(m map[string]any) error {
 	s.SentAt = d.optTime(m, "sent_at")
 	s.FailedAt = d.optTime(m, "failed_at")
 	s.NotifiedAt = d.optTime(m, "notified_at")
+	s.Stage = d.str(m, "stage")
+	s.Error = d.str(m, "error")
 	return d.err
 }
 
@@ -511,8 +513,8 @@ func TestReprocessStateZeroTimeIsZeroMillis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The last two fields, failed_at and notified_at, are 0 millis.
-	if !bytes.HasSuffix(b, []byte{0x00, 0x00}) {
+	// failed_at and notified_at are 0 millis, and stage and error empty.
+	if !bytes.HasSuffix(b, []byte{0x00, 0x00, 0x00, 0x00}) {
 		t.Fatalf("zero times not written as 0: %x", b)
 	}
 	var out ReprocessState

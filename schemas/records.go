@@ -83,24 +83,24 @@ const (
 // KeyHash is the hex SHA-256 of its API key, never the key; workers have
 // none (their credentials live in Kafka's SCRAM store).
 type Client struct {
-	Name      string
-	Kind      ClientKind
-	Scope     Scope
-	KeyHash   string
-	Pipeline  string
-	CreatedAt time.Time
-	Revoked   bool
+	Name      string     `avro:"name"`
+	Kind      ClientKind `avro:"kind"`
+	Scope     Scope      `avro:"scope"`
+	KeyHash   string     `avro:"key_hash"`
+	Pipeline  string     `avro:"pipeline"`
+	CreatedAt time.Time  `avro:"created_at"`
+	Revoked   bool       `avro:"revoked"`
 }
 
 // Audit is one authenticated write request or client-management action.
 // Target is the client a management action was about, if any.
 type Audit struct {
-	Client string
-	Method string
-	Route  string
-	Target string
-	Status int
-	Time   time.Time
+	Client string    `avro:"client"`
+	Method string    `avro:"method"`
+	Route  string    `avro:"route"`
+	Target string    `avro:"target"`
+	Status int       `avro:"status"`
+	Time   time.Time `avro:"time"`
 }
 
 // KeyBlock is the records of one key in a stage's retry loop (kept in the
@@ -110,21 +110,25 @@ type Audit struct {
 // key while its oldest record is parked, that record's item id. A
 // tombstone means none is in the loop.
 type KeyBlock struct {
-	Seqs       []int
-	Tiers      []int
-	NextSeq    int
-	ParkedItem string
+	Seqs       []int  `avro:"seqs"`
+	Tiers      []int  `avro:"tiers"`
+	NextSeq    int    `avro:"next_seq"`
+	ParkedItem string `avro:"parked_item"`
 }
 
 // ReprocessState is what the reprocessor did to one item (compacted topic
 // ration.reprocess.state, key Pipeline + "/" + ItemID). SentAt is the time
 // of the last re-send; a zero SentAt, FailedAt or NotifiedAt means never
-// (0 on the wire).
+// (0 on the wire). Stage and Error are the item's stage and last error
+// when it was given up on (empty unless FailedAt is set): what its
+// notification tells, in whichever run that goes out.
 type ReprocessState struct {
-	Pipeline   string
-	ItemID     string
-	RetryCount int
-	SentAt     time.Time
-	FailedAt   time.Time
-	NotifiedAt time.Time
+	Pipeline   string    `avro:"pipeline"`
+	ItemID     string    `avro:"item_id"`
+	RetryCount int       `avro:"retry_count"`
+	SentAt     time.Time `avro:"sent_at"`
+	FailedAt   time.Time `avro:"failed_at"`
+	NotifiedAt time.Time `avro:"notified_at"`
+	Stage      string    `avro:"stage"`
+	Error      string    `avro:"error"`
 }

@@ -17,7 +17,7 @@ type Kafka = kafkatest.Kafka
 // the test ends.
 func NewKafka(t testing.TB) *Kafka {
 	t.Helper()
-	k := kafkatest.New(t, 2)
+	k := kafkatest.New(t, 2, kafkatest.Setup{})
 	if err := auth.EnsureTopic(context.Background(), k.Client); err != nil {
 		t.Fatal(err)
 	}

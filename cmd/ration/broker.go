@@ -45,7 +45,7 @@ admin=FILE" on stdout once both accept connections.`,
 				// An in-memory password would reach no other process.
 				cfg.AdminFile = filepath.Join(os.TempDir(), "ration-broker."+broker.AdminFileName)
 			}
-			return runBroker(cmd.Context(), cfg, metricsAddr)
+			return runBroker(cmd.Context(), cfg, metricsAddr, metricsOpts(cmd, g.log)...)
 		},
 	}
 	fs := cmd.Flags()
@@ -55,7 +55,7 @@ admin=FILE" on stdout once both accept connections.`,
 	return cmd
 }
 
-func runBroker(ctx context.Context, cfg broker.Config, metricsAddr string) error {
+func runBroker(ctx context.Context, cfg broker.Config, metricsAddr string, metrics ...obs.Opt) error {
 	b, err := broker.Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -71,6 +71,6 @@ func runBroker(ctx context.Context, cfg broker.Config, metricsAddr string) error
 		ready(nil)
 	}
 	// Serve blocks until ctx ends (Ctrl-C); the broker stops after it.
-	serveErr := obs.Serve(ctx, metricsAddr, obs.NewRegistry(), ready)
+	serveErr := obs.Serve(ctx, metricsAddr, obs.NewRegistry(), ready, metrics...)
 	return errors.Join(serveErr, b.Close())
 }

@@ -41,7 +41,7 @@ webhook). Several replicas may run: only one acts at a time.
 Prints "ration reprocess ready metrics=HOST:PORT" once /metrics is served.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runReprocessor(cmd.Context(), g, kafka, cfg, chAddr, chDB, metricsAddr)
+			return runReprocessor(cmd.Context(), g, kafka, cfg, chAddr, chDB, metricsAddr, metricsOpts(cmd, g.log)...)
 		},
 	}
 	fs := cmd.Flags()
@@ -54,7 +54,7 @@ Prints "ration reprocess ready metrics=HOST:PORT" once /metrics is served.`,
 	return cmd
 }
 
-func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, chAddr, chDB, metricsAddr string) error {
+func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, chAddr, chDB, metricsAddr string, metrics ...obs.Opt) error {
 	reg := obs.NewRegistry()
 	env, err := roles.NewEnv(ctx, kafka, pipelines.All(), g.log, reg)
 	if err != nil {
@@ -70,7 +70,7 @@ func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg
 	if err != nil {
 		return err
 	}
-	return runRole(ctx, "reprocess", metricsAddr, reg, r.Serve)
+	return runRole(ctx, "reprocess", metricsAddr, reg, r.Serve, metrics...)
 }
 
 func newReprocessRunCmd() *cobra.Command {

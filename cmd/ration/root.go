@@ -60,5 +60,16 @@ func newRootCmd() *cobra.Command {
 		newSinkCmd(g),
 		newReprocessCmd(g),
 	)
+	acceptSeconds(root)
 	return root
+}
+
+// acceptSeconds lets every duration flag of c and its subcommands take
+// whole seconds too ("86400"), as the seed writes its settings.
+func acceptSeconds(c *cobra.Command) {
+	cliconfig.AcceptSeconds(c.PersistentFlags())
+	cliconfig.AcceptSeconds(c.Flags())
+	for _, sub := range c.Commands() {
+		acceptSeconds(sub)
+	}
 }

@@ -28,7 +28,7 @@ Prints "ration sink ready metrics=HOST:PORT" on stdout once /metrics is
 served (metrics= is empty with --metrics '').`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSink(cmd.Context(), g, kafka, cfg, metricsAddr)
+			return runSink(cmd.Context(), g, kafka, cfg, metricsAddr, metricsOpts(cmd, g.log)...)
 		},
 	}
 	fs := cmd.Flags()
@@ -38,7 +38,7 @@ served (metrics= is empty with --metrics '').`,
 	return cmd
 }
 
-func runSink(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg sink.Config, metricsAddr string) error {
+func runSink(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg sink.Config, metricsAddr string, metrics ...obs.Opt) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -51,5 +51,5 @@ func runSink(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg sink.C
 	if err != nil {
 		return err
 	}
-	return runRole(ctx, "sink", metricsAddr, reg, s.Run)
+	return runRole(ctx, "sink", metricsAddr, reg, s.Run, metrics...)
 }

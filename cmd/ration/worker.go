@@ -52,7 +52,7 @@ Several workers on one host need distinct --instance-id values; their
 metrics listen on --metrics, or on a free port when the default is taken.`, d.Name, d.StageNames()),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runWorker(cmd.Context(), g, d, kafka, tuning, stages, metricsAddr, cmd.Flags().Changed("metrics"))
+			return runWorker(cmd.Context(), g, d, kafka, tuning, stages, metricsAddr, metricsOpts(cmd, g.log)...)
 		},
 	}
 	fs := cmd.Flags()
@@ -67,7 +67,7 @@ metrics listen on --metrics, or on a free port when the default is taken.`, d.Na
 }
 
 func runWorker(ctx context.Context, g *globals, d pipeline.Descriptor, kafka kafkaconn.Config, t processor.Tuning,
-	stages []string, metricsAddr string, metricsSet bool) error {
+	stages []string, metricsAddr string, metrics ...obs.Opt) error {
 	reg := obs.NewRegistry()
 	env, err := roles.NewEnv(ctx, kafka, []pipeline.Descriptor{d}, g.log, reg)
 	if err != nil {
@@ -81,7 +81,7 @@ func runWorker(ctx context.Context, g *globals, d pipeline.Descriptor, kafka kaf
 	for _, w := range ws {
 		grp.Go(func() error { return w.Run(ctx) })
 	}
-	grp.Go(func() error { return obs.Serve(ctx, metricsAddr, reg, nil) })
+	grp.Go(func() error { return obs.Serve(ctx, metricsAddr, reg, nil, metrics...) })
 	if err := grp.Wait(); err != nil {
 		return fmt.Errorf("%s worker: %w", d.Name, err)
 	}

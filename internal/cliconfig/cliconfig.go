@@ -13,6 +13,10 @@
 // "reprocess.attempt_count: 3" does. An environment variable is the flag
 // name upper cased with dashes and dots as underscores, behind RATION_
 // (RATION_SESSION_TIMEOUT, RATION_REPROCESS_ATTEMPT_COUNT).
+//
+// A duration flag bound with DurationVar, or converted by AcceptSeconds,
+// takes a whole number of seconds ("86400") as well as a Go duration
+// ("24h"), wherever the value comes from.
 package cliconfig
 
 import (

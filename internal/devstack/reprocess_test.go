@@ -488,6 +488,9 @@ func TestGivenUpUserStartsOver(t *testing.T) {
 	events(5) // + reprocess:SUCCESS/1 check:ERROR/1 check:REPROCESS/1
 	run("resent=0 failed=1")
 	first := notified(1)
+	if items := first.Batch.Items; len(items) != 1 || items[0].ItemID != user || items[0].Stage != "check" || items[0].Error == "" {
+		t.Fatalf("notified %+v, want the user with the stage it was given up at and its last error", items)
+	}
 	events(6) // + reprocess:FAILED/1
 
 	mark() // a new round

@@ -1,5 +1,8 @@
 // Package obs builds the logger every role uses and serves /metrics and
-// /healthz for roles that have no HTTP server of their own.
+// /healthz for roles that have no HTTP server of their own. A role's
+// default metrics address gives way to a free port when another process
+// on the host has it (DefaultAddr), so several workers start on one host
+// with no flag.
 package obs
 
 import (
@@ -10,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,15 +51,38 @@ func MetricsHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
+// Opt tunes Serve.
+type Opt func(*serveOpts)
+
+type serveOpts struct {
+	defaultAddr bool
+	log         *slog.Logger
+}
+
+// DefaultAddr says Serve's addr is the role's default, not an address the
+// operator gave. If it is in use (by another process of the role on this
+// host: several workers on one machine), Serve listens on a free port of
+// the same host instead and logs the address it took at INFO on log (nil:
+// discard). Without it, a busy address is an error, as an address the
+// operator gave should be.
+func DefaultAddr(log *slog.Logger) Opt {
+	return func(o *serveOpts) { o.defaultAddr, o.log = true, log }
+}
+
 // Serve serves /metrics and /healthz on addr until ctx ends. An empty addr
 // serves nothing and returns when ctx ends. ready is called once the
-// listener is bound, with its address (useful with port 0).
-func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready func(net.Addr)) error {
+// listener is bound, with its address (useful with port 0 and with
+// DefaultAddr).
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready func(net.Addr), opts ...Opt) error {
 	if addr == "" {
 		<-ctx.Done()
 		return nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	var o serveOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ln, err := listen(addr, o)
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
@@ -99,4 +126,26 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		panic(err)
 	}
 	return c
+}
+
+// listen listens on addr, or, if it is the role's default and in use, on
+// a free port of its host.
+func listen(addr string, o serveOpts) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil || !o.defaultAddr || !errors.Is(err, syscall.EADDRINUSE) {
+		return ln, err
+	}
+	host, _, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil {
+		return nil, err
+	}
+	ln, freeErr := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if freeErr != nil {
+		return nil, errors.Join(err, freeErr)
+	}
+	if o.log != nil {
+		o.log.Info("default metrics address in use (another process on this host); serving metrics on a free port",
+			"default", addr, "addr", ln.Addr().String())
+	}
+	return ln, nil
 }
