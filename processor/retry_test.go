@@ -17,13 +17,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/schemas"
 )
 
+// retryConfig is a worker of the test stage with retries in delays tiers
+// (at most three: runtimeTopics).
 func retryConfig(instance string, delays ...time.Duration) Config {
 	cfg := testConfig(instance, "in")
-	cfg.Retry = &Retry{Pipeline: "t", Stage: "copy", Delays: delays}
+	cfg.EventsTopic, cfg.ChangelogTopic = testEvents, testChangelog
+	cfg.Retry = &Retry{Delays: delays, ParkedTopic: testParked}
+	for tier := range delays {
+		cfg.Retry.DelayTopics = append(cfg.Retry.DelayTopics, testDelayTopic(tier+1))
+	}
 	return cfg
 }
 
@@ -64,11 +69,11 @@ func header(r *kgo.Record, key string) string {
 // exactly once, each key's outputs come in input order, and retried
 // records say which try succeeded.
 func TestRetriesKeepEveryKeysOrder(t *testing.T) {
-	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	addrs := newCluster(t, "in", "out")
 	const keys, perKey = 20, 10
 	produceN(t, addrs, "in", keys, perKey)
 	var failed atomic.Int64
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		attempt := Attempt(r)
 		f := fnv.New32a()
 		fmt.Fprintf(f, "%s/%s/%d", r.Key, r.Value, attempt)
@@ -79,7 +84,7 @@ func TestRetriesKeepEveryKeysOrder(t *testing.T) {
 		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value,
 			Headers: []kgo.RecordHeader{{Key: "attempt", Value: []byte(strconv.Itoa(attempt))}}}}, nil
 	})
-	startRetryStage(t, addrs, kafkatest.Codec(t), retryConfig("a", 20*time.Millisecond, 40*time.Millisecond, 80*time.Millisecond), h)
+	startRetryStage(t, addrs, testCodec(t), retryConfig("a", 20*time.Millisecond, 40*time.Millisecond, 80*time.Millisecond), h)
 
 	got := readAll(t, addrs, "out", keys*perKey)
 	checkExactlyOnceInOrder(t, got, keys, perKey)
@@ -98,7 +103,7 @@ func TestRetriesKeepEveryKeysOrder(t *testing.T) {
 // other keys of its partition keep completing, and the key's later record
 // waits behind its earlier one in the delay tier, untried.
 func TestSlowKeyDoesNotStallItsBucket(t *testing.T) {
-	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	addrs := newCluster(t, "in", "out")
 	var kvs []string
 	kvs = append(kvs, "slow=s0")
 	for i := range 30 {
@@ -111,7 +116,7 @@ func TestSlowKeyDoesNotStallItsBucket(t *testing.T) {
 	produceTo0(t, addrs, kvs...)
 
 	var tries sync.Map
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		n, _ := tries.LoadOrStore(string(r.Value), new(atomic.Int32))
 		n.(*atomic.Int32).Add(1)
 		if string(r.Key) == "slow" {
@@ -119,7 +124,7 @@ func TestSlowKeyDoesNotStallItsBucket(t *testing.T) {
 		}
 		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
 	})
-	startRetryStage(t, addrs, kafkatest.Codec(t), retryConfig("a", time.Hour), h)
+	startRetryStage(t, addrs, testCodec(t), retryConfig("a", time.Hour), h)
 
 	got := readAll(t, addrs, "out", 40)
 	for _, r := range got {
@@ -127,7 +132,7 @@ func TestSlowKeyDoesNotStallItsBucket(t *testing.T) {
 			t.Fatalf("the failing key produced output %q", r.Value)
 		}
 	}
-	waiting := readAll(t, addrs, schemas.DelayTopic("t", 1), 2)
+	waiting := readAll(t, addrs, testDelayTopic(1), 2)
 	if string(waiting[0].Value) != "s0" || header(waiting[0], HeaderRetryAttempts) != "1" ||
 		string(waiting[1].Value) != "s1" || header(waiting[1], HeaderRetryAttempts) != "0" {
 		t.Fatalf("delay tier holds %q (attempts %s), %q (attempts %s); want s0 tried once, then s1 untried",
@@ -142,21 +147,21 @@ func TestSlowKeyDoesNotStallItsBucket(t *testing.T) {
 // where it came from, and its events say ERROR for each delayed try and
 // REPROCESS for the last.
 func TestParkedAfterTheLastTier(t *testing.T) {
-	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	addrs := newCluster(t, "in", "out")
 	produceTo0(t, addrs, "u1=x")
-	h := HandlerFunc(func(context.Context, *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(context.Context, *kgo.Record, State) ([]*kgo.Record, error) {
 		return nil, Transient(errors.New("503 from checker"))
 	})
-	codec := kafkatest.Codec(t)
+	codec := testCodec(t)
 	startRetryStage(t, addrs, codec, retryConfig("a", 10*time.Millisecond, 20*time.Millisecond), h)
 
-	parked := readAll(t, addrs, schemas.ParkedTopic("t"), 1)[0]
+	parked := readAll(t, addrs, testParked, 1)[0]
 	if string(parked.Value) != "x" || header(parked, HeaderDeadTopic) != "in" || header(parked, HeaderRetryAttempts) != "3" ||
 		!strings.Contains(header(parked, HeaderDeadError), "503 from checker") {
 		t.Fatalf("parked record %q with headers %v", parked.Value, parked.Headers)
 	}
 	var statuses []string
-	for _, r := range readAll(t, addrs, schemas.TopicEvents, 3) {
+	for _, r := range readAll(t, addrs, testEvents, 3) {
 		var e schemas.Event
 		if err := codec.Decode(r.Value, &e); err != nil {
 			t.Fatal(err)
@@ -171,11 +176,11 @@ func TestParkedAfterTheLastTier(t *testing.T) {
 // TestParkingReleasesTheKey: a key's later record waits while its older
 // one goes round the tiers, and is tried once the older one has parked.
 func TestParkingReleasesTheKey(t *testing.T) {
-	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
+	addrs := newCluster(t, "in", "out")
 	produceTo0(t, addrs, "u=0", "u=1")
 	var mu sync.Mutex
 	var tries []string
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		mu.Lock()
 		tries = append(tries, string(r.Value))
 		mu.Unlock()
@@ -184,12 +189,12 @@ func TestParkingReleasesTheKey(t *testing.T) {
 		}
 		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
 	})
-	startRetryStage(t, addrs, kafkatest.Codec(t), retryConfig("a", 10*time.Millisecond, 20*time.Millisecond), h)
+	startRetryStage(t, addrs, testCodec(t), retryConfig("a", 10*time.Millisecond, 20*time.Millisecond), h)
 
 	if out := readAll(t, addrs, "out", 1)[0]; string(out.Value) != "1" {
 		t.Fatalf("output %q, want 1", out.Value)
 	}
-	if parked := readAll(t, addrs, schemas.ParkedTopic("t"), 1)[0]; string(parked.Value) != "0" {
+	if parked := readAll(t, addrs, testParked, 1)[0]; string(parked.Value) != "0" {
 		t.Fatalf("parked %q, want 0", parked.Value)
 	}
 	mu.Lock()
@@ -202,15 +207,15 @@ func TestParkingReleasesTheKey(t *testing.T) {
 // TestPermanentErrorFailsAtOnce: bad data is dead-lettered with a FAILED
 // event on its first try and never enters a delay tier.
 func TestPermanentErrorFailsAtOnce(t *testing.T) {
-	addrs := newCluster(t, "in", "out", "dead", schemas.TopicEvents)
+	addrs := newCluster(t, "in", "out", "dead")
 	produceTo0(t, addrs, "bad=x", "good=y")
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		if string(r.Key) == "bad" {
 			return nil, Permanent(errors.New("400 Bad Request: no such user"))
 		}
 		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
 	})
-	codec := kafkatest.Codec(t)
+	codec := testCodec(t)
 	cfg := retryConfig("a", time.Hour)
 	cfg.DeadLetterTopic = "dead"
 	startRetryStage(t, addrs, codec, cfg, h)
@@ -221,23 +226,30 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 	if dead := readAll(t, addrs, "dead", 1)[0]; string(dead.Key) != "bad" || string(dead.Value) != "x" {
 		t.Fatalf("dead letter %s=%s, want bad=x", dead.Key, dead.Value)
 	}
-	var e schemas.Event
-	if err := codec.Decode(readAll(t, addrs, schemas.TopicEvents, 1)[0].Value, &e); err != nil {
-		t.Fatal(err)
+	events := map[string]schemas.Event{}
+	for _, r := range readAll(t, addrs, testEvents, 2) {
+		var e schemas.Event
+		if err := codec.Decode(r.Value, &e); err != nil {
+			t.Fatal(err)
+		}
+		events[e.ItemID] = e
 	}
-	if e.ItemID != "bad" || e.Status != schemas.StatusFailed || e.Attempt != 1 || e.ErrorClass != "permanent" {
+	if e := events["bad"]; e.Status != schemas.StatusFailed || e.Attempt != 1 || e.ErrorClass != "permanent" {
 		t.Fatalf("event %+v, want bad FAILED on attempt 1, class permanent", e)
+	}
+	if e := events["good"]; e.Status != schemas.StatusSuccess {
+		t.Fatalf("event %+v, want good SUCCESS (the test stage is not the last)", e)
 	}
 	adm, err := kadm.NewOptClient(kgo.SeedBrokers(addrs...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer adm.Close()
-	ends, err := adm.ListEndOffsets(context.Background(), schemas.DelayTopic("t", 1))
+	ends, err := adm.ListEndOffsets(context.Background(), testDelayTopic(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ends.Error(); err != nil || len(ends[schemas.DelayTopic("t", 1)]) == 0 {
+	if err := ends.Error(); err != nil || len(ends[testDelayTopic(1)]) == 0 {
 		t.Fatalf("end offsets of the delay tier: %v %v", ends, err)
 	}
 	ends.Each(func(o kadm.ListedOffset) {
@@ -251,11 +263,11 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 // reads its changelog, so a new record of a key whose older records wait
 // in a delay tier still waits behind them.
 func TestWaitingKeysSurviveAReassignment(t *testing.T) {
-	addrs := newCluster(t, "in", "out", schemas.TopicEvents)
-	codec := kafkatest.Codec(t)
+	addrs := newCluster(t, "in", "out")
+	codec := testCodec(t)
 	var down atomic.Bool
 	down.Store(true)
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		if down.Load() {
 			return nil, Transient(errors.New("checker down"))
 		}
@@ -264,7 +276,7 @@ func TestWaitingKeysSurviveAReassignment(t *testing.T) {
 	const delay = 2 * time.Second
 	stopA := startRetryStage(t, addrs, codec, retryConfig("a", delay), h)
 	produceTo0(t, addrs, "u=0", "u=1")
-	readAll(t, addrs, schemas.DelayTopic("t", 1), 2) // u=0 tried and delayed, u=1 behind it
+	readAll(t, addrs, testDelayTopic(1), 2) // u=0 tried and delayed, u=1 behind it
 	stopA()
 
 	down.Store(false)

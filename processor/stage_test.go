@@ -14,11 +14,34 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/internal/kafkatest"
+	"github.com/rationhq/ration/schemas"
 )
 
+// The test stage's names, as a pipeline descriptor derives them for stage
+// "copy" of pipeline "t".
+const (
+	testEvents    = "ration.t.events"
+	testChangelog = "ration.t.copy.changelog"
+	testParked    = "ration.t.copy.parked"
+)
+
+func testDelayTopic(tier int) string { return "ration.t.copy.delay." + strconv.Itoa(tier) }
+
+// runtimeTopics are the test stage's runtime topics with up to three tiers.
+var runtimeTopics = []string{testEvents, testChangelog, testParked, testDelayTopic(1), testDelayTopic(2), testDelayTopic(3)}
+
+// testCodec encodes the runtime's records and the test stage's events.
+func testCodec(t testing.TB) *schemas.Codec {
+	return kafkatest.Codec(t, kafkatest.Setup{Schemas: []schemas.TopicSchema{{Topic: testEvents, Value: new(schemas.Event)}}})
+}
+
+// newCluster starts a broker with topics and the test stage's runtime
+// topics, six partitions each.
 func newCluster(t *testing.T, topics ...string) []string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(time.Second), kfake.SeedTopics(6, topics...))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(time.Second), kfake.SeedTopics(6, append(topics, runtimeTopics...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +69,7 @@ func produceN(t *testing.T, addrs []string, topic string, keys, perKey int) {
 
 // copyHandler copies each record to out, keeping key and value.
 func copyHandler(out string) Handler {
-	return HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	return HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		return []*kgo.Record{{Topic: out, Key: r.Key, Value: r.Value}}, nil
 	})
 }
@@ -101,12 +124,13 @@ func startStageWith(t *testing.T, cfg Config, h Handler, deps Deps) (stop func()
 	return stop
 }
 
+// testConfig is a worker of the test stage, without retries or events.
 func testConfig(instance string, topics ...string) Config {
-	cfg := DefaultConfig("copy", topics...)
-	cfg.InstanceID = instance
-	cfg.SessionTimeout = 3 * time.Second
-	cfg.MaxPollRecords = 200
-	return cfg
+	t := DefaultTuning()
+	t.InstanceID = instance
+	t.SessionTimeout = 3 * time.Second
+	t.MaxPollRecords = 200
+	return Config{Tuning: t, Pipeline: "t", Name: "copy", Group: "ration.t.copy", TransactionalIDPrefix: "ration.t.copy.", Topics: topics}
 }
 
 // countPerKey checks that every key has exactly perKey outputs, in order.
@@ -149,7 +173,7 @@ func TestStageCopiesExactlyOnceAcrossRebalances(t *testing.T) {
 func TestStagePermanentErrorSkipsRecord(t *testing.T) {
 	addrs := newCluster(t, "in", "out")
 	produceN(t, addrs, "in", 10, 3)
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		if string(r.Key) == "k3" {
 			return nil, Permanent(errors.New("bad data"))
 		}
@@ -169,7 +193,7 @@ func TestStageRetriesTransientErrors(t *testing.T) {
 	produceN(t, addrs, "in", 10, 3)
 	var mu sync.Mutex
 	failures := 2
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if failures > 0 {
@@ -207,11 +231,11 @@ func TestStageGracefulStopLeavesGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer adm.Close()
-	groups, err := adm.DescribeGroups(context.Background(), "ration.copy")
+	groups, err := adm.DescribeGroups(context.Background(), "ration.t.copy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := groups["ration.copy"]; len(g.Members) != 0 {
+	if g := groups["ration.t.copy"]; len(g.Members) != 0 {
 		t.Fatalf("after a graceful stop the group still has members: %+v", g.Members)
 	}
 }
@@ -251,7 +275,7 @@ func TestStageDeadLettersPermanentFailuresAndMovesOn(t *testing.T) {
 	if err := cl.ProduceSync(context.Background(), in...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		if !strings.HasPrefix(string(r.Value), "good") {
 			return nil, Permanent(errors.New("cannot decode"))
 		}
