@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rationhq/ration/schemas/structcodec"
 	"github.com/twmb/franz-go/pkg/sr"
 )
 
@@ -100,11 +101,11 @@ func (c *Codec) add(id int, proto Record, older []olderVersion, current map[int]
 		encode = func(b []byte, v any) ([]byte, error) { return v.(handCoded).AppendAvro(b) }
 		decode = func(b []byte, v any) error { return v.(handCoded).ReadAvro(b) }
 	} else {
-		sc, err := newStructCodec(proto.AvroSchema().Text(), proto)
+		sc, err := structcodec.New(proto.AvroSchema().Text(), proto)
 		if err != nil {
 			return fmt.Errorf("%s: %w", proto.AvroSchema().Name(), err)
 		}
-		encode, decode = sc.appendBinary, sc.readBinary
+		encode, decode = sc.Append, sc.Read
 	}
 	checked := func(b []byte, v any) error {
 		if reflect.TypeOf(v) != t {

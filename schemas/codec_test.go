@@ -15,6 +15,12 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
 
+// testTopics are the shared topics plus two topics of events: one record
+// type on two topics.
+func testTopics() []TopicSchema {
+	return append(Shared(), TopicSchema{"ration.a.events", new(Event)}, TopicSchema{"ration.b.events", new(Event)})
+}
+
 func newTestCodec(t *testing.T) (*Codec, *sr.Client) {
 	t.Helper()
 	reg := srfake.New()
@@ -23,7 +29,7 @@ func newTestCodec(t *testing.T) (*Codec, *sr.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Register(context.Background(), cl)
+	c, err := Register(context.Background(), cl, testTopics(), new(KeyBlock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,22 +39,17 @@ func newTestCodec(t *testing.T) (*Codec, *sr.Client) {
 func TestRoundTrip(t *testing.T) {
 	c, _ := newTestCodec(t)
 	now := time.UnixMilli(1_700_000_000_123).UTC()
-	yes := true
 	for _, tc := range []struct {
 		name string
 		in   Record
 		out  Record
 	}{
-		{"user", &DMUser{UserID: "u1", RegisteredAt: now}, new(DMUser)},
-		{"mark", &DMMark{UserID: "u1", Priority: PriorityHigh, MarkedAt: now}, new(DMMark)},
-		{"result open", &DMResult{UserID: "u1", Priority: PriorityNormal, MarkedAt: now, CheckedAt: now, Status: ResultChecked, OpenDM: &yes, Attempts: 1, Worker: "w"}, new(DMResult)},
-		{"result failed", &DMResult{UserID: "u1", Priority: PriorityNormal, MarkedAt: now, CheckedAt: now, Status: ResultFailed, Attempts: 4, Worker: "w", Error: "boom"}, new(DMResult)},
-		{"key block", &KeyBlock{Seqs: []int{4, 7}, Tiers: []int{2, 2}, NextSeq: 8}, new(KeyBlock)},
+		{"event", &Event{ItemID: "u1", Pipeline: "dm", Stage: "check", Status: StatusSuccess, Attempt: 1, Worker: "w", SourceTopic: "t", SourcePartition: 3, SourceOffset: 9, Time: now}, new(Event)},
+		{"client", &Client{Name: "c", Kind: ClientWorker, Scope: ScopeRead, Pipeline: "dm", CreatedAt: now}, new(Client)},
+		{"audit", &Audit{Client: "c", Method: "POST", Route: "POST /v1/x", Status: 202, Time: now}, new(Audit)},
+		{"key block", &KeyBlock{Seqs: []int{4, 7}, Tiers: []int{2, 0}, NextSeq: 8, ParkedItem: "cmd-1"}, new(KeyBlock)},
 		{"reprocess state", &ReprocessState{Pipeline: "dm", ItemID: "u1", RetryCount: 2, SentAt: now, NotifiedAt: now}, new(ReprocessState)},
 		{"reprocess state never sent", &ReprocessState{Pipeline: "dm", ItemID: "u1"}, new(ReprocessState)},
-		{"reprocess state given up", &ReprocessState{Pipeline: "dm", ItemID: "u1", RetryCount: 3, SentAt: now, FailedAt: now,
-			Stage: "check", Error: "checker: connection refused"}, new(ReprocessState)},
-		{"event", &Event{ItemID: "u1", Pipeline: "dm", Stage: "check", Status: StatusSuccess, Attempt: 1, Worker: "w", SourceTopic: "t", SourcePartition: 3, SourceOffset: 9, Time: now}, new(Event)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := c.Encode(tc.in)
@@ -70,80 +71,54 @@ func TestRoundTrip(t *testing.T) {
 
 func TestSharedSchemaHasOneID(t *testing.T) {
 	c, _ := newTestCodec(t)
-	normal, _ := c.SchemaID(TopicDMChecks)
-	high, _ := c.SchemaID(TopicDMChecksHigh)
-	if normal != high || normal == 0 {
-		t.Fatalf("ids normal=%d high=%d, want one shared id", normal, high)
+	a, _ := c.SchemaID("ration.a.events")
+	b, _ := c.SchemaID("ration.b.events")
+	if a != b || a == 0 {
+		t.Fatalf("ids a=%d b=%d, want one shared id", a, b)
 	}
 }
 
-func TestRetryTopicsHaveSchemas(t *testing.T) {
-	c, _ := newTestCodec(t)
-	mark, _ := c.SchemaID(TopicDMChecks)
-	// Delay and parked topics carry the original mark bytes.
-	for _, topic := range append(DMDelayTopics(MaxDelayTiers), TopicDMParked) {
-		if id, err := c.SchemaID(topic); err != nil || id != mark {
-			t.Errorf("%s: id %d, %v; want the mark's id %d", topic, id, err, mark)
-		}
-	}
-	if _, err := c.SchemaID(DelayTopic(PipelineDM, MaxDelayTiers+1)); !errors.Is(err, ErrUnknownTopic) {
-		t.Errorf("tier %d: err %v, want ErrUnknownTopic", MaxDelayTiers+1, err)
-	}
-	normal, err := c.SchemaID(BlockedTopic(TopicDMChecks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	high, _ := c.SchemaID(BlockedTopic(TopicDMChecksHigh))
-	if normal != high || normal == mark {
-		t.Errorf("blocked ids normal=%d high=%d mark=%d, want one id of their own", normal, high, mark)
-	}
-	if _, err := c.SchemaID(TopicReprocessState); err != nil {
-		t.Error(err)
-	}
-}
-
-func TestRetryTopicNames(t *testing.T) {
-	for _, tc := range []struct{ got, want string }{
-		{BlockedTopic(TopicDMChecks), "ration.dm.checks.blocked"},
-		{BlockedTopic(TopicDMChecksHigh), "ration.dm.checks.high.blocked"},
-		{DelayTopic(PipelineDM, 2), "ration.dm.delay.2"},
-		{ParkedTopic(PipelineDM), TopicDMParked},
-	} {
-		if tc.got != tc.want {
-			t.Errorf("got %q, want %q", tc.got, tc.want)
-		}
-	}
-	if got := DMDelayTopics(3); !reflect.DeepEqual(got, []string{"ration.dm.delay.1", "ration.dm.delay.2", "ration.dm.delay.3"}) {
-		t.Errorf("DMDelayTopics(3) = %v", got)
-	}
-	if got := DMDelayTopics(0); len(got) != 0 {
-		t.Errorf("DMDelayTopics(0) = %v", got)
+// TestRecordSubjects: a record type kept in a topic of mixed values (a
+// changelog) is registered under its full name.
+func TestRecordSubjects(t *testing.T) {
+	_, cl := newTestCodec(t)
+	ss, err := cl.SchemaByVersion(context.Background(), "ration.KeyBlock", -1)
+	if err != nil || ss.Schema.Schema != new(KeyBlock).AvroSchema().Text() {
+		t.Fatalf("subject ration.KeyBlock: %+v, %v", ss, err)
 	}
 }
 
 func TestRegisterIsIdempotent(t *testing.T) {
 	c, cl := newTestCodec(t)
-	again, err := Register(context.Background(), cl)
+	again, err := Register(context.Background(), cl, testTopics(), new(KeyBlock))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for topic := range topicSchema {
-		a, _ := c.SchemaID(topic)
-		b, _ := again.SchemaID(topic)
+	for _, ts := range testTopics() {
+		a, _ := c.SchemaID(ts.Topic)
+		b, _ := again.SchemaID(ts.Topic)
 		if a != b {
-			t.Fatalf("%s: id %d then %d", topic, a, b)
+			t.Fatalf("%s: id %d then %d", ts.Topic, a, b)
 		}
+	}
+}
+
+func TestRegisterRefusesATopicTwice(t *testing.T) {
+	_, cl := newTestCodec(t)
+	twice := append(testTopics(), TopicSchema{TopicAudit, new(Audit)})
+	if _, err := Register(context.Background(), cl, twice); err == nil {
+		t.Fatal("a topic declared twice was accepted")
 	}
 }
 
 func TestDecodeRejectsOtherType(t *testing.T) {
 	c, _ := newTestCodec(t)
-	b, err := c.Encode(&DMUser{UserID: "u", RegisteredAt: time.Now()})
+	b, err := c.Encode(&Audit{Client: "c", Method: "GET", Route: "r", Status: 200, Time: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Decode(b, new(DMMark)); err == nil {
-		t.Fatal("decoding a user as a mark succeeded")
+	if err := c.Decode(b, new(Client)); !errors.Is(err, errOtherType) {
+		t.Fatalf("decoding an audit record as a client: %v, want errOtherType", err)
 	}
 }
 
@@ -151,16 +126,16 @@ func FuzzDecode(f *testing.F) {
 	reg := srfake.New()
 	defer reg.Close()
 	cl, _ := sr.NewClient(sr.URLs(reg.URL()))
-	c, err := Register(context.Background(), cl)
+	c, err := Register(context.Background(), cl, testTopics(), new(KeyBlock))
 	if err != nil {
 		f.Fatal(err)
 	}
-	seed, _ := c.Encode(&DMMark{UserID: "u1", Priority: PriorityNormal, MarkedAt: time.UnixMilli(1)})
+	seed, _ := c.Encode(&KeyBlock{Seqs: []int{1}, Tiers: []int{1}, NextSeq: 2})
 	f.Add(seed)
 	f.Add([]byte{0, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var m DMMark
-		_ = c.Decode(b, &m) // must not panic
+		_ = c.Decode(b, new(KeyBlock)) // must not panic
+		_ = c.Decode(b, new(Event))
 	})
 }
 
@@ -196,7 +171,7 @@ func TestOlderVersionStillDecodes(t *testing.T) {
 	}
 	written := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(old.ID)), body...)
 
-	c, err := Register(ctx, cl)
+	c, err := Register(ctx, cl, Shared())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +213,7 @@ func TestIncompatibleOlderVersionIsNotDecoded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Register(ctx, cl)
+	c, err := Register(ctx, cl, Shared())
 	if err != nil {
 		t.Fatal(err)
 	}

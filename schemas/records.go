@@ -45,19 +45,19 @@ const (
 
 // Event is one status change of one item in one stage.
 type Event struct {
-	ItemID          string
-	Pipeline        string
-	Stage           string
-	Status          Status
-	Attempt         int
-	RetryCount      int
-	Worker          string
-	SourceTopic     string
-	SourcePartition int32
-	SourceOffset    int64
-	ErrorClass      string
-	Error           string
-	Time            time.Time
+	ItemID          string    `avro:"item_id"`
+	Pipeline        string    `avro:"pipeline"`
+	Stage           string    `avro:"stage"`
+	Status          Status    `avro:"status"`
+	Attempt         int       `avro:"attempt"`
+	RetryCount      int       `avro:"retry_count"`
+	Worker          string    `avro:"worker"`
+	SourceTopic     string    `avro:"source_topic"`
+	SourcePartition int32     `avro:"source_partition"`
+	SourceOffset    int64     `avro:"source_offset"`
+	ErrorClass      string    `avro:"error_class"`
+	Error           string    `avro:"error"`
+	Time            time.Time `avro:"time"`
 }
 
 // ClientKind tells an HTTP API client from a Kafka worker.

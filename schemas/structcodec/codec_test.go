@@ -1,10 +1,9 @@
-package schemas
+package structcodec
 
 import (
 	"bytes"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,9 +36,9 @@ const (
 
 type tier int
 
-func newTestStructCodec(t testing.TB, schema string, prototype any) *structCodec {
+func newTestStructCodec(t testing.TB, schema string, prototype any) *Codec {
 	t.Helper()
-	c, err := newStructCodec(schema, prototype)
+	c, err := New(schema, prototype)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,10 +47,10 @@ func newTestStructCodec(t testing.TB, schema string, prototype any) *structCodec
 
 // roundTrip decodes b into a new value of v's type and fails t unless it
 // equals v.
-func roundTrip(t *testing.T, c *structCodec, b []byte, v any) {
+func roundTrip(t *testing.T, c *Codec, b []byte, v any) {
 	t.Helper()
 	out := reflect.New(reflect.TypeOf(v).Elem()).Interface()
-	if err := c.readBinary(b, out); err != nil {
+	if err := c.Read(b, out); err != nil {
 		t.Fatalf("decode %x: %v", b, err)
 	}
 	if !reflect.DeepEqual(out, v) {
@@ -137,7 +136,7 @@ func TestStructCodecMappings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := c.appendBinary(nil, tc.value)
+			got, err := c.Append(nil, tc.value)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +156,7 @@ func TestStructCodecLargeMaps(t *testing.T) {
 		v.X[strings.Repeat("k", i+1)] = int64(i) << 33
 	}
 	c := newTestStructCodec(t, oneSchema(`{"type":"map","values":"long"}`), v)
-	b, err := c.appendBinary(nil, v)
+	b, err := c.Append(nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +217,7 @@ func TestStructCodecNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.appendBinary(nil, v)
+	got, err := c.Append(nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,12 +233,12 @@ func TestStructCodecLeavesUntaggedFieldsAlone(t *testing.T) {
 		Cache int
 	}
 	c := newTestStructCodec(t, oneSchema(`"string"`), new(withExtra))
-	b, err := c.appendBinary(nil, &withExtra{X: "a", Cache: 1})
+	b, err := c.Append(nil, &withExtra{X: "a", Cache: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := withExtra{Cache: 7}
-	if err := c.readBinary(b, &out); err != nil {
+	if err := c.Read(b, &out); err != nil {
 		t.Fatal(err)
 	}
 	if out != (withExtra{X: "a", Cache: 7}) {
@@ -253,67 +252,12 @@ func TestStructCodecDecodedBytesAreCopies(t *testing.T) {
 	c := newTestStructCodec(t, oneSchema(`"bytes"`), new(one[[]byte]))
 	b := []byte{0x04, 1, 2}
 	var out one[[]byte]
-	if err := c.readBinary(b, &out); err != nil {
+	if err := c.Read(b, &out); err != nil {
 		t.Fatal(err)
 	}
 	b[1] = 9
 	if !bytes.Equal(out.X, []byte{1, 2}) {
 		t.Fatalf("decoded bytes changed with the input: %v", out.X)
-	}
-}
-
-// dmResultTagged is DMResult with tags, for the struct codec.
-type dmResultTagged struct {
-	UserID    string       `avro:"user_id"`
-	Priority  Priority     `avro:"priority"`
-	MarkedAt  time.Time    `avro:"marked_at"`
-	CheckedAt time.Time    `avro:"checked_at"`
-	Status    ResultStatus `avro:"status"`
-	OpenDM    *bool        `avro:"open_dm"`
-	Attempts  int          `avro:"attempts"`
-	Worker    string       `avro:"worker"`
-	Error     string       `avro:"error"`
-}
-
-func dmResultStructCodec(t testing.TB) *structCodec {
-	t.Helper()
-	text, err := files.ReadFile(new(DMResult).schemaFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newTestStructCodec(t, string(text), new(dmResultTagged))
-}
-
-// TestStructCodecMatchesHandWrittenDMResult holds the struct codec to the
-// hand-written DMResult codec on the same values, both ways. (They differ
-// on the zero time, which only the struct codec writes as 0.)
-func TestStructCodecMatchesHandWrittenDMResult(t *testing.T) {
-	c := dmResultStructCodec(t)
-	r := rand.New(rand.NewPCG(7, 8))
-	for range 2000 {
-		hand := randRecords(r)[2].(*DMResult)
-		want, err := hand.appendAvro(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := c.appendBinary(nil, (*dmResultTagged)(hand))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("%+v:\n struct %x\n hand   %x", hand, got, want)
-		}
-		var viaStruct dmResultTagged
-		if err := c.readBinary(want, &viaStruct); err != nil {
-			t.Fatal(err)
-		}
-		var viaHand DMResult
-		if err := viaHand.readAvro(want); err != nil {
-			t.Fatal(err)
-		}
-		if hand.MarkedAt.UnixMilli() != 0 && hand.CheckedAt.UnixMilli() != 0 && !reflect.DeepEqual((*DMResult)(&viaStruct), &viaHand) {
-			t.Fatalf("decoded %x:\n struct %+v\n hand   %+v", want, viaStruct, viaHand)
-		}
 	}
 }
 
@@ -374,7 +318,7 @@ func TestNewStructCodecErrors(t *testing.T) {
 			new(one[[]empty]), "field x: an array of items that take no bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newStructCodec(tc.schema, tc.prototype)
+			_, err := New(tc.schema, tc.prototype)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}
@@ -411,7 +355,7 @@ func TestStructCodecEncodeErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newTestStructCodec(t, tc.schema, tc.value)
-			b, err := c.appendBinary([]byte("kept"), tc.value)
+			b, err := c.Append([]byte("kept"), tc.value)
 			if err == nil {
 				t.Fatalf("encoded %x", b)
 			}
@@ -435,17 +379,17 @@ func TestStructCodecRefusesValuesOfOtherTypes(t *testing.T) {
 		v    any
 		want string
 	}{
-		{"another type", &one[int]{}, "given *schemas.one[int]"},
-		{"a struct, not a pointer", one[string]{}, "given schemas.one[string]"},
+		{"another type", &one[int]{}, "given *structcodec.one[int]"},
+		{"a struct, not a pointer", one[string]{}, "given structcodec.one[string]"},
 		{"nil", nil, "given <nil>"},
 		{"nil pointer", (*one[string])(nil), "given a nil pointer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := c.appendBinary(nil, tc.v); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("appendBinary: err = %v, want one containing %q", err, tc.want)
+			if _, err := c.Append(nil, tc.v); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Append: err = %v, want one containing %q", err, tc.want)
 			}
-			if err := c.readBinary([]byte{0}, tc.v); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("readBinary: err = %v, want one containing %q", err, tc.want)
+			if err := c.Read([]byte{0}, tc.v); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Read: err = %v, want one containing %q", err, tc.want)
 			}
 		})
 	}
@@ -500,7 +444,7 @@ func TestStructCodecRefusesMalformedInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newTestStructCodec(t, oneSchema(tc.fieldType), tc.prototype)
-			err := c.readBinary(tc.b, tc.prototype)
+			err := c.Read(tc.b, tc.prototype)
 			if err == nil {
 				t.Fatalf("decoded %x as %+v", tc.b, tc.prototype)
 			}
@@ -519,7 +463,7 @@ func TestStructCodecRefusesMalformedInput(t *testing.T) {
 func TestStructCodecKeepsFloatBits(t *testing.T) {
 	const bits = 0x7f800001
 	c := newTestStructCodec(t, oneSchema(`"float"`), new(one[float32]))
-	b, err := c.appendBinary(nil, &one[float32]{math.Float32frombits(bits)})
+	b, err := c.Append(nil, &one[float32]{math.Float32frombits(bits)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +471,7 @@ func TestStructCodecKeepsFloatBits(t *testing.T) {
 		t.Fatalf("encoded %x, want %x", b, want)
 	}
 	var out one[float32]
-	if err := c.readBinary(b, &out); err != nil {
+	if err := c.Read(b, &out); err != nil {
 		t.Fatal(err)
 	}
 	if got := math.Float32bits(out.X); got != bits {

@@ -1,4 +1,9 @@
-package schemas
+// Package structcodec encodes and decodes Go structs in the Avro binary
+// encoding of a schema, through goavro: the default codec of every
+// ration record type (schemas.Codec uses it for any type that does not
+// encode itself), and the oracle that hand-written codecs are tested
+// against.
+package structcodec
 
 import (
 	"encoding/json"
@@ -9,13 +14,13 @@ import (
 	"github.com/rationhq/ration/schemas/avrobin"
 )
 
-// structCodec encodes and decodes values of one Go struct type in the Avro
+// Codec encodes and decodes values of one Go struct type in the Avro
 // binary encoding of one schema, through goavro's native form. It is the
 // default codec of a record type: goavro does the Avro, and converters
-// built once from the schema and the struct type (reflect_build.go) move
+// built once from the schema and the struct type (codec_build.go) move
 // values between the struct and goavro's maps, so encoding and decoding
-// look nothing up. A record type gets a hand-written codec (encode.go,
-// decode.go) only when a benchmark shows the need; BenchmarkStructCodec
+// look nothing up. A record type gets a hand-written codec (package
+// avrobin) only when a benchmark shows the need; BenchmarkStructCodec
 // measures what the default costs.
 //
 // A struct field maps to the schema field its `avro:"<name>"` tag names.
@@ -44,26 +49,26 @@ import (
 // (ReprocessState.SentAt): the Unix epoch itself does not survive a round
 // trip. An empty array, map or bytes decodes as nil: Avro has no null one.
 //
-// Not supported, refused by newStructCodec: recursive types, unions other
+// Not supported, refused by New: recursive types, unions other
 // than null and one other type, arrays of items that can take no bytes
 // (empty records), and the logical types date, time-millis, time-micros,
 // decimal and validated-string. goavro ignores every other logical type
 // (uuid, local-timestamp-millis, …), and so does this codec: a uuid is a
 // string.
 //
-// A structCodec is safe for concurrent use.
-type structCodec struct {
+// A Codec is safe for concurrent use.
+type Codec struct {
 	avro *goavro.Codec
 	typ  reflect.Type // the pointer to the struct
 	root *recordConv
 }
 
-// newStructCodec parses schema (Avro JSON) with goavro and checks that the
+// New parses schema (Avro JSON) with goavro and checks that the
 // struct type of prototype (a pointer to a struct) matches it: every schema
 // field has exactly one struct field tagged `avro:"<name>"` with a
 // compatible Go type, and no tagged struct field is missing from the
 // schema. Mismatches are errors naming the field.
-func newStructCodec(schema string, prototype any) (*structCodec, error) {
+func New(schema string, prototype any) (*Codec, error) {
 	typ := reflect.TypeOf(prototype)
 	if typ == nil || typ.Kind() != reflect.Pointer || typ.Elem().Kind() != reflect.Struct {
 		return nil, fmt.Errorf("struct codec: prototype %T is not a pointer to a struct", prototype)
@@ -81,13 +86,13 @@ func newStructCodec(schema string, prototype any) (*structCodec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("struct codec for %s: %w", typ.Elem(), err)
 	}
-	return &structCodec{avro: avro, typ: typ, root: root}, nil
+	return &Codec{avro: avro, typ: typ, root: root}, nil
 }
 
-// appendBinary appends v's Avro binary encoding (no wire-format header) to
+// Append appends v's Avro binary encoding (no wire-format header) to
 // b; v is a pointer to the prototype's struct type. On error it returns b
 // as it was.
-func (c *structCodec) appendBinary(b []byte, v any) ([]byte, error) {
+func (c *Codec) Append(b []byte, v any) ([]byte, error) {
 	rv, err := c.value(v)
 	if err != nil {
 		return b, err
@@ -103,7 +108,7 @@ func (c *structCodec) appendBinary(b []byte, v any) ([]byte, error) {
 	return out, nil
 }
 
-// readBinary decodes b into v (a pointer to the struct type); trailing
+// Read decodes b into v (a pointer to the struct type); trailing
 // bytes are an error. The bytes are checked before goavro reads them
 // (see below); on error, v may hold part of the record.
 //
@@ -118,7 +123,7 @@ func (c *structCodec) appendBinary(b []byte, v any) ([]byte, error) {
 // goavro then only sees input whose layout is sound, and allocates in
 // proportion to it. goavro.MaxBlockCount is a process-wide setting, not
 // the codec's to set.
-func (c *structCodec) readBinary(b []byte, v any) error {
+func (c *Codec) Read(b []byte, v any) error {
 	rv, err := c.value(v)
 	if err != nil {
 		return err
@@ -140,7 +145,7 @@ func (c *structCodec) readBinary(b []byte, v any) error {
 
 // value returns v as a reflect.Value, if it is a non-nil pointer to the
 // codec's struct type.
-func (c *structCodec) value(v any) (reflect.Value, error) {
+func (c *Codec) value(v any) (reflect.Value, error) {
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() || rv.Type() != c.typ {
 		return reflect.Value{}, fmt.Errorf("struct codec for %s: given %T", c.typ.Elem(), v)

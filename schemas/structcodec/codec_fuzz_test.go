@@ -1,4 +1,4 @@
-package schemas
+package structcodec
 
 import (
 	"bytes"
@@ -286,7 +286,7 @@ func TestStructCodecAllTypesMatchesGoavro(t *testing.T) {
 			maxMap = 5
 		}
 		v := randAllTypes(r, maxMap)
-		got, err := c.appendBinary(nil, v)
+		got, err := c.Append(nil, v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +300,7 @@ func TestStructCodecAllTypesMatchesGoavro(t *testing.T) {
 			}
 		}
 		var out allTypes
-		if err := c.readBinary(got, &out); err != nil {
+		if err := c.Read(got, &out); err != nil {
 			t.Fatalf("decode %x: %v", got, err)
 		}
 		if !sameBits(reflect.ValueOf(&out), reflect.ValueOf(v)) {
@@ -315,13 +315,13 @@ func TestStructCodecRefusesEveryTruncation(t *testing.T) {
 	c := newTestStructCodec(t, allTypesSchema, new(allTypes))
 	r := rand.New(rand.NewPCG(11, 12))
 	for range 50 {
-		b, err := c.appendBinary(nil, randAllTypes(r, 3))
+		b, err := c.Append(nil, randAllTypes(r, 3))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for n := range len(b) {
 			var out allTypes
-			if err := c.readBinary(b[:n], &out); err == nil {
+			if err := c.Read(b[:n], &out); err == nil {
 				t.Fatalf("%x, the first %d bytes of %x, decoded", b[:n], n, b)
 			}
 		}
@@ -341,14 +341,14 @@ func FuzzStructCodecDecode(f *testing.F) {
 	}
 	r := rand.New(rand.NewPCG(13, 14))
 	for range 8 {
-		b, err := c.appendBinary(nil, randAllTypes(r, 3))
+		b, err := c.Append(nil, randAllTypes(r, 3))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b)
 	}
 	zero := allTypes{E: PriorityNormal}
-	b, err := c.appendBinary(nil, &zero)
+	b, err := c.Append(nil, &zero)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func FuzzStructCodecDecode(f *testing.F) {
 	f.Add(append(b[:len(b)-5:len(b)-5], 0xfe, 0xff, 0xff, 0xff, 0x0f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var v1 allTypes
-		err := c.readBinary(b, &v1)
+		err := c.Read(b, &v1)
 		native, rest, goErr := oracle.NativeFromBinary(b)
 		if goErr == nil && len(rest) > 0 {
 			goErr = errors.New("trailing bytes")
@@ -370,12 +370,12 @@ func FuzzStructCodecDecode(f *testing.F) {
 			}
 			return
 		}
-		b2, err := c.appendBinary(nil, &v1)
+		b2, err := c.Append(nil, &v1)
 		if err != nil {
 			t.Fatalf("%x decoded to %+v, which does not encode: %v", b, v1, err)
 		}
 		var v2 allTypes
-		if err := c.readBinary(b2, &v2); err != nil {
+		if err := c.Read(b2, &v2); err != nil {
 			t.Fatalf("%x decoded, re-encoded to %x, which does not decode: %v", b, b2, err)
 		}
 		if !sameBits(reflect.ValueOf(v1), reflect.ValueOf(v2)) {
