@@ -8,18 +8,24 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/processor"
-	"github.com/rationhq/ration/schemas"
+)
+
+// The dead-letter topic of a stage and the input its records came from.
+const (
+	deadTopic  = "ration.t.check.dead"
+	inputTopic = "ration.t.checks"
 )
 
 // deadRecord is what the runtime writes for a record it could not process.
 func deadRecord(key string, offset int) *kgo.Record {
-	return &kgo.Record{Topic: schemas.TopicDMDead, Key: []byte(key), Value: []byte("garbage " + key), Headers: []kgo.RecordHeader{
+	return &kgo.Record{Topic: deadTopic, Key: []byte(key), Value: []byte("garbage " + key), Headers: []kgo.RecordHeader{
 		{Key: "trace", Value: []byte("t-" + key)},
-		{Key: processor.HeaderDeadStage, Value: []byte("dmcheck")},
+		{Key: processor.HeaderDeadStage, Value: []byte("check")},
 		{Key: processor.HeaderDeadError, Value: []byte("cannot decode")},
-		{Key: processor.HeaderDeadTopic, Value: []byte(schemas.TopicDMChecks)},
+		{Key: processor.HeaderDeadTopic, Value: []byte(inputTopic)},
 		{Key: processor.HeaderDeadPartition, Value: []byte("1")},
 		{Key: processor.HeaderDeadOffset, Value: []byte(strconv.Itoa(offset))},
 		{Key: processor.HeaderDeadTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
@@ -30,7 +36,7 @@ func deadRecord(key string, offset int) *kgo.Record {
 // runtime writes them, so the topic also holds transaction markers).
 func rig(t *testing.T) (*kafkatest.Kafka, *Tool) {
 	t.Helper()
-	k := kafkatest.New(t, 2)
+	k := kafkatest.New(t, 2, kafkatest.Setup{Topics: []kafkaconn.TopicSpec{{Name: deadTopic}, {Name: inputTopic}}})
 	ctx := context.Background()
 	if err := k.Client.ProduceSync(ctx, deadRecord("a", 10)).FirstErr(); err != nil {
 		t.Fatal(err)
@@ -49,7 +55,7 @@ func rig(t *testing.T) (*kafkatest.Kafka, *Tool) {
 	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
-	tool, err := New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, schemas.TopicDMDead)
+	tool, err := New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, deadTopic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +73,7 @@ func TestListShowsWhereAndWhy(t *testing.T) {
 		t.Fatalf("%d letters, want 3: %+v", len(letters), letters)
 	}
 	for _, l := range letters {
-		if l.Stage != "dmcheck" || l.Error != "cannot decode" || l.OriginalTopic != schemas.TopicDMChecks || l.OriginalPartition != 1 || l.Time.IsZero() || string(l.Value) != "garbage "+l.Key {
+		if l.Stage != "check" || l.Error != "cannot decode" || l.OriginalTopic != inputTopic || l.OriginalPartition != 1 || l.Time.IsZero() || string(l.Value) != "garbage "+l.Key {
 			t.Fatalf("letter %+v", l)
 		}
 	}
@@ -83,7 +89,7 @@ func TestReplaySendsOriginalsBackAndEmptiesTheTopic(t *testing.T) {
 	if err != nil || dry.Letters != 3 || dry.Replayed != 0 || dry.Purged != 0 || !dry.DryRun {
 		t.Fatalf("dry run %+v, %v", dry, err)
 	}
-	if n := k.EndOffsets(t)[schemas.TopicDMChecks]; n != 0 {
+	if n := k.EndOffsets(t)[inputTopic]; n != 0 {
 		t.Fatalf("a dry run sent %d records", n)
 	}
 
@@ -91,7 +97,7 @@ func TestReplaySendsOriginalsBackAndEmptiesTheTopic(t *testing.T) {
 	if err != nil || out.Replayed != 3 || out.Purged != 3 {
 		t.Fatalf("replay %+v, %v", out, err)
 	}
-	back := k.Read(t, schemas.TopicDMChecks, 3)
+	back := k.Read(t, inputTopic, 3)
 	for _, r := range back {
 		if string(r.Value) != "garbage "+string(r.Key) || len(r.Headers) != 1 || r.Headers[0].Key != "trace" {
 			t.Fatalf("replayed %q %q headers %v: want the original record", r.Key, r.Value, r.Headers)

@@ -18,7 +18,7 @@ import (
 // TestAuditWaitsForKafka: Audit returns once the event is in the topic,
 // and returns Kafka's refusal, logging the event it lost.
 func TestAuditWaitsForKafka(t *testing.T) {
-	k := kafkatest.New(t, 1)
+	k := kafkatest.New(t, 1, kafkatest.Setup{})
 	var log bytes.Buffer
 	a := NewAudit(k.Client, k.Codec, slog.New(slog.NewTextHandler(&log, nil)))
 	ev := schemas.Audit{Client: "ci", Method: "POST", Route: "POST /v1/dm/checks", Status: 202, Time: time.UnixMilli(1_700_000_000_000)}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/notify"
 	"github.com/rationhq/ration/notify/notifytest"
@@ -76,6 +77,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testPipelines is the dm pipeline as the reprocessor knows it.
+var testPipelines = map[string]Pipeline{"dm": {EventsTopic: "ration.dm.events"}}
+
+// newKafka starts a Kafka with the dm pipeline's events topic and input.
+func newKafka(t *testing.T) *kafkatest.Kafka {
+	t.Helper()
+	return kafkatest.New(t, 1, kafkatest.Setup{
+		Topics:  []kafkaconn.TopicSpec{{Name: "ration.dm.events"}, {Name: "ration.dm.checks"}},
+		Schemas: []schemas.TopicSchema{{Topic: "ration.dm.events", Value: new(schemas.Event)}},
+	})
+}
+
 // reprocessorWith returns a reprocessor on k and items that notifies
 // through cfg and logs to log.
 func reprocessorWith(t *testing.T, k *kafkatest.Kafka, items ration.ItemStatusReader, cfg notify.Config, log *syncBuffer) *Reprocessor {
@@ -87,7 +100,7 @@ func reprocessorWith(t *testing.T, k *kafkatest.Kafka, items ration.ItemStatusRe
 	rcfg := DefaultConfig()
 	rcfg.AttemptCount = 1
 	r, err := New(rcfg, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, Codec: k.Codec, Items: items, Notifier: n,
-		Log: slog.New(slog.NewTextHandler(log, nil))})
+		Log: slog.New(slog.NewTextHandler(log, nil)), Pipelines: testPipelines})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +133,11 @@ func stateOf(t *testing.T, k *kafkatest.Kafka, key ration.ItemKey) *schemas.Repr
 // The first run with a channel reports it, once, with the stage it was
 // given up at and its last error.
 func TestGiveUpWithoutChannelWaitsForOne(t *testing.T) {
-	k := kafkatest.New(t, 1)
+	k := newKafka(t)
 	key := ration.ItemKey{Pipeline: "dm", ItemID: "u-lost"}
 	items := &fakeItems{changed: map[ration.ItemKey]time.Time{}, candidates: []ration.ItemStatus{{
 		Pipeline: key.Pipeline, ItemID: key.ItemID, Stage: "check", Status: "REPROCESS", Attempt: 4, RetryCount: 1,
-		Error: "checker: connection refused", SourceTopic: schemas.TopicDMChecks, Changed: time.Now().Add(-time.Minute),
+		Error: "checker: connection refused", SourceTopic: "ration.dm.checks", Changed: time.Now().Add(-time.Minute),
 	}}}
 
 	var log syncBuffer

@@ -29,7 +29,7 @@ func (noItems) LastChanged(context.Context, []ration.ItemKey) (map[ration.ItemKe
 // TestScheduledRunStopsWhenTheWindowEnds: a scheduled run cut short by the
 // end of its off-peak window is a stop, not a failure.
 func TestScheduledRunStopsWhenTheWindowEnds(t *testing.T) {
-	k := kafkatest.New(t, 1)
+	k := kafkatest.New(t, 1, kafkatest.Setup{})
 	// The clock says it is an hour ago, inside a window that ended (in
 	// real time) long before the run starts.
 	then := time.Now().UTC().Add(-time.Hour)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/schemas"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -21,10 +23,10 @@ func TestNewServesKafkaAndTheRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if err := conn.EnsureTopics(ctx, cl); err != nil {
+	if err := conn.EnsureTopics(ctx, cl, kafkaconn.SharedTopics()); err != nil {
 		t.Fatalf("create ration's topics: %v", err)
 	}
-	if _, err := conn.Codec(ctx); err != nil {
+	if _, err := conn.Codec(ctx, schemas.Shared()); err != nil {
 		t.Fatalf("register ration's schemas: %v", err)
 	}
 }

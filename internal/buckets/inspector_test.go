@@ -17,13 +17,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/kafkatest"
-	"github.com/rationhq/ration/schemas"
 )
 
 const (
-	high   = schemas.TopicDMChecksHigh
-	normal = schemas.TopicDMChecks
+	high   = "ration.t.checks.high"
+	normal = "ration.t.checks"
 )
 
 // TestInspector runs a group of two static members over two topics of two
@@ -38,7 +38,7 @@ const (
 //
 // and a second stage whose group never ran, over the high topic.
 func TestInspector(t *testing.T) {
-	k := kafkatest.New(t, 2)
+	k := kafkatest.New(t, 2, kafkatest.Setup{Topics: []kafkaconn.TopicSpec{{Name: high}, {Name: normal}}})
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
 	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
 	produce(t, k, "", records(high, 0, 4, at(0))...)
@@ -125,22 +125,22 @@ func TestInspector(t *testing.T) {
 	}
 
 	wantMetrics(t, reg, g.owners(), map[string]float64{
-		`ration_bucket_lag_records{partition="0",pipeline="dm",stage="check",topic="ration.dm.checks.high"}`:    1,
-		`ration_bucket_lag_records{partition="1",pipeline="dm",stage="check",topic="ration.dm.checks"}`:         1,
-		`ration_bucket_lag_records{partition="0",pipeline="other",stage="never",topic="ration.dm.checks.high"}`: 4,
-		`ration_stage_members{pipeline="dm",stage="check"}`:                                                     2,
-		`ration_stage_members{pipeline="other",stage="never"}`:                                                  0,
-		`ration_stage_records_per_second{pipeline="dm",stage="check"}`:                                          0.8,
-		`ration_stage_drain_seconds{pipeline="dm",stage="check"}`:                                               3.75,
-		`ration_stage_drain_seconds{pipeline="other",stage="never"}`:                                            math.Inf(1),
-		`ration_stage_oldest_waiting_seconds{pipeline="dm",stage="check"}`:                                      102,
-		`ration_buckets_samples_total{result="ok"}`:                                                             2,
-		`ration_buckets_sampled_timestamp_seconds`:                                                              float64(at(105).Unix()),
+		`ration_bucket_lag_records{partition="0",pipeline="dm",stage="check",topic="ration.t.checks.high"}`:    1,
+		`ration_bucket_lag_records{partition="1",pipeline="dm",stage="check",topic="ration.t.checks"}`:         1,
+		`ration_bucket_lag_records{partition="0",pipeline="other",stage="never",topic="ration.t.checks.high"}`: 4,
+		`ration_stage_members{pipeline="dm",stage="check"}`:                                                    2,
+		`ration_stage_members{pipeline="other",stage="never"}`:                                                 0,
+		`ration_stage_records_per_second{pipeline="dm",stage="check"}`:                                         0.8,
+		`ration_stage_drain_seconds{pipeline="dm",stage="check"}`:                                              3.75,
+		`ration_stage_drain_seconds{pipeline="other",stage="never"}`:                                           math.Inf(1),
+		`ration_stage_oldest_waiting_seconds{pipeline="dm",stage="check"}`:                                     102,
+		`ration_buckets_samples_total{result="ok"}`:                                                            2,
+		`ration_buckets_sampled_timestamp_seconds`:                                                             float64(at(105).Unix()),
 	})
 }
 
 func TestRunSamplesAtOnceAndStopsWithItsContext(t *testing.T) {
-	k := kafkatest.New(t, 2)
+	k := kafkatest.New(t, 2, kafkatest.Setup{Topics: []kafkaconn.TopicSpec{{Name: high}, {Name: normal}}})
 	in, err := New(Config{Interval: time.Hour, Stages: []Stage{{Pipeline: "dm", Name: "check", Group: "g", Topics: []string{high}}}},
 		Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}})
 	if err != nil {
@@ -370,7 +370,7 @@ func joinGroup(t *testing.T, k *kafkatest.Kafka, name string, topics []string, i
 	}
 	want := 0
 	for range topics {
-		want += 2 // kafkatest.New(t, 2)
+		want += 2 // kafkatest.New(t, 2, kafkatest.Setup{Topics: []kafkaconn.TopicSpec{{Name: high}, {Name: normal}}})
 	}
 	timeout := time.After(20 * time.Second)
 	for !g.settled(want) {
