@@ -106,3 +106,26 @@ func (s *Sink) commit(ctx context.Context, cl *kgo.Client, offsets map[string]ma
 		s.log.Warn("commit failed; stored rows may be read again", "err", cerr)
 	}
 }
+
+// Insert stores rows in database db as the sink does, one batch per table:
+// for loading tables directly (benchmarks, tests of a pipeline's reads).
+func Insert(ctx context.Context, conn driver.Conn, db string, rows []Row) error {
+	qdb, err := QuoteDB(db)
+	if err != nil {
+		return err
+	}
+	var order []*Table
+	byTable := make(map[*Table][][]any)
+	for _, r := range rows {
+		if _, ok := byTable[r.Table]; !ok {
+			order = append(order, r.Table)
+		}
+		byTable[r.Table] = append(byTable[r.Table], r.Values)
+	}
+	for _, t := range order {
+		if err := insertRows(ctx, conn, qdb, t, byTable[t]); err != nil {
+			return fmt.Errorf("insert %d rows into %s: %w", len(byTable[t]), t.Name, err)
+		}
+	}
+	return nil
+}
