@@ -18,6 +18,12 @@ func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
 
 func (e *Error) Unwrap() error { return e.cause }
 
+// Status is the answer's HTTP status.
+func (e *Error) Status() int { return e.status }
+
+// Message is what the client reads.
+func (e *Error) Message() string { return e.msg }
+
 // Errorf is an answer with status and a message for the client.
 func Errorf(status int, format string, args ...any) *Error {
 	return &Error{status: status, msg: fmt.Sprintf(format, args...)}

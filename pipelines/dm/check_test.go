@@ -3,25 +3,14 @@ package dm
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
 )
-
-var (
-	discard = slog.New(slog.DiscardHandler)
-	timeNow = time.Now
-)
-
-func testCodec(t *testing.T) *schemas.Codec { return testCodecTB(t) }
-
-func testCodecTB(t testing.TB) *schemas.Codec { return kafkatest.Codec(t) }
 
 // flakyChecker fails its first n calls.
 type flakyChecker struct{ failures int }
@@ -34,60 +23,49 @@ func (f *flakyChecker) Check(_ context.Context, id string) (bool, error) {
 	return Answer(id), nil
 }
 
-func newPipeline(t *testing.T, c Checker) (*Pipeline, *schemas.Codec) {
+func newCheck(t testing.TB, c Checker) (*check, *schemas.Codec) {
 	codec := testCodec(t)
 	now := time.UnixMilli(1_700_000_010_000)
-	return &Pipeline{codec: codec, checker: c, worker: "w1",
-		log: slog.New(slog.DiscardHandler), now: func() time.Time { return now }}, codec
+	return &check{codec: codec, checker: c, worker: "w1", log: discard, now: func() time.Time { return now }}, codec
 }
 
-func markRecord(t *testing.T, codec *schemas.Codec, id string, p schemas.Priority) *kgo.Record {
-	return markRecordTB(t, codec, id, p)
-}
-
-func markRecordTB(t testing.TB, codec *schemas.Codec, id string, p schemas.Priority) *kgo.Record {
+func markRecord(t testing.TB, codec *schemas.Codec, id string, p Priority) *kgo.Record {
 	t.Helper()
-	v, err := codec.Encode(&schemas.DMMark{UserID: id, Priority: p, MarkedAt: time.UnixMilli(1_700_000_000_000)})
+	v, err := codec.Encode(&Mark{UserID: id, Priority: p, MarkedAt: time.UnixMilli(1_700_000_000_000)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kgo.Record{Topic: schemas.TopicDMChecks, Partition: 2, Offset: 7, Key: []byte(id), Value: v}
+	return &kgo.Record{Topic: TopicChecks, Partition: 2, Offset: 7, Key: []byte(id), Value: v}
 }
 
-func decodeOutputs(t *testing.T, codec *schemas.Codec, out []*kgo.Record) (schemas.DMResult, schemas.Event) {
+// decodeResult returns the one output, a result keyed by its user.
+func decodeResult(t *testing.T, codec *schemas.Codec, out []*kgo.Record) Result {
 	t.Helper()
-	if len(out) != 2 || out[0].Topic != schemas.TopicDMResults || out[1].Topic != schemas.TopicEvents {
-		t.Fatalf("outputs %v, want a result and an event", out)
+	if len(out) != 1 || out[0].Topic != TopicResults {
+		t.Fatalf("outputs %v, want one result (the runtime writes the event)", out)
 	}
-	var r schemas.DMResult
-	var e schemas.Event
+	var r Result
 	if err := codec.Decode(out[0].Value, &r); err != nil {
 		t.Fatal(err)
 	}
-	if err := codec.Decode(out[1].Value, &e); err != nil {
-		t.Fatal(err)
+	if string(out[0].Key) != r.UserID {
+		t.Fatalf("result keyed %q, want its user %q", out[0].Key, r.UserID)
 	}
-	return r, e
+	return r
 }
 
 func TestProcessChecksUser(t *testing.T) {
-	p, codec := newPipeline(t, &flakyChecker{})
-	out, err := p.Process(context.Background(), markRecord(t, codec, "alice", schemas.PriorityHigh))
+	p, codec := newCheck(t, &flakyChecker{})
+	out, err := p.Process(context.Background(), markRecord(t, codec, "alice", PriorityHigh), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, e := decodeOutputs(t, codec, out)
-	if r.Status != schemas.ResultChecked || r.OpenDM == nil || *r.OpenDM != Answer("alice") || r.Attempts != 1 {
+	r := decodeResult(t, codec, out)
+	if r.Status != ResultChecked || r.OpenDM == nil || *r.OpenDM != Answer("alice") || r.Attempts != 1 {
 		t.Fatalf("result %+v", r)
 	}
-	if r.Priority != schemas.PriorityHigh || r.MarkedAt.UnixMilli() != 1_700_000_000_000 || r.Worker != "w1" {
+	if r.Priority != PriorityHigh || r.MarkedAt.UnixMilli() != 1_700_000_000_000 || r.Worker != "w1" {
 		t.Fatalf("result does not name its mark: %+v", r)
-	}
-	if e.Status != schemas.StatusProcessed || e.ItemID != "alice" || e.SourcePartition != 2 || e.SourceOffset != 7 {
-		t.Fatalf("event %+v", e)
-	}
-	if string(out[0].Key) != "alice" || string(out[1].Key) != "alice" {
-		t.Fatal("outputs not keyed by user id")
 	}
 }
 
@@ -95,28 +73,26 @@ func TestProcessChecksUser(t *testing.T) {
 // transiently is one try; the error goes back to the runtime, marked
 // transient, with nothing produced.
 func TestProcessLeavesTransientFailuresToTheRuntime(t *testing.T) {
-	p, codec := newPipeline(t, &flakyChecker{failures: 1})
-	out, err := p.Process(context.Background(), markRecord(t, codec, "bob", schemas.PriorityNormal))
+	p, codec := newCheck(t, &flakyChecker{failures: 1})
+	out, err := p.Process(context.Background(), markRecord(t, codec, "bob", PriorityNormal), nil)
 	if !errors.Is(err, processor.ErrTransient) || out != nil {
 		t.Fatalf("outputs %v, err %v; want a transient error and nothing", out, err)
 	}
 	// The runtime's retry says it is the second try.
-	rec := markRecord(t, codec, "bob", schemas.PriorityNormal)
-	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: processor.HeaderRetryAttempts, Value: []byte("1")},
-		kgo.RecordHeader{Key: processor.HeaderRetryCount, Value: []byte("2")})
-	out, err = p.Process(context.Background(), rec)
+	rec := markRecord(t, codec, "bob", PriorityNormal)
+	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: processor.HeaderRetryAttempts, Value: []byte("1")})
+	out, err = p.Process(context.Background(), rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, e := decodeOutputs(t, codec, out)
-	if r.Status != schemas.ResultChecked || r.Attempts != 2 || e.Attempt != 2 || e.RetryCount != 2 {
-		t.Fatalf("result %+v, event %+v; want checked on attempt 2 with retry count 2", r, e)
+	if r := decodeResult(t, codec, out); r.Status != ResultChecked || r.Attempts != 2 {
+		t.Fatalf("result %+v; want checked on attempt 2", r)
 	}
 }
 
 func TestProcessUndecodableIsPermanent(t *testing.T) {
-	p, _ := newPipeline(t, &flakyChecker{})
-	_, err := p.Process(context.Background(), &kgo.Record{Topic: schemas.TopicDMChecks, Value: []byte("garbage")})
+	p, _ := newCheck(t, &flakyChecker{})
+	_, err := p.Process(context.Background(), &kgo.Record{Topic: TopicChecks, Value: []byte("garbage")}, nil)
 	if !errors.Is(err, processor.ErrPermanent) {
 		t.Fatalf("err = %v, want permanent", err)
 	}
@@ -146,18 +122,17 @@ func (p *permanentChecker) Check(context.Context, string) (bool, error) {
 	return false, processor.Permanent(errors.New("400 Bad Request: no such user"))
 }
 
-func TestProcessPermanentErrorFailsAtOnce(t *testing.T) {
+// TestProcessRefusedUserIsRejected: a user the checker refuses fails at
+// once: a failed result, and a rejection for the runtime (which writes
+// FAILED with no dead letter).
+func TestProcessRefusedUserIsRejected(t *testing.T) {
 	c := &permanentChecker{}
-	p, codec := newPipeline(t, c)
-	out, err := p.Process(context.Background(), markRecord(t, codec, "dave", schemas.PriorityNormal))
-	if err != nil {
-		t.Fatal(err)
+	p, codec := newCheck(t, c)
+	out, err := p.Process(context.Background(), markRecord(t, codec, "dave", PriorityNormal), nil)
+	if !errors.Is(err, processor.ErrRejected) {
+		t.Fatalf("err = %v, want a rejection", err)
 	}
-	r, e := decodeOutputs(t, codec, out)
-	if c.calls != 1 || r.Status != schemas.ResultFailed || r.Attempts != 1 {
-		t.Fatalf("%d calls, result %+v: want failed after one attempt", c.calls, r)
-	}
-	if e.Status != schemas.StatusFailed || e.ErrorClass != "permanent" {
-		t.Fatalf("event %+v, want FAILED with class permanent", e)
+	if r := decodeResult(t, codec, out); c.calls != 1 || r.Status != ResultFailed || r.Attempts != 1 || r.Error == "" {
+		t.Fatalf("%d calls, result %+v: want failed, with its reason, after one attempt", c.calls, r)
 	}
 }

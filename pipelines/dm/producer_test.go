@@ -5,24 +5,21 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/rationhq/ration/internal/kafkatest"
-	"github.com/rationhq/ration/schemas"
 )
 
-type rig struct {
-	*kafkatest.Kafka
-	dm *DM
+type producerRig struct {
+	*rig
+	dm *Producer
 }
 
-func newRig(t *testing.T) *rig {
+func newProducerRig(t *testing.T) *producerRig {
 	t.Helper()
-	k := kafkatest.New(t, 3)
-	return &rig{Kafka: k, dm: NewDM(k.Client, k.Codec)}
+	r := newRig(t, 3)
+	return &producerRig{rig: r, dm: NewProducer(r.Client, r.Codec)}
 }
 
 func TestRegisterProducesOneUserPerID(t *testing.T) {
-	r := newRig(t)
+	r := newProducerRig(t)
 	at := time.Date(2025, 1, 2, 3, 4, 5, 678_901_234, time.UTC)
 	r.dm.now = func() time.Time { return at }
 	if err := r.dm.Register(context.Background(), []string{"a", "b", "c"}); err != nil {
@@ -30,8 +27,8 @@ func TestRegisterProducesOneUserPerID(t *testing.T) {
 	}
 	want := at.Truncate(time.Millisecond)
 	seen := map[string]bool{}
-	for _, rec := range r.Records(t, schemas.TopicDMUsers) {
-		var u schemas.DMUser
+	for _, rec := range r.Records(t, TopicUsers) {
+		var u User
 		if err := r.Codec.Decode(rec.Value, &u); err != nil {
 			t.Fatal(err)
 		}
@@ -43,23 +40,23 @@ func TestRegisterProducesOneUserPerID(t *testing.T) {
 	if len(seen) != 3 {
 		t.Fatalf("users %v, want a b c", seen)
 	}
-	if offs := r.EndOffsets(t); offs[schemas.TopicDMChecks]+offs[schemas.TopicDMChecksHigh] != 0 {
+	if offs := r.EndOffsets(t); offs[TopicChecks]+offs[TopicChecksHigh] != 0 {
 		t.Fatalf("registration produced marks: %v", offs)
 	}
 }
 
 func TestMarkPicksTopicByPriority(t *testing.T) {
-	r := newRig(t)
+	r := newProducerRig(t)
 	ctx := context.Background()
-	if err := r.dm.Mark(ctx, []string{"n1", "n2"}, schemas.PriorityNormal); err != nil {
+	if err := r.dm.Mark(ctx, []string{"n1", "n2"}, PriorityNormal); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.dm.Mark(ctx, []string{"h1"}, schemas.PriorityHigh); err != nil {
+	if err := r.dm.Mark(ctx, []string{"h1"}, PriorityHigh); err != nil {
 		t.Fatal(err)
 	}
-	for topic, want := range map[string]schemas.Priority{schemas.TopicDMChecks: schemas.PriorityNormal, schemas.TopicDMChecksHigh: schemas.PriorityHigh} {
+	for topic, want := range map[string]Priority{TopicChecks: PriorityNormal, TopicChecksHigh: PriorityHigh} {
 		n := 2
-		if want == schemas.PriorityHigh {
+		if want == PriorityHigh {
 			n = 1
 		}
 		recs := r.Records(t, topic)
@@ -67,7 +64,7 @@ func TestMarkPicksTopicByPriority(t *testing.T) {
 			t.Fatalf("%s: %d records, want %d", topic, len(recs), n)
 		}
 		for _, rec := range recs {
-			var m schemas.DMMark
+			var m Mark
 			if err := r.Codec.Decode(rec.Value, &m); err != nil {
 				t.Fatal(err)
 			}
@@ -76,13 +73,13 @@ func TestMarkPicksTopicByPriority(t *testing.T) {
 			}
 		}
 	}
-	if offs := r.EndOffsets(t); offs[schemas.TopicDMUsers] != 0 {
+	if offs := r.EndOffsets(t); offs[TopicUsers] != 0 {
 		t.Fatalf("a mark also registered: %v", offs)
 	}
 }
 
 func TestMarkRejectsUnknownPriority(t *testing.T) {
-	r := newRig(t)
+	r := newProducerRig(t)
 	if err := r.dm.Mark(context.Background(), []string{"a"}, "urgent"); !errors.Is(err, ErrBadPriority) {
 		t.Fatalf("err = %v, want ErrBadPriority", err)
 	}
@@ -94,7 +91,7 @@ func TestMarkRejectsUnknownPriority(t *testing.T) {
 }
 
 func TestProduceFailureIsReported(t *testing.T) {
-	r := newRig(t)
+	r := newProducerRig(t)
 	r.Cluster.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

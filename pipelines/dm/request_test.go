@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/rationhq/ration"
-	"github.com/rationhq/ration/schemas"
 )
 
 func TestDecodeMarkDedupesInOrder(t *testing.T) {
@@ -15,21 +14,21 @@ func TestDecodeMarkDedupesInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(ids, ",") != "b,a,c" || p != schemas.PriorityHigh {
+	if strings.Join(ids, ",") != "b,a,c" || p != PriorityHigh {
 		t.Fatalf("ids %v priority %q", ids, p)
 	}
 }
 
 func TestInvalidIDsAreCounted(t *testing.T) {
 	_, err := decodeRegister("", strings.NewReader(`{"user_ids":["ok","a b","","ok2","x/y"]}`), 10)
-	if err == nil || !strings.Contains(err.msg, "user_ids[1]") || !strings.Contains(err.msg, "3 invalid ids") {
+	if err == nil || !strings.Contains(err.Message(), "user_ids[1]") || !strings.Contains(err.Message(), "3 invalid ids") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestHugeInvalidIDIsClipped(t *testing.T) {
 	_, err := decodeRegister("", strings.NewReader(`{"user_ids":["`+strings.Repeat("z", 100_000)+`!"]}`), 10)
-	if err == nil || len(err.msg) > 300 {
+	if err == nil || len(err.Message()) > 300 {
 		t.Fatalf("err message of %d bytes", len(err.Error()))
 	}
 }
@@ -57,10 +56,10 @@ func FuzzDecodeMark(f *testing.F) {
 		r := http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(body)), maxBody)
 		ids, p, err := decodeMark("application/json", r, maxIDs)
 		if err != nil {
-			if err.status != http.StatusBadRequest && err.status != http.StatusRequestEntityTooLarge {
-				t.Fatalf("status %d for %q", err.status, body)
+			if err.Status() != http.StatusBadRequest && err.Status() != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d for %q", err.Status(), body)
 			}
-			if err.msg == "" {
+			if err.Message() == "" {
 				t.Fatal("empty error message")
 			}
 			return
@@ -71,7 +70,7 @@ func FuzzDecodeMark(f *testing.F) {
 		if len(ids) == 0 || len(ids) > maxIDs {
 			t.Fatalf("accepted %d ids", len(ids))
 		}
-		if p != schemas.PriorityNormal && p != schemas.PriorityHigh {
+		if p != PriorityNormal && p != PriorityHigh {
 			t.Fatalf("accepted priority %q", p)
 		}
 		seen := map[string]bool{}

@@ -1,9 +1,135 @@
-package bench
+package dm
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/sink"
 )
+
+// WholeLogReader answers the DM read API by aggregating every row of
+// every user in the log tables (dm_user_log, events), as ration did before
+// the state view: the cost of each answer grows with the whole history.
+// It is kept as the baseline of `ration bench dm-read` and as the oracle
+// the state view's answers are tested against (the view must answer the
+// same).
+type WholeLogReader struct {
+	conn driver.Conn
+	qdb  string
+	now  func() time.Time
+}
+
+var _ ration.DMReader = (*WholeLogReader)(nil)
+
+// NewWholeLogReader reads database db through conn.
+func NewWholeLogReader(conn driver.Conn, db string) (*WholeLogReader, error) {
+	qdb, err := sink.QuoteDB(db)
+	if err != nil {
+		return nil, err
+	}
+	return &WholeLogReader{conn: conn, qdb: qdb, now: time.Now}, nil
+}
+
+// DMUser implements ration.DMReader.
+func (r *WholeLogReader) DMUser(ctx context.Context, id string) (ration.DMUser, error) {
+	rows, err := r.conn.Query(ctx, dmUserSQL(r.qdb), id, id)
+	if err != nil {
+		return ration.DMUser{}, fmt.Errorf("dm user: %w", err)
+	}
+	users, err := scanLogUsers(rows)
+	if err != nil {
+		return ration.DMUser{}, fmt.Errorf("dm user: %w", err)
+	}
+	if len(users) == 0 {
+		return ration.DMUser{}, fmt.Errorf("dm user %q: %w", id, ration.ErrNotFound)
+	}
+	return users[0], nil
+}
+
+// DMUsers implements ration.DMReader.
+func (r *WholeLogReader) DMUsers(ctx context.Context, state ration.DMState, cursor string, limit int) (ration.DMPage, error) {
+	limit = min(limit, MaxPageSize)
+	after, err := decodeCursor(cursor)
+	if err != nil {
+		return ration.DMPage{}, err
+	}
+	args := []any{after, after}
+	if state != "" {
+		args = append(args, string(state))
+	}
+	rows, err := r.conn.Query(ctx, dmUsersSQL(r.qdb, state == "", limit), args...)
+	if err != nil {
+		return ration.DMPage{}, fmt.Errorf("dm users: %w", err)
+	}
+	users, err := scanLogUsers(rows)
+	if err != nil {
+		return ration.DMPage{}, fmt.Errorf("dm users: %w", err)
+	}
+	page := ration.DMPage{Users: users}
+	if len(users) > limit {
+		page.Users = users[:limit]
+		page.Next = encodeCursor(users[limit-1].UserID)
+	}
+	if page.Users == nil {
+		page.Users = []ration.DMUser{}
+	}
+	return page, nil
+}
+
+// DMStats implements ration.DMReader.
+func (r *WholeLogReader) DMStats(ctx context.Context) (ration.DMStats, error) {
+	var st ration.DMStats
+	var unmarked, pending, parked, checked, failed, oldest uint64
+	if err := r.conn.QueryRow(ctx, dmStatsSQL(r.qdb)).Scan(&unmarked, &pending, &parked, &checked, &failed, &oldest); err != nil {
+		return st, fmt.Errorf("dm stats: %w", err)
+	}
+	st.Unmarked, st.Pending, st.Parked = int64(unmarked), int64(pending), int64(parked)
+	st.Checked, st.Failed = int64(checked), int64(failed)
+	if pending+parked > 0 {
+		st.OldestPendingAgeSeconds = max(0, r.now().Sub(time.UnixMilli(int64(oldest))).Seconds())
+	}
+	return st, nil
+}
+
+func scanLogUsers(rows driver.Rows) ([]ration.DMUser, error) {
+	defer rows.Close()
+	var users []ration.DMUser
+	for rows.Next() {
+		var (
+			u                 ration.DMUser
+			state, prio       string
+			marked, checkedAt uint64
+			open              int8
+			attempts          uint16
+		)
+		if err := rows.Scan(&u.UserID, &state, &prio, &marked, &checkedAt, &open, &attempts); err != nil {
+			return nil, err
+		}
+		u.State = ration.DMState(state)
+		if !u.State.Valid() {
+			return nil, fmt.Errorf("user %q: state %q", u.UserID, state)
+		}
+		if u.State != ration.DMUnmarked {
+			u.Priority = &prio
+			u.MarkedAt = ration.NewTimestamp(time.UnixMilli(int64(marked)).UTC())
+		}
+		if u.State == ration.DMChecked || u.State == ration.DMFailed {
+			u.CheckedAt = ration.NewTimestamp(time.UnixMilli(int64(checkedAt)).UTC())
+			u.Attempts = int(attempts)
+			if u.State == ration.DMChecked && open >= 0 {
+				v := open == 1
+				u.OpenDM = &v
+			}
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
 
 // userStatesSQL computes every user's DM state from its rows, for the
 // users that the filter %[2]s on user_id selects (all rows of a user share
