@@ -51,7 +51,7 @@ func New() pipeline.Descriptor { return NewWith(DefaultOptions()) }
 // NewWith returns the DM pipeline's descriptor; its check stage asks the
 // checker opts names (bound to flags before the stage starts).
 func NewWith(opts *Options) pipeline.Descriptor {
-	migrations, err := fs.Sub(migrationFiles, "migrations")
+	migrations, err := migrationFS()
 	if err != nil {
 		panic(err) // embedded
 	}
@@ -103,3 +103,6 @@ func NewWith(opts *Options) pipeline.Descriptor {
 	}
 	return d
 }
+
+// migrationFS is the pipeline's ClickHouse DDL.
+func migrationFS() (fs.FS, error) { return fs.Sub(migrationFiles, "migrations") }
