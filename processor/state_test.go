@@ -1,0 +1,134 @@
+package processor
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestBatchStateSeesItsOwnChanges: a batch reads its own changes over the
+// committed state, and they reach the store only when applied.
+func TestBatchStateSeesItsOwnChanges(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	store.Set(0, "s/a", []byte("1"))
+	store.Set(0, "s/b", []byte("2"))
+
+	b := newBatchState(store)
+	st := b.bucket(0, handlerPrefix)
+	st.Put("a", []byte("10"))
+	st.Delete("b")
+	st.Put("c", []byte("3"))
+	for key, want := range map[string]string{"a": "10", "b": "", "c": "3"} {
+		v, ok := st.Get(key)
+		if (want == "") == ok || string(v) != want {
+			t.Errorf("batch reads %s = %q (%v), want %q", key, v, ok, want)
+		}
+	}
+	if v, _ := store.Get(0, "s/a"); string(v) != "1" {
+		t.Fatalf("the store saw the batch's change before it was applied: %q", v)
+	}
+	b.apply()
+	if v, _ := store.Get(0, "s/a"); string(v) != "10" {
+		t.Errorf("after apply a = %q, want 10", v)
+	}
+	if _, ok := store.Get(0, "s/b"); ok {
+		t.Error("after apply b is still there")
+	}
+}
+
+// TestFirstMergesBatchAndStore: First is the smallest key under a prefix,
+// whether it is committed, new in the batch, or behind keys the batch
+// deleted.
+func TestFirstMergesBatchAndStore(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	for i := range 5 {
+		store.Set(0, fmt.Sprintf("s/w/%d", i*2), []byte{byte(i * 2)}) // w/0 w/2 w/4 w/6 w/8
+	}
+	store.Set(0, "s/x", []byte("other prefix"))
+	for _, tc := range []struct {
+		name string
+		do   func(State)
+		want string // "" for none
+	}{
+		{"committed", func(State) {}, "w/0"},
+		{"new and smaller", func(st State) { st.Delete("w/0"); st.Put("w/1", nil) }, "w/1"},
+		{"behind deletions", func(st State) { st.Delete("w/0"); st.Delete("w/2"); st.Delete("w/4") }, "w/6"},
+		{"changed in the batch", func(st State) { st.Put("w/0", []byte("new")) }, "w/0"},
+		{"all deleted", func(st State) {
+			for i := range 5 {
+				st.Delete(fmt.Sprintf("w/%d", i*2))
+			}
+		}, ""},
+		{"all deleted, one new", func(st State) {
+			for i := range 5 {
+				st.Delete(fmt.Sprintf("w/%d", i*2))
+			}
+			st.Put("w/9", nil)
+		}, "w/9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newBatchState(store).bucket(0, handlerPrefix)
+			tc.do(st)
+			k, _, ok := st.First("w/")
+			if (tc.want == "") == ok || k != tc.want {
+				t.Fatalf("First = %q (%v), want %q", k, ok, tc.want)
+			}
+		})
+	}
+}
+
+// TestRollbackUndoesATry: a failed try's changes leave the batch as it was
+// before the try, whatever the batch had changed before it.
+func TestRollbackUndoesATry(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	store.Set(0, "s/a", []byte("committed"))
+	b := newBatchState(store)
+	b.bucket(0, handlerPrefix).Put("b", []byte("earlier try"))
+
+	try := b.newTrial(0, handlerPrefix)
+	try.Put("a", []byte("x"))
+	try.Put("b", []byte("y"))
+	try.Put("c", []byte("z"))
+	try.Delete("a")
+	try.rollback()
+
+	st := b.bucket(0, handlerPrefix)
+	for key, want := range map[string]string{"a": "committed", "b": "earlier try", "c": ""} {
+		v, ok := st.Get(key)
+		if (want == "") == ok || string(v) != want {
+			t.Errorf("after rollback %s = %q (%v), want %q", key, v, ok, want)
+		}
+	}
+}
+
+// TestPrefixesKeepStatesApart: the handler's keys and the retry loop's
+// never meet.
+func TestPrefixesKeepStatesApart(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	b := newBatchState(store)
+	b.bucket(0, handlerPrefix).Put("k", []byte("handler"))
+	b.bucket(0, retryPrefix).Put("k", []byte("retry"))
+	if v, _ := b.bucket(0, handlerPrefix).Get("k"); string(v) != "handler" {
+		t.Fatalf("handler's k = %q", v)
+	}
+	if k, _, _ := b.bucket(0, handlerPrefix).First(""); k != "k" {
+		t.Fatalf("handler's First = %q, want k (without the runtime's prefix)", k)
+	}
+}
+
+// TestApplySkipsRevokedBuckets: changes of a bucket revoked before its
+// batch committed are not kept: its next owner restores it.
+func TestApplySkipsRevokedBuckets(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	b := newBatchState(store)
+	b.bucket(0, handlerPrefix).Put("k", []byte("v"))
+	store.Drop(0)
+	b.apply()
+	if store.Has(0) {
+		t.Fatal("apply brought back a dropped bucket")
+	}
+}
