@@ -13,7 +13,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		items: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_reprocess_items_total",
-			Help: "Items a committed run acted on, by pipeline and action (resend, fail, wait, missing).",
+			Help: "Items a committed run acted on, by pipeline and action (resend, fail, wait, missing, unknown).",
 		}, []string{"pipeline", "action"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_reprocess_runs_total",
@@ -24,9 +24,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) item(pipeline, action string) {
+func (m *Metrics) item(pipeline string, action Action) {
 	if m != nil {
-		m.items.WithLabelValues(pipeline, action).Inc()
+		m.items.WithLabelValues(pipeline, string(action)).Inc()
 	}
 }
 

@@ -73,12 +73,14 @@ type Report struct {
 	// Selected counts the items looked at; Resent, Failed and Waiting
 	// what became of them (Waiting: re-sent or given up on by an earlier
 	// run that ClickHouse has not caught up with); Missing the items whose
-	// record is gone from Kafka.
+	// record is gone from Kafka; Unknown the items of a pipeline this
+	// reprocessor does not run.
 	Selected int `json:"selected"`
 	Resent   int `json:"resent"`
 	Failed   int `json:"failed"`
 	Waiting  int `json:"waiting"`
 	Missing  int `json:"missing"`
+	Unknown  int `json:"unknown"`
 	// Notified counts the items in this run's notification.
 	Notified int `json:"notified"`
 	// Items lists what happened to each item, up to 1 000.
@@ -92,20 +94,21 @@ type ItemAction struct {
 	Stage      string `json:"stage"`
 	Status     string `json:"status"`
 	RetryCount int    `json:"retry_count"`
-	// Action is resend, fail, wait or missing.
-	Action string `json:"action"`
+	Action     Action `json:"action"`
 }
 
-func (r *Report) add(it ration.ItemStatus, retryCount int, action string) {
+func (r *Report) add(it ration.ItemStatus, retryCount int, action Action) {
 	switch action {
-	case "resend":
+	case ActionResend:
 		r.Resent++
-	case "fail":
+	case ActionFail:
 		r.Failed++
-	case "wait":
+	case ActionWait:
 		r.Waiting++
-	case "missing":
+	case ActionMissing:
 		r.Missing++
+	case ActionUnknown:
+		r.Unknown++
 	}
 	if len(r.Items) < maxReportItems {
 		r.Items = append(r.Items, ItemAction{Pipeline: it.Pipeline, ItemID: it.ItemID, Stage: it.Stage, Status: it.Status, RetryCount: retryCount, Action: action})
@@ -255,47 +258,24 @@ func (r *Reprocessor) run(ctx context.Context, req Request) (rep Report, err err
 	return rep, nil
 }
 
-// batch handles one fetch of items in one transaction.
+// batch handles one fetch of items in one transaction: their plans, the
+// records they need, the copies and give-up notices, then the events and
+// state records.
 func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[string]*schemas.ReprocessState, items []ration.ItemStatus, limiter *rate.Limiter, rep *Report, dry bool) error {
 	now := r.deps.Now()
-	type plan struct {
-		it     ration.ItemStatus
-		st     *schemas.ReprocessState // what earlier runs did, unless ClickHouse has caught up
-		count  int                     // the retry count the item has as far as anyone knows
-		action string
-	}
-	plans := make([]plan, 0, len(items))
-	var toFetch []ration.ItemStatus
-	for _, it := range items {
-		st := ahead(states[stateKey(it.Pipeline, it.ItemID)], it)
-		count := it.RetryCount
-		switch {
-		case st != nil && !st.FailedAt.IsZero():
-			// Given up on already; ClickHouse has not seen it yet.
-			plans = append(plans, plan{it, st, st.RetryCount, "wait"})
-			continue
-		case st != nil && st.RetryCount > it.RetryCount && now.Sub(st.SentAt) < r.cfg.Elapse:
-			// Re-sent by an earlier run and not seen by its stage
-			// since: not again until the elapse time has passed.
-			plans = append(plans, plan{it, st, st.RetryCount, "wait"})
-			continue
-		case st != nil:
-			count = max(count, st.RetryCount)
-		}
-		if count >= r.cfg.AttemptCount {
-			plans = append(plans, plan{it, st, count, "fail"})
-			continue
-		}
-		plans = append(plans, plan{it, st, count, "resend"})
-		toFetch = append(toFetch, it)
-	}
+	plans := planItems(items, states, r.deps.Pipelines, r.cfg.AttemptCount, r.cfg.Elapse, now)
 	if dry {
 		for _, p := range plans {
 			rep.add(p.it, p.count, p.action)
 		}
 		return nil
 	}
-
+	var toFetch []ration.ItemStatus
+	for _, p := range plans {
+		if p.needsRecord() {
+			toFetch = append(toFetch, p.it)
+		}
+	}
 	var sources map[topicPartition]map[int64]*kgo.Record
 	if len(toFetch) > 0 {
 		var err error
@@ -306,47 +286,100 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 	if err := tx.BeginTransaction(); err != nil {
 		return err
 	}
-	// First the copies, whose offsets the events name; then the events
-	// and the state records. All in one transaction.
+	sent, err := r.produceRecords(ctx, tx, plans, sources, limiter)
+	if err != nil {
+		return errors.Join(err, abort(tx))
+	}
+	updated, err := r.produceOutcomes(ctx, tx, plans, sent, now)
+	if err != nil {
+		return errors.Join(err, abort(tx))
+	}
+	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return fmt.Errorf("commit (another reprocessor may have taken over): %w", err)
+	}
+	for _, st := range updated {
+		states[stateKey(st.Pipeline, st.ItemID)] = st
+	}
+	for i, p := range plans {
+		rep.add(p.it, p.count, p.action)
+		r.deps.Metrics.item(p.it.Pipeline, p.action)
+		log := r.log.With("pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "stage", p.it.Stage)
+		switch p.action {
+		case ActionResend:
+			c := sent[i]
+			log.Info("item re-sent", "topic", c.Topic, "partition", c.Partition, "retry_count", p.count)
+		case ActionFail:
+			log.Error("item given up on", "retry_count", p.count, "released_key", p.release)
+		case ActionWait:
+			log.Debug("item re-sent or given up on by an earlier run that ClickHouse has not caught up with; left alone")
+		case ActionUnknown:
+			log.Warn("item of a pipeline this reprocessor does not run; left alone")
+		}
+	}
+	return nil
+}
+
+// produceRecords produces, in tx, a copy of the record of every item to
+// re-send (with its new retry count) and a give-up notice of every item
+// given up on in a stage that holds its key, and returns the copies by
+// plan index. An item whose record is gone becomes missing.
+func (r *Reprocessor) produceRecords(ctx context.Context, tx *kgo.Client, plans []plan, sources map[topicPartition]map[int64]*kgo.Record, limiter *rate.Limiter) (map[int]*kgo.Record, error) {
 	var (
-		copies  []*kgo.Record
-		copyOf  []int // plan index of each copy
+		recs []*kgo.Record
+		of   []int // plan index of each record
+	)
+	for i := range plans {
+		p := &plans[i]
+		if !p.needsRecord() {
+			continue
+		}
+		src := sources[topicPartition{p.it.SourceTopic, p.it.SourcePartition}][p.it.SourceOffset]
+		if src == nil {
+			r.log.Error("item's record is gone from Kafka; cannot send it again", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID,
+				"topic", p.it.SourceTopic, "partition", p.it.SourcePartition, "offset", p.it.SourceOffset, "holds_key", p.release)
+			if p.action == ActionResend {
+				p.action = ActionMissing
+			}
+			continue
+		}
+		if p.action == ActionResend && limiter != nil {
+			if err := limiter.Wait(ctx); err != nil {
+				return nil, err
+			}
+		}
+		again := processor.Reinject(src, p.count+1)
+		if p.release {
+			// The stage lets the key's later items go on, and handles
+			// nothing of this one.
+			again = processor.Reinject(src, p.count)
+			again.Headers = append(again.Headers, kgo.RecordHeader{Key: processor.HeaderGiveUp, Value: []byte("1")})
+		}
+		again.Topic, again.Partition = src.Topic, src.Partition
+		recs = append(recs, again)
+		of = append(of, i)
+	}
+	if err := tx.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return nil, err
+	}
+	sent := make(map[int]*kgo.Record, len(recs))
+	for j, i := range of {
+		if plans[i].action == ActionResend {
+			sent[i] = recs[j]
+		}
+	}
+	return sent, nil
+}
+
+// produceOutcomes produces, in tx, the event and the state record of every
+// item re-sent or given up on, and returns the new states.
+func (r *Reprocessor) produceOutcomes(ctx context.Context, tx *kgo.Client, plans []plan, sent map[int]*kgo.Record, now time.Time) ([]*schemas.ReprocessState, error) {
+	var (
 		records []*kgo.Record
 		updated []*schemas.ReprocessState
 	)
 	for i := range plans {
 		p := &plans[i]
-		if p.action != "resend" {
-			continue
-		}
-		src := sources[topicPartition{p.it.SourceTopic, p.it.SourcePartition}][p.it.SourceOffset]
-		if src == nil {
-			r.log.Error("item's record is gone from Kafka; cannot re-send it", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID,
-				"topic", p.it.SourceTopic, "partition", p.it.SourcePartition, "offset", p.it.SourceOffset)
-			p.action = "missing"
-			continue
-		}
-		if limiter != nil {
-			if err := limiter.Wait(ctx); err != nil {
-				return errors.Join(err, abort(tx))
-			}
-		}
-		again := processor.Reinject(src, p.count+1)
-		again.Topic, again.Partition = src.Topic, src.Partition
-		copies = append(copies, again)
-		copyOf = append(copyOf, i)
-	}
-	if err := tx.ProduceSync(ctx, copies...).FirstErr(); err != nil {
-		return errors.Join(err, abort(tx))
-	}
-	sent := make(map[int]*kgo.Record, len(copies))
-	for j, i := range copyOf {
-		sent[i] = copies[j]
-	}
-
-	for i := range plans {
-		p := &plans[i]
-		if p.action == "wait" || p.action == "missing" {
+		if p.action != ActionResend && p.action != ActionFail {
 			continue
 		}
 		st := &schemas.ReprocessState{Pipeline: p.it.Pipeline, ItemID: p.it.ItemID}
@@ -355,7 +388,7 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 		}
 		var ev *kgo.Record
 		var err error
-		if p.action == "fail" {
+		if p.action == ActionFail {
 			st.RetryCount, st.FailedAt = p.count, now
 			// Kept for the notification, which may go out runs later.
 			st.Stage, st.Error = p.it.Stage, p.it.Error
@@ -370,38 +403,19 @@ func (r *Reprocessor) batch(ctx context.Context, tx *kgo.Client, states map[stri
 			ev, err = r.event(p.it, schemas.StatusSuccess, p.count, c.Topic, c.Partition, c.Offset, "", now)
 		}
 		if err != nil {
-			return errors.Join(err, abort(tx))
+			return nil, err
 		}
 		rec, err := stateRecord(r.deps.Codec, st)
 		if err != nil {
-			return errors.Join(err, abort(tx))
+			return nil, err
 		}
 		records = append(records, ev, rec)
 		updated = append(updated, st)
 	}
 	if err := tx.ProduceSync(ctx, records...).FirstErr(); err != nil {
-		return errors.Join(err, abort(tx))
+		return nil, err
 	}
-	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return fmt.Errorf("commit (another reprocessor may have taken over): %w", err)
-	}
-	for _, st := range updated {
-		states[stateKey(st.Pipeline, st.ItemID)] = st
-	}
-	for i, p := range plans {
-		rep.add(p.it, p.count, p.action)
-		r.deps.Metrics.item(p.it.Pipeline, p.action)
-		switch p.action {
-		case "resend":
-			c := sent[i]
-			r.log.Info("item re-sent", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "topic", c.Topic, "partition", c.Partition, "retry_count", p.count)
-		case "fail":
-			r.log.Error("item given up on", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID, "stage", p.it.Stage, "retry_count", p.count)
-		case "wait":
-			r.log.Debug("item re-sent or given up on by an earlier run that ClickHouse has not caught up with; left alone", "pipeline", p.it.Pipeline, "item_id", p.it.ItemID)
-		}
-	}
-	return nil
+	return updated, nil
 }
 
 // forgetSettled tombstones the state of every item that ClickHouse has
