@@ -11,7 +11,7 @@ import (
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/auth"
-	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/pipelines/dm"
 )
 
 // clientsRig is an authenticating API server and its admin key.
@@ -23,8 +23,8 @@ func newClientsRig(t *testing.T) *clientsRig {
 	t.Helper()
 	k := apitest.NewKafka(t)
 	reg := apitest.FollowClients(t, k)
-	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: apitest.NewReader(),
-		Clients: reg, ClientStore: auth.NewStore(reg, k.Client, k.Codec)})
+	routes := dm.RoutesWith(api.Backends{Kafka: k.Client, Codec: k.Codec, Config: api.Defaults()}, apitest.NewReader())
+	srv, err := api.New(api.Defaults(), api.Deps{Routes: routes, Clients: reg, ClientStore: auth.NewStore(reg, k.Client, k.Codec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestClientsCommands(t *testing.T) {
 	if !strings.Contains(out, "dashboard") || strings.Contains(out, key) {
 		t.Fatalf("list printed %q", out)
 	}
-	if _, err := runCLI(t, "clients", "--api", r.url, "add", "w1", "--worker", "--pipeline", "dmcheck"); err == nil || !strings.Contains(err.Error(), "501") {
+	if _, err := runCLI(t, "clients", "--api", r.url, "add", "w1", "--worker", "--pipeline", "dm"); err == nil || !strings.Contains(err.Error(), "501") {
 		t.Fatalf("worker without a provisioner: %v", err)
 	}
 	if _, err := runCLI(t, "clients", "--api", r.url, "add", "x"); err == nil {

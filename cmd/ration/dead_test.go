@@ -7,17 +7,17 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/processor"
-	"github.com/rationhq/ration/schemas"
 )
 
 func TestDeadListReplayPurge(t *testing.T) {
 	r := newDMRig(t)
 	letter := func(key string) *kgo.Record {
-		return &kgo.Record{Topic: schemas.TopicDMDead, Key: []byte(key), Value: []byte("not avro"), Headers: []kgo.RecordHeader{
-			{Key: processor.HeaderDeadStage, Value: []byte("dmcheck")},
+		return &kgo.Record{Topic: dm.New().DeadTopic(dm.StageCheck), Key: []byte(key), Value: []byte("not avro"), Headers: []kgo.RecordHeader{
+			{Key: processor.HeaderDeadStage, Value: []byte("check")},
 			{Key: processor.HeaderDeadError, Value: []byte("cannot decode")},
-			{Key: processor.HeaderDeadTopic, Value: []byte(schemas.TopicDMChecks)},
+			{Key: processor.HeaderDeadTopic, Value: []byte(dm.TopicChecks)},
 		}}
 	}
 	if err := r.kafka.Client.ProduceSync(context.Background(), letter("u1"), letter("u2")).FirstErr(); err != nil {
@@ -35,7 +35,7 @@ func TestDeadListReplayPurge(t *testing.T) {
 	if err != nil || !strings.Contains(out, "2 dead letters of dm: 2 replayed, 2 purged") {
 		t.Fatalf("dead replay: %v\n%s", err, out)
 	}
-	if back := r.kafka.Read(t, schemas.TopicDMChecks, 2); string(back[0].Value) != "not avro" {
+	if back := r.kafka.Read(t, dm.TopicChecks, 2); string(back[0].Value) != "not avro" {
 		t.Fatalf("replayed %q", back[0].Value)
 	}
 	out, _, err = r.runCommand(t, "", "dead", "purge")

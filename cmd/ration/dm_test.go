@@ -17,17 +17,18 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apitest"
-	"github.com/rationhq/ration/processor/deadletter"
-	"github.com/rationhq/ration/producer"
+	"github.com/rationhq/ration/deadletter"
+	"github.com/rationhq/ration/internal/kafkatest"
+	"github.com/rationhq/ration/pipeline/pipelinetest"
+	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/reprocess"
-	"github.com/rationhq/ration/schemas"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // dmRig is the HTTP API in front of an in-process Kafka, counting the
 // write requests it gets.
 type dmRig struct {
-	kafka  *apitest.Kafka
+	kafka  *kafkatest.Kafka
 	reader *apitest.Reader
 	url    string
 	writes atomic.Int64
@@ -37,14 +38,16 @@ type dmRig struct {
 
 func newDMRig(t *testing.T) *dmRig {
 	t.Helper()
-	r := &dmRig{kafka: apitest.NewKafka(t), reader: apitest.NewReader(), runs: make(chan reprocess.Request, 10)}
-	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(r.kafka.Addrs()...)}, schemas.TopicDMDead)
+	r := &dmRig{kafka: pipelinetest.Kafka(t, 2, dm.New()), reader: apitest.NewReader(), runs: make(chan reprocess.Request, 10)}
+	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(r.kafka.Addrs()...)}, dm.New().DeadTopic(dm.StageCheck))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dead.Close)
-	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(r.kafka.Client, r.kafka.Codec), Reader: r.reader,
-		DeadLetters: map[string]ration.DeadLetters{"dm": dead}, Reprocessor: reprocessorFunc(func(req reprocess.Request) reprocess.Report {
+	routes := dm.RoutesWith(api.Backends{Kafka: r.kafka.Client, Codec: r.kafka.Codec, Config: api.Defaults()}, r.reader)
+	srv, err := api.New(api.Defaults(), api.Deps{Routes: routes,
+		DeadLetters: []api.DeadLetterSet{{Key: ration.DeadLetterKey{Pipeline: dm.Name, Stage: dm.StageCheck}, Letters: dead}},
+		Reprocessor: reprocessorFunc(func(req reprocess.Request) reprocess.Report {
 			r.runs <- req
 			return reprocess.Report{DryRun: req.DryRun, Selected: 3, Resent: 2, Failed: 1, Items: []reprocess.ItemAction{
 				{Pipeline: "dm", ItemID: "u1", Stage: "check", Status: "REPROCESS", RetryCount: 1, Action: "resend"},
@@ -119,7 +122,7 @@ func TestDMImportSendsBatches(t *testing.T) {
 	if n := r.writes.Load(); n != 3 {
 		t.Fatalf("%d requests, want 3", n)
 	}
-	if n := r.kafka.EndOffsets(t)[schemas.TopicDMUsers]; n != 25_000 {
+	if n := r.kafka.EndOffsets(t)[dm.TopicUsers]; n != 25_000 {
 		t.Fatalf("%d users registered, want 25 000", n)
 	}
 }
@@ -154,7 +157,7 @@ func TestDMMark(t *testing.T) {
 		t.Fatalf("%q, %v", out, err)
 	}
 	offs := r.kafka.EndOffsets(t)
-	if offs[schemas.TopicDMChecks] != 2 || offs[schemas.TopicDMChecksHigh] != 3 || offs[schemas.TopicDMUsers] != 0 {
+	if offs[dm.TopicChecks] != 2 || offs[dm.TopicChecksHigh] != 3 || offs[dm.TopicUsers] != 0 {
 		t.Fatalf("records %v", offs)
 	}
 	if _, _, err := r.run(t, "", "mark", "--priority", "urgent", "alice"); err == nil || !strings.Contains(err.Error(), `priority "urgent"`) {

@@ -20,8 +20,8 @@ func TestDurationFlagsTakeSeconds(t *testing.T) {
 		{[]string{"api"}, []string{"--reprocess.elapse=21600"}, "reprocess.elapse", "6h0m0s"},
 		{[]string{"dev"}, []string{"--reprocess.elapse", "6h"}, "reprocess.elapse", "6h0m0s"},
 		{[]string{"sink"}, []string{"--flush-interval", "2"}, "flush-interval", "2s"},
-		{[]string{"worker", "dmcheck"}, []string{"--session-timeout", "15"}, "session-timeout", "15s"},
-		{[]string{"worker", "dmcheck"}, []string{"--retry-delays", "1,10,60"}, "retry-delays", "[1s,10s,1m0s]"},
+		{[]string{"worker", "dm"}, []string{"--session-timeout", "15"}, "session-timeout", "15s"},
+		{[]string{"worker", "dm"}, []string{"--retry-delays", "1,10,60"}, "retry-delays", "[1s,10s,1m0s]"},
 		{[]string{"clients", "audit"}, []string{"--since", "3600"}, "since", "1h0m0s"},
 	} {
 		cmd, _, err := newRootCmd().Find(tc.cmd)
@@ -42,7 +42,7 @@ func TestDurationFlagsTakeSeconds(t *testing.T) {
 // address let it move to a free port when it is busy, unless the operator
 // gave it, on the command line or in RATION_METRICS.
 func TestDefaultMetricsAddressMayMove(t *testing.T) {
-	for _, path := range [][]string{{"worker", "dmcheck"}, {"sink"}, {"broker"}, {"reprocess"}} {
+	for _, path := range [][]string{{"worker", "dm"}, {"sink"}, {"broker"}, {"reprocess"}} {
 		for _, tc := range []struct {
 			name  string
 			args  []string

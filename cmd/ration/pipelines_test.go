@@ -37,7 +37,7 @@ func sampleReport() ration.BucketsReport {
 		SampledAt:           ration.Timestamp{Time: time.Date(2025, 1, 2, 3, 4, 5, 600_000_000, time.UTC)},
 		RateIntervalSeconds: 5,
 		Pipelines: []ration.PipelineBuckets{{Name: "dm", Stages: []ration.StageBuckets{{
-			Name: "check", Group: "ration.dmcheck", Members: []string{"dev-0", "dev-1", "dev-2"},
+			Name: "check", Group: "ration.dm.check", Members: []string{"dev-0", "dev-1", "dev-2"},
 			Lag: 120, RecordsPerSecond: 80, OldestWaitingSeconds: 3.2, DrainSeconds: f(1.5),
 			Buckets: []ration.Bucket{
 				{Topic: "ration.dm.checks.high", Partition: 0, Owner: "dev-0", Lag: 100, RecordsPerSecond: 80, OldestWaitingSeconds: 3.2, DrainSeconds: f(1.25)},
@@ -56,7 +56,7 @@ func TestPipelinesTable(t *testing.T) {
 	}
 	want := `sampled 2025-01-02T03:04:05.600Z, rates over 5s
 
-dm/check (group ration.dmcheck)
+dm/check (group ration.dm.check)
   members         dev-0, dev-1, dev-2
   lag             120 records in 3 buckets
   rate            80 records/s

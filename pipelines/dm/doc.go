@@ -1,4 +1,4 @@
-// Package dmcheck is the DM-check pipeline: for each mark on
+// Package dm is the DM-check pipeline: for each mark on
 // ration.dm.checks.high or ration.dm.checks it asks a Checker whether the
 // user accepts direct messages and writes one result to ration.dm.results
 // and one status event to ration.events, in the stage's transaction.
