@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -81,11 +82,11 @@ func TestAuditRecordedBeforeTheAnswer(t *testing.T) {
 		r.Cluster.SleepControl(func() { time.Sleep(300 * time.Millisecond) })
 		return nil, false
 	})
-	status, body := write.postJSON(t, "/v1/dm/checks", map[string]any{"user_ids": []string{"u1", "u2"}})
+	status, body := write.PostJSON(t, "/v1/toy/items", map[string]any{"ids": []string{"u1", "u2"}})
 	if status != http.StatusAccepted || strings.TrimSpace(string(body)) != `{"accepted":2}` {
 		t.Fatalf("write: %d %s", status, body)
 	}
-	if got := auditRecords(t, r); len(got) != 1 || got[0] != "ci POST /v1/dm/checks  202" {
+	if got := auditRecords(t, r); len(got) != 1 || got[0] != "ci POST /v1/toy/items  202" {
 		t.Fatalf("audit topic when the answer came: %q, want the write's record", got)
 	}
 	if slowed.Load() == 0 {
@@ -115,10 +116,10 @@ func TestUnauditedRequestIs503(t *testing.T) {
 			})
 
 			start := time.Now()
-			b := strings.NewReader(`{"user_ids": ["u1"]}`)
-			status, ct, body := write.do(t, http.MethodPost, "/v1/dm/checks", "application/json", b)
+			b := strings.NewReader(`{"ids": ["u1"]}`)
+			status, ct, body := write.Do(t, http.MethodPost, "/v1/toy/items", "application/json", b)
 			took := time.Since(start)
-			wantError(t, status, ct, body, http.StatusServiceUnavailable, "could not be audited")
+			apitest.WantError(t, status, ct, body, http.StatusServiceUnavailable, "could not be audited")
 			if !strings.Contains(string(body), "may have been carried out") || strings.Contains(string(body), "accepted") {
 				t.Fatalf("body %s, want one saying the request may have been carried out", body)
 			}
@@ -126,15 +127,15 @@ func TestUnauditedRequestIs503(t *testing.T) {
 				t.Fatalf("answered after %v with a backend timeout of %v", took, backend)
 			}
 			// An admin read is audited too.
-			status, ct, body = r.do(t, http.MethodGet, "/v1/clients", "", nil)
-			wantError(t, status, ct, body, http.StatusServiceUnavailable, "could not be audited")
+			status, ct, body = r.Do(t, http.MethodGet, "/v1/clients", "", nil)
+			apitest.WantError(t, status, ct, body, http.StatusServiceUnavailable, "could not be audited")
 
 			logs := r.logs.String()
 			if !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "could not be audited") {
 				t.Fatalf("no ERROR line about the audit:\n%s", logs)
 			}
-			_, _, metrics := r.do(t, http.MethodGet, "/metrics", "", nil)
-			if m := string(metrics); !strings.Contains(m, `ration_api_request_duration_seconds_count{code="503",route="POST /v1/dm/checks"} 1`) ||
+			_, _, metrics := r.Do(t, http.MethodGet, "/metrics", "", nil)
+			if m := string(metrics); !strings.Contains(m, `ration_api_request_duration_seconds_count{code="503",route="POST /v1/toy/items"} 1`) ||
 				strings.Contains(m, `code="202"`) || strings.Contains(m, `code="200",route="GET /v1/clients"`) {
 				t.Fatalf("metrics do not say 503 only:\n%s", metricLines(m, "ration_api_request_duration_seconds_count"))
 			}

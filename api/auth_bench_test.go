@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/schemas"
 )
 
 // BenchmarkAuth measures what authentication adds to a request: GET
-// /v1/dm/stats (in-memory reader) with 10 000 registered clients, against
+// /v1/pipelines (a canned report) with 10 000 registered clients, against
 // the same request on a server without a registry. Besides ns/op it
 // reports each request's p50 and p99.
 //
@@ -37,14 +36,14 @@ func BenchmarkAuth(b *testing.B) {
 		clients Authenticator
 	}{{"baseline-no-auth", nil}, {"10000-clients", reg}} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv, err := New(cfg, Deps{Reader: apitest.NewReader(), Clients: tc.clients})
+			srv, err := New(cfg, Deps{Buckets: &stubBuckets{}, Clients: tc.clients})
 			if err != nil {
 				b.Fatal(err)
 			}
 			h := srv.Handler()
 			reqs := make([]*http.Request, 256)
 			for i := range reqs {
-				reqs[i] = httptest.NewRequest(http.MethodGet, "/v1/dm/stats", nil)
+				reqs[i] = httptest.NewRequest(http.MethodGet, "/v1/pipelines", nil)
 				reqs[i].Header.Set("Authorization", "Bearer "+keys[(i*37)%len(keys)])
 			}
 			b.ReportAllocs()

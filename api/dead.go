@@ -19,14 +19,14 @@ type DeadLetterSet struct {
 }
 
 // deadLetters returns the dead letters, or the parked items, of the
-// request's pipeline and stage. Without a pipeline, the only one (or dm);
-// without a stage, the pipeline's first stage that has them.
+// request's pipeline and stage. Without a pipeline, the first pipeline's
+// (dm); without a stage, the pipeline's first stage that has them.
 func (s *Server) deadLetters(pipeline, stage string, parked bool) (ration.DeadLetters, ration.DeadLetterKey, error) {
 	if len(s.deps.DeadLetters) == 0 {
 		return nil, ration.DeadLetterKey{}, Unavailable("dead letters are not managed on this server", nil)
 	}
 	if pipeline == "" {
-		pipeline = "dm"
+		pipeline = s.deps.DeadLetters[0].Key.Pipeline
 	}
 	k := ration.DeadLetterKey{Pipeline: pipeline, Stage: stage, Parked: parked}
 	if stage == "" {

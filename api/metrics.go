@@ -14,7 +14,6 @@ import (
 type metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
-	accepted *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -28,12 +27,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ration_api_requests_in_flight",
 			Help: "HTTP API requests being answered.",
 		}),
-		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ration_api_user_ids_accepted_total",
-			Help: "Distinct user ids that write requests handed to Kafka, by route.",
-		}, []string{"route"}),
 	}
-	for _, c := range []prometheus.Collector{m.duration, m.inFlight, m.accepted} {
+	for _, c := range []prometheus.Collector{m.duration, m.inFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("api: register metrics: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -58,7 +59,7 @@ func TestPipelinesJSONShape(t *testing.T) {
 		`{"name":"stalled","group":"g","members":[],"lag":7,"records_per_second":0,"oldest_waiting_seconds":0,"drain_seconds":null,"buckets":[` +
 		`{"topic":"t","partition":0,"owner":"","lag":7,"records_per_second":0,"oldest_waiting_seconds":0,"drain_seconds":null}]}]}]}`
 	read := r.as(r.addKey(t, "dashboard", schemas.ScopeRead))
-	status, ctype, body := read.do(t, http.MethodGet, "/v1/pipelines", "", nil)
+	status, ctype, body := read.Do(t, http.MethodGet, "/v1/pipelines", "", nil)
 	if status != http.StatusOK || ctype != "application/json" || strings.TrimSpace(string(body)) != want {
 		t.Fatalf("GET /v1/pipelines: %d %s %s\nwant 200 %s", status, ctype, body, want)
 	}
@@ -66,16 +67,16 @@ func TestPipelinesJSONShape(t *testing.T) {
 
 func TestPipelinesNeedAKey(t *testing.T) {
 	r := newRig(t, nil)
-	status, ctype, body := r.as("").do(t, http.MethodGet, "/v1/pipelines", "", nil)
-	wantError(t, status, ctype, body, http.StatusUnauthorized, "API key")
+	status, ctype, body := r.as("").Do(t, http.MethodGet, "/v1/pipelines", "", nil)
+	apitest.WantError(t, status, ctype, body, http.StatusUnauthorized, "API key")
 }
 
 func TestPipelinesUnavailable(t *testing.T) {
 	t.Run("kafka fails", func(t *testing.T) {
 		r := newRig(t, nil)
 		r.buckets.set(ration.BucketsReport{}, errors.New("dial tcp: connection refused"))
-		status, ctype, body := r.do(t, http.MethodGet, "/v1/pipelines", "", nil)
-		wantError(t, status, ctype, body, http.StatusServiceUnavailable, "Kafka unavailable")
+		status, ctype, body := r.Do(t, http.MethodGet, "/v1/pipelines", "", nil)
+		apitest.WantError(t, status, ctype, body, http.StatusServiceUnavailable, "Kafka unavailable")
 		if strings.Contains(string(body), "refused") {
 			t.Fatalf("the cause reached the client: %s", body)
 		}
@@ -87,6 +88,6 @@ func TestPipelinesUnavailable(t *testing.T) {
 		}
 		rec := httptest.NewRecorder()
 		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/pipelines", nil))
-		wantError(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes(), http.StatusServiceUnavailable, "not enabled")
+		apitest.WantError(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes(), http.StatusServiceUnavailable, "not enabled")
 	})
 }

@@ -10,11 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apiclient"
-	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/schemas"
 )
@@ -46,7 +42,7 @@ func (s *stubReprocessor) Run(_ context.Context, req reprocess.Request) (reproce
 func TestReprocessRoute(t *testing.T) {
 	r := newRig(t, nil)
 	post := func(rr *rig, body string) (int, []byte) {
-		status, _, b := rr.do(t, http.MethodPost, "/v1/reprocess/runs", "application/json", strings.NewReader(body))
+		status, _, b := rr.Do(t, http.MethodPost, "/v1/reprocess/runs", "application/json", strings.NewReader(body))
 		return status, b
 	}
 	status, body := post(r, `{"dry_run":true,"pipeline":"dm","status":"REPROCESS","since":"2026-01-02T03:04:05.678Z"}`)
@@ -78,33 +74,6 @@ func TestReprocessRoute(t *testing.T) {
 	}
 }
 
-func TestParkedItemsThroughTheDeadLetterRoutes(t *testing.T) {
-	r := newRig(t, nil)
-	parked := &kgo.Record{Topic: schemas.TopicDMParked, Key: []byte("u9"), Value: []byte("mark bytes"), Headers: []kgo.RecordHeader{
-		{Key: processor.HeaderDeadStage, Value: []byte("dmcheck")},
-		{Key: processor.HeaderDeadError, Value: []byte("transient: 503")},
-		{Key: processor.HeaderDeadTopic, Value: []byte(schemas.TopicDMChecks)},
-	}}
-	if err := r.Client.ProduceSync(context.Background(), parked).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	status, _, body := r.do(t, http.MethodGet, "/v1/dead?parked=true", "", nil)
-	var list struct{ Letters []ration.DeadLetter }
-	if err := json.Unmarshal(body, &list); status != http.StatusOK || err != nil || len(list.Letters) != 1 || list.Letters[0].Key != "u9" {
-		t.Fatalf("parked items: %d %s", status, body)
-	}
-	if status, _, body := r.do(t, http.MethodGet, "/v1/dead", "", nil); status != http.StatusOK || !strings.Contains(string(body), `"letters":[]`) {
-		t.Fatalf("the dead letters hold the parked item: %d %s", status, body)
-	}
-	if status, _, _ := r.do(t, http.MethodGet, "/v1/dead?parked=maybe", "", nil); status != http.StatusBadRequest {
-		t.Fatalf("parked=maybe: %d, want 400", status)
-	}
-	status, _, body = r.do(t, http.MethodPost, "/v1/dead/replay", "application/json", strings.NewReader(`{"parked":true}`))
-	if status != http.StatusOK || !strings.Contains(string(body), `"replayed":1`) {
-		t.Fatalf("replay parked: %d %s", status, body)
-	}
-}
-
 // TestReprocessRunOutlastsItsRequest: a run longer than the backend
 // timeout is answered 202 with where to ask; asking answers 202 until the
 // run ends, then its report; apiclient.Reprocess waits through it all.
@@ -113,13 +82,13 @@ func TestReprocessRunOutlastsItsRequest(t *testing.T) {
 	// written: the answer waits for that too, within the same timeout.
 	r := newRig(t, func(c *Config) { c.BackendTimeout = 250 * time.Millisecond })
 	r.reprocessor.block = make(chan struct{})
-	req, err := http.NewRequest(http.MethodPost, r.http.URL+"/v1/reprocess/runs", strings.NewReader(`{}`))
+	req, err := http.NewRequest(http.MethodPost, r.URL+"/v1/reprocess/runs", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+r.key)
-	resp, err := r.http.Client().Do(req)
+	req.Header.Set("Authorization", "Bearer "+r.Key)
+	resp, err := r.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,14 +102,14 @@ func TestReprocessRunOutlastsItsRequest(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || err != nil || running.State != "running" || location != "/v1/reprocess/runs/"+running.RunID {
 		t.Fatalf("long run: %d %+v (%v), Location %q; want 202 with the run's id and where to ask", resp.StatusCode, running, err, location)
 	}
-	if status, _, body := r.do(t, http.MethodGet, location, "", nil); status != http.StatusAccepted {
+	if status, _, body := r.Do(t, http.MethodGet, location, "", nil); status != http.StatusAccepted {
 		t.Fatalf("asking while it runs: %d %s, want 202", status, body)
 	}
-	if status, _, body := r.do(t, http.MethodGet, "/v1/reprocess/runs/nosuchrun", "", nil); status != http.StatusNotFound || !strings.Contains(string(body), `"error"`) {
+	if status, _, body := r.Do(t, http.MethodGet, "/v1/reprocess/runs/nosuchrun", "", nil); status != http.StatusNotFound || !strings.Contains(string(body), `"error"`) {
 		t.Fatalf("unknown run: %d %s, want 404", status, body)
 	}
 	close(r.reprocessor.block)
-	status, _, body := r.do(t, http.MethodGet, location, "", nil)
+	status, _, body := r.Do(t, http.MethodGet, location, "", nil)
 	var rep reprocess.Report
 	if err := json.Unmarshal(body, &rep); status != http.StatusOK || err != nil || rep.Resent != 1 {
 		t.Fatalf("asking once it ended: %d %s, want 200 with the report", status, body)
@@ -161,7 +130,7 @@ func TestReprocessRunOutlastsItsRequest(t *testing.T) {
 	})}
 	done := make(chan error, 1)
 	go func() {
-		rep, err := apiclient.New(r.http.URL, hc).WithKey(r.key).Reprocess(context.Background(), apiclient.ReprocessRequest{})
+		rep, err := apiclient.New(r.URL, hc).WithKey(r.Key).Reprocess(context.Background(), apiclient.ReprocessRequest{})
 		if err == nil && rep.Resent != 1 {
 			err = fmt.Errorf("report %+v", rep)
 		}

@@ -1,14 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,24 +11,51 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/auth"
-	"github.com/rationhq/ration/processor/deadletter"
+	"github.com/rationhq/ration/deadletter"
+	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/producer"
 	"github.com/rationhq/ration/schemas"
 )
 
+// The rig's dead letters: pipeline dm's stages check (dead letters and
+// parked items) and state (dead letters only), because a request that
+// names no pipeline gets dm's, and pipeline toy's one stage. Package api
+// cannot import the pipelines, so the topics are named here; a replay
+// sends the rig's records back to checksTopic.
+var rigDeadLetters = []struct {
+	key   ration.DeadLetterKey
+	topic string
+}{
+	{ration.DeadLetterKey{Pipeline: "dm", Stage: "check"}, "ration.dm.check.dead"},
+	{ration.DeadLetterKey{Pipeline: "dm", Stage: "check", Parked: true}, "ration.dm.check.parked"},
+	{ration.DeadLetterKey{Pipeline: "dm", Stage: "state"}, "ration.dm.state.dead"},
+	{ration.DeadLetterKey{Pipeline: "toy", Stage: "only"}, "ration.toy.only.dead"},
+}
+
+const checksTopic = "ration.dm.checks"
+
+// rigTopics are the topics the rig's Kafka has besides the shared ones.
+func rigTopics() kafkatest.Setup {
+	s := kafkatest.Setup{Topics: []kafkaconn.TopicSpec{{Name: checksTopic}}}
+	for _, d := range rigDeadLetters {
+		s.Topics = append(s.Topics, kafkaconn.TopicSpec{Name: d.topic})
+	}
+	return s
+}
+
 // rig is an API server in front of a real in-process Kafka and schema
-// registry, with an in-memory read side, a client registry that follows
-// the Kafka topic, and an admin key that requests carry unless told
-// otherwise.
+// registry, with a client registry that follows the Kafka topic, the
+// dead letters of rigDeadLetters, a toy pipeline's routes, and an admin
+// key that requests carry unless told otherwise.
 type rig struct {
+	apitest.Caller
 	*apitest.Kafka
-	reader  *apitest.Reader
 	reg     *prometheus.Registry
 	clients *auth.Store
 	srv     *Server
-	http    *httptest.Server
-	key     string // sent as the bearer key by do; "" sends none
-	logs    *syncBuffer
+	logs    *apitest.Logs
+	toy     *toyRoutes
 	// reprocessor answers POST /v1/reprocess/runs.
 	reprocessor *stubReprocessor
 	// buckets answers GET /v1/pipelines.
@@ -43,7 +64,7 @@ type rig struct {
 
 func newRig(t *testing.T, tune func(*Config)) *rig {
 	t.Helper()
-	return newServerOn(t, apitest.NewKafka(t), tune)
+	return newServerOn(t, apitest.NewKafka(t, rigTopics()), tune)
 }
 
 // peer starts another API server (another node) on r's Kafka, with its own
@@ -51,7 +72,7 @@ func newRig(t *testing.T, tune func(*Config)) *rig {
 func (r *rig) peer(t *testing.T) *rig {
 	t.Helper()
 	p := newServerOn(t, r.Kafka, nil)
-	p.key = r.key
+	p.Key = r.Key
 	return p
 }
 
@@ -68,31 +89,30 @@ func newServerWith(t *testing.T, k *apitest.Kafka, tune func(*Config), workers a
 		tune(&cfg)
 	}
 	reg := apitest.FollowClients(t, k)
-	r := &rig{Kafka: k, reader: apitest.NewReader(), reg: prometheus.NewRegistry(),
-		clients: auth.NewStore(reg, k.Client, k.Codec), logs: &syncBuffer{}, reprocessor: &stubReprocessor{},
-		buckets: &stubBuckets{}}
-	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	dead, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, schemas.TopicDMDead)
-	if err != nil {
-		t.Fatal(err)
+	r := &rig{Kafka: k, reg: prometheus.NewRegistry(), clients: auth.NewStore(reg, k.Client, k.Codec), logs: &apitest.Logs{},
+		toy: newToyRoutes(), reprocessor: &stubReprocessor{}, buckets: &stubBuckets{}}
+	log := r.logs.Logger()
+	var dead []DeadLetterSet
+	for _, d := range rigDeadLetters {
+		tool, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, d.topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tool.Close)
+		dead = append(dead, DeadLetterSet{Key: d.key, Letters: tool})
 	}
-	t.Cleanup(dead.Close)
-	parked, err := deadletter.New([]kgo.Opt{kgo.SeedBrokers(k.Addrs()...)}, schemas.TopicDMParked)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(parked.Close)
-	r.srv, err = New(cfg, Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: r.reader, History: r.reader, Registry: r.reg,
-		DeadLetters: map[string]ration.DeadLetters{"dm": dead, "dm" + ParkedSuffix: parked}, Reprocessor: r.reprocessor,
+	var err error
+	r.srv, err = New(cfg, Deps{Routes: r.toy.routes(), Registry: r.reg, DeadLetters: dead, Reprocessor: r.reprocessor,
 		Clients: reg, ClientStore: r.clients, Audit: producer.NewAudit(k.Client, k.Codec, log), Log: log,
 		Workers: workers, Buckets: r.buckets})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.http = httptest.NewServer(r.srv.Handler())
-	t.Cleanup(r.http.Close)
+	hs := httptest.NewServer(r.srv.Handler())
+	t.Cleanup(hs.Close)
+	r.Caller = apitest.Caller{URL: hs.URL, HTTP: hs.Client()}
 	if _, ok := reg.Client("rig-admin"); !ok {
-		r.key = r.addKey(t, "rig-admin", schemas.ScopeAdmin)
+		r.Key = r.addKey(t, "rig-admin", schemas.ScopeAdmin)
 	}
 	return r
 }
@@ -110,64 +130,6 @@ func (r *rig) addKey(t *testing.T, name string, scope schemas.Scope) string {
 // as returns a copy of r whose requests carry key.
 func (r *rig) as(key string) *rig {
 	c := *r
-	c.key = key
+	c.Key = key
 	return &c
-}
-
-// do sends a request and returns the status, the Content-Type and the body.
-func (r *rig) do(t *testing.T, method, path, contentType string, body io.Reader) (int, string, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, r.http.URL+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if r.key != "" {
-		req.Header.Set("Authorization", "Bearer "+r.key)
-	}
-	resp, err := r.http.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
-}
-
-func (r *rig) postJSON(t *testing.T, path string, v any) (int, []byte) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, _, body := r.do(t, http.MethodPost, path, "application/json", bytes.NewReader(b))
-	return status, body
-}
-
-// wantError checks an error answer: the status, a JSON content type and a
-// body that is exactly {"error": "..."} mentioning wantIn.
-func wantError(t *testing.T, status int, contentType string, body []byte, wantStatus int, wantIn string) {
-	t.Helper()
-	if status != wantStatus {
-		t.Fatalf("status %d, want %d; body %s", status, wantStatus, body)
-	}
-	if contentType != "application/json" {
-		t.Fatalf("content type %q, want application/json", contentType)
-	}
-	var e map[string]any
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Fatalf("error body %q: %v", body, err)
-	}
-	msg, ok := e["error"].(string)
-	if len(e) != 1 || !ok || msg == "" {
-		t.Fatalf("error body %s, want {\"error\": \"...\"}", body)
-	}
-	if !strings.Contains(msg, wantIn) {
-		t.Fatalf("error %q, want it to mention %q", msg, wantIn)
-	}
 }

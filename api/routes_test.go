@@ -3,15 +3,45 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/rationhq/ration/api/apitest"
 )
+
+func TestRoutesAreTheServersThenThePipelines(t *testing.T) {
+	toy := newToyRoutes().routes()
+	srv, err := New(Defaults(), Deps{Routes: toy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rt := range srv.Routes() {
+		got = append(got, rt.Pattern())
+	}
+	if n := len(got); n <= len(toy) {
+		t.Fatalf("routes %q", got)
+	}
+	var want []string
+	for _, rt := range toy {
+		want = append(want, rt.Pattern())
+	}
+	if tail := got[len(got)-len(toy):]; !slices.Equal(tail, want) {
+		t.Fatalf("routes end with %q, want the pipelines' %q", tail, want)
+	}
+	for _, own := range []string{"GET /healthz", "GET /metrics", "GET /v1/dead", "POST /v1/dead/replay", "GET /v1/pipelines"} {
+		if i := slices.Index(got, own); i < 0 || i >= len(got)-len(toy) {
+			t.Errorf("%s is not among the server's own routes %q", own, got)
+		}
+	}
+}
 
 func TestMethodNotAllowedListsMethods(t *testing.T) {
 	r := newRig(t, nil)
-	req, _ := http.NewRequest(http.MethodPatch, r.http.URL+"/v1/dm/users", nil)
-	resp, err := r.http.Client().Do(req)
+	req, _ := http.NewRequest(http.MethodPatch, r.URL+"/v1/toy/items", nil)
+	resp, err := r.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,6 +49,12 @@ func TestMethodNotAllowedListsMethods(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST, GET" {
 		t.Fatalf("%d Allow=%q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
+	status, ct, body := r.Do(t, http.MethodDelete, "/v1/toy/items", "", nil)
+	apitest.WantError(t, status, ct, body, http.StatusMethodNotAllowed, "allowed: POST, GET")
+	status, ct, body = r.Do(t, http.MethodPut, "/v1/dead/replay", "application/json", strings.NewReader(`{}`))
+	apitest.WantError(t, status, ct, body, http.StatusMethodNotAllowed, "not allowed")
+	status, ct, body = r.Do(t, http.MethodGet, "/v1/nope", "", nil)
+	apitest.WantError(t, status, ct, body, http.StatusNotFound, "no route")
 }
 
 func TestHealthz(t *testing.T) {
@@ -43,16 +79,16 @@ func TestHealthz(t *testing.T) {
 
 func TestMetricsByRoutePattern(t *testing.T) {
 	r := newRig(t, nil)
-	r.do(t, http.MethodGet, "/v1/dm/users/u1", "", nil)
-	r.do(t, http.MethodGet, "/v1/dm/users/u2", "", nil)
-	r.do(t, http.MethodGet, "/nowhere/at/all", "", nil)
-	status, _, body := r.do(t, http.MethodGet, "/metrics", "", nil)
+	r.Do(t, http.MethodGet, "/v1/toy/items/u1", "", nil)
+	r.Do(t, http.MethodGet, "/v1/toy/items/u2", "", nil)
+	r.Do(t, http.MethodGet, "/nowhere/at/all", "", nil)
+	status, _, body := r.Do(t, http.MethodGet, "/metrics", "", nil)
 	if status != http.StatusOK {
 		t.Fatalf("/metrics: %d", status)
 	}
 	text := string(body)
 	for _, want := range []string{
-		`ration_api_request_duration_seconds_count{code="404",route="GET /v1/dm/users/{id}"} 2`,
+		`ration_api_request_duration_seconds_count{code="404",route="GET /v1/toy/items/{id}"} 2`,
 		`ration_api_request_duration_seconds_count{code="404",route="/"} 1`,
 		`ration_api_requests_in_flight 1`, // the /metrics request itself
 	} {

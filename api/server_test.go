@@ -1,58 +1,33 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rationhq/ration/api/apitest"
-	"github.com/rationhq/ration/producer"
 )
 
-// syncBuffer is a log sink that the server's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRejectedInputIsLoggedWithoutTheBody(t *testing.T) {
-	k := apitest.NewKafka(t)
-	var logs syncBuffer
-	srv, err := New(Defaults(), Deps{DM: producer.NewDM(k.Client, k.Codec), Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	var logs apitest.Logs
+	srv, err := New(Defaults(), Deps{Routes: newToyRoutes().routes(), Log: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret := strings.Repeat("secret", 100)
-	body := `{"user_ids": ["ok", "` + secret + `"]}`
+	body := `{"ids": ["ok", "` + secret + `"]}`
 	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/dm/users", strings.NewReader(body)))
-	if rec.Code != http.StatusBadRequest {
-		t.Fatalf("status %d", rec.Code)
-	}
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/toy/items", strings.NewReader(body)))
+	apitest.WantError(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes(), http.StatusBadRequest, "ids[1]")
 	line := logs.String()
-	for _, want := range []string{"level=WARN", `route="POST /v1/dm/users"`, "reason=", "user_ids[1]"} {
+	for _, want := range []string{"level=WARN", `route="POST /v1/toy/items"`, "reason=", "ids[1]"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("log %q lacks %q", line, want)
 		}
@@ -144,14 +119,16 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz %d", resp.StatusCode)
 	}
-	// Without a producer or reader the routes answer 503, not panic.
-	resp, err = http.Get("http://" + addr.String() + "/v1/dm/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("stats without a reader: %d", resp.StatusCode)
+	// Without their dependencies the routes answer 503, not panic.
+	for _, path := range []string{"/v1/pipelines", "/v1/dead", "/v1/audit", "/v1/clients"} {
+		resp, err = http.Get("http://" + addr.String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("GET %s without its dependency: %d", path, resp.StatusCode)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -48,4 +48,3 @@ func (e *Event) ReadAvro(b []byte) error {
 	e.Time = r.Millis("time")
 	return r.Done()
 }
-

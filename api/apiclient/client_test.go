@@ -13,17 +13,22 @@ import (
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/auth"
-	"github.com/rationhq/ration/producer"
-	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/pipeline/pipelinetest"
+	"github.com/rationhq/ration/pipelines/dm"
 )
 
+// newClient returns an admin client of a server with the DM pipeline's
+// routes (reads from the returned reader, writes to the returned Kafka)
+// and the dead letters of fakeDead.
 func newClient(t *testing.T) (*apiclient.Client, *apitest.Kafka, *apitest.Reader) {
 	t.Helper()
-	k := apitest.NewKafka(t)
+	k := apitest.NewKafka(t, pipelinetest.Setup(dm.New()))
 	reader := apitest.NewReader()
 	reg := apitest.FollowClients(t, k)
-	srv, err := api.New(api.Defaults(), api.Deps{DM: producer.NewDM(k.Client, k.Codec), Reader: reader,
-		Clients: reg, ClientStore: auth.NewStore(reg, k.Client, k.Codec)})
+	cfg := api.Defaults()
+	routes := dm.RoutesWith(api.Backends{Kafka: k.Client, Codec: k.Codec, History: reader, Config: cfg}, reader)
+	srv, err := api.New(cfg, api.Deps{Routes: routes, Clients: reg, ClientStore: auth.NewStore(reg, k.Client, k.Codec),
+		DeadLetters: fakeDeadLetters()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +87,7 @@ func TestWrites(t *testing.T) {
 		t.Fatalf("mark: %d, %v", n, err)
 	}
 	offs := k.EndOffsets(t)
-	if offs[schemas.TopicDMUsers] != 2 || offs[schemas.TopicDMChecksHigh] != 1 || offs[schemas.TopicDMChecks] != 2 {
+	if offs[dm.TopicUsers] != 2 || offs[dm.TopicChecksHigh] != 1 || offs[dm.TopicChecks] != 2 {
 		t.Fatalf("records per topic %v", offs)
 	}
 }
@@ -134,6 +139,88 @@ func TestReads(t *testing.T) {
 	}
 	if s, err := c.Stats(ctx); err != nil || s.Checked != 3 {
 		t.Fatalf("stats: %+v, %v", s, err)
+	}
+	reader.PutEvents(ration.ItemEvent{ItemID: "a", Pipeline: dm.Name, Stage: dm.StageCheck, Status: "SUCCESS", Attempt: 1,
+		Time: ration.Timestamp{Time: at}})
+	events, err := c.History(ctx, "a")
+	if err != nil || len(events) != 1 || events[0].Status != "SUCCESS" || !events[0].Time.Equal(at) {
+		t.Fatalf("history: %+v, %v", events, err)
+	}
+}
+
+// fakeDead is one stage's dead letters: List answers one letter whose key
+// names the stage and whose partition is the limit asked for; a replay or
+// purge says there were n letters, n telling the stages apart.
+type fakeDead struct {
+	key ration.DeadLetterKey
+	n   int
+}
+
+// fakeDeadLetters are dm's as the server is given them: stage check's
+// dead letters and parked items, then stage state's dead letters.
+func fakeDeadLetters() []api.DeadLetterSet {
+	var sets []api.DeadLetterSet
+	for _, k := range []ration.DeadLetterKey{
+		{Pipeline: dm.Name, Stage: dm.StageCheck},
+		{Pipeline: dm.Name, Stage: dm.StageCheck, Parked: true},
+		{Pipeline: dm.Name, Stage: dm.ViewState},
+	} {
+		sets = append(sets, api.DeadLetterSet{Key: k, Letters: &fakeDead{key: k, n: len(sets) + 1}})
+	}
+	return sets
+}
+
+func (f *fakeDead) name() string {
+	if f.key.Parked {
+		return f.key.Pipeline + "/" + f.key.Stage + "/parked"
+	}
+	return f.key.Pipeline + "/" + f.key.Stage
+}
+
+func (f *fakeDead) List(_ context.Context, limit int) ([]ration.DeadLetter, error) {
+	return []ration.DeadLetter{{Key: f.name(), Partition: int32(limit)}}, nil
+}
+
+func (f *fakeDead) Replay(_ context.Context, dryRun bool) (ration.DeadLetterOutcome, error) {
+	return ration.DeadLetterOutcome{Letters: f.n, Replayed: f.n, DryRun: dryRun}, nil
+}
+
+func (f *fakeDead) Purge(_ context.Context, dryRun bool) (ration.DeadLetterOutcome, error) {
+	return ration.DeadLetterOutcome{Letters: f.n, Purged: f.n, DryRun: dryRun}, nil
+}
+
+func TestDeadLettersByStage(t *testing.T) {
+	c, _, _ := newClient(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		key   ration.DeadLetterKey
+		limit int
+		want  string
+	}{
+		{ration.DeadLetterKey{}, 0, "dm/check"},
+		{ration.DeadLetterKey{Parked: true}, 7, "dm/check/parked"},
+		{ration.DeadLetterKey{Pipeline: dm.Name, Stage: dm.ViewState}, 3, "dm/state"},
+	} {
+		letters, err := c.DeadLetters(ctx, tc.key, tc.limit)
+		wantLimit := int32(tc.limit)
+		if tc.limit == 0 {
+			wantLimit = 100 // the server's default
+		}
+		if err != nil || len(letters) != 1 || letters[0].Key != tc.want || letters[0].Partition != wantLimit {
+			t.Fatalf("DeadLetters(%+v, %d): %+v, %v; want %s's, %d of them", tc.key, tc.limit, letters, err, tc.want, wantLimit)
+		}
+	}
+	if out, err := c.ReplayDeadLetters(ctx, ration.DeadLetterKey{Pipeline: dm.Name, Stage: dm.StageCheck, Parked: true}, true); err != nil ||
+		out.Replayed != 2 || !out.DryRun {
+		t.Fatalf("replay: %+v, %v; want check's parked items (2) replayed dry", out, err)
+	}
+	if out, err := c.PurgeDeadLetters(ctx, ration.DeadLetterKey{Stage: dm.ViewState}, false); err != nil || out.Purged != 3 || out.DryRun {
+		t.Fatalf("purge: %+v, %v; want state's dead letters (3) purged", out, err)
+	}
+	var e *apiclient.Error
+	if _, err := c.PurgeDeadLetters(ctx, ration.DeadLetterKey{Stage: dm.ViewState, Parked: true}, false); !errors.As(err, &e) ||
+		e.Status != http.StatusBadRequest {
+		t.Fatalf("purge of a view's parked items: %v, want 400", err)
 	}
 }
 

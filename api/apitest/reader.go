@@ -1,6 +1,8 @@
-// Package apitest holds real-enough parts for testing the HTTP API and its
-// clients: an in-memory ration.DMReader, and an in-process Kafka (kfake)
-// and schema registry (srfake) with ration's topics and codec. Like
+// Package apitest holds real-enough parts for testing the HTTP API, its
+// pipelines' routes and its clients: an in-memory ration.DMReader, an
+// in-process Kafka (kfake) and schema registry (srfake) with the shared
+// topics and those a test asks for, a client registry following it, and a
+// Caller that sends requests and checks error answers. Like
 // net/http/httptest it is for tests only.
 package apitest
 
@@ -21,6 +23,7 @@ type Reader struct {
 	events map[string][]ration.ItemEvent
 	stats  ration.DMStats
 	last   ListCall
+	err    error
 }
 
 // ListCall is the arguments of a DMUsers call.
@@ -49,10 +52,21 @@ func (m *Reader) PutEvents(events ...ration.ItemEvent) {
 	}
 }
 
+// Fail makes every call return err, as a read store that is down; nil
+// makes them answer again.
+func (m *Reader) Fail(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.err = err
+}
+
 // ItemHistory implements ration.HistoryReader: the events put, in order.
 func (m *Reader) ItemHistory(_ context.Context, pipeline, itemID string) ([]ration.ItemEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
 	return append([]ration.ItemEvent(nil), m.events[pipeline+"/"+itemID]...), nil
 }
 
@@ -83,6 +97,9 @@ func (m *Reader) LastList() ListCall {
 func (m *Reader) DMUser(_ context.Context, id string) (ration.DMUser, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.err != nil {
+		return ration.DMUser{}, m.err
+	}
 	u, ok := m.users[id]
 	if !ok {
 		return ration.DMUser{}, ration.ErrNotFound
@@ -95,6 +112,9 @@ func (m *Reader) DMUsers(_ context.Context, state ration.DMState, cursor string,
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.last = ListCall{State: state, Cursor: cursor, Limit: limit}
+	if m.err != nil {
+		return ration.DMPage{}, m.err
+	}
 	after, ok := strings.CutPrefix(cursor, "after:")
 	if cursor != "" && !ok {
 		return ration.DMPage{}, ration.ErrBadCursor
@@ -121,5 +141,8 @@ func (m *Reader) DMUsers(_ context.Context, state ration.DMState, cursor string,
 func (m *Reader) DMStats(context.Context) (ration.DMStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.err != nil {
+		return ration.DMStats{}, m.err
+	}
 	return m.stats, nil
 }

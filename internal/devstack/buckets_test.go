@@ -24,7 +24,8 @@ func TestPipelinesShowTheDMBuckets(t *testing.T) {
 		if err != nil {
 			return false, err.Error()
 		}
-		if len(r.Pipelines) != 1 || r.Pipelines[0].Name != "dm" || len(r.Pipelines[0].Stages) != 1 {
+		// The check stage, then the state view.
+		if len(r.Pipelines) != 1 || r.Pipelines[0].Name != "dm" || len(r.Pipelines[0].Stages) != 2 {
 			return false, fmt.Sprintf("%+v", r.Pipelines)
 		}
 		stage = r.Pipelines[0].Stages[0]
@@ -42,8 +43,16 @@ func TestPipelinesShowTheDMBuckets(t *testing.T) {
 		return strings.Join(stage.Members, ",") == "dev-0,dev-1" && len(stage.Buckets) == 24 && owners["dev-0"] > 0 &&
 			owners["dev-1"] > 0 && owners[""] == 0, fmt.Sprintf("members %v, owners %v", stage.Members, owners)
 	})
-	if stage.Name != "check" || stage.Group != "ration.dmcheck" || stage.Buckets[0].Topic != "ration.dm.checks.high" {
+	if stage.Name != "check" || stage.Group != "ration.dm.check" || stage.Buckets[0].Topic != "ration.dm.checks.high" {
 		t.Fatalf("stage %s group %s, first bucket %+v", stage.Name, stage.Group, stage.Buckets[0])
+	}
+	// A bucket is partition p of both inputs: one owner for both.
+	owner := map[int32]string{}
+	for _, b := range stage.Buckets {
+		if o, ok := owner[b.Partition]; ok && o != b.Owner {
+			t.Fatalf("partition %d of the check topics has two owners, %s and %s", b.Partition, o, b.Owner)
+		}
+		owner[b.Partition] = b.Owner
 	}
 
 	users := ids("bucket", 0, 200)

@@ -14,7 +14,6 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/internal/chserver/chtest"
-	"github.com/rationhq/ration/sink"
 )
 
 // stack runs the dev stack in the background on free ports.
@@ -38,7 +37,7 @@ func startStackWith(t *testing.T, dir string, tune func(*Config)) *stack {
 	cfg.API.Addr = "127.0.0.1:0"
 	cfg.Broker.KafkaAddr = "127.0.0.1:0"
 	cfg.Broker.RegistryAddr = "127.0.0.1:0"
-	cfg.DM.Stage.SessionTimeout = 3 * time.Second
+	cfg.Tuning.SessionTimeout = 3 * time.Second
 	cfg.Sink.FlushInterval = 200 * time.Millisecond
 	tune(&cfg)
 
@@ -157,7 +156,7 @@ func TestEndToEndThroughTheAPI(t *testing.T) {
 	})
 
 	// Exactly once: one result row per user, with replays collapsed.
-	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	reader, err := openReader(ctx, s.addrs.ClickHouse)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +257,7 @@ func TestEndToEndThroughTheAPI(t *testing.T) {
 		return reg && refused, fmt.Sprintf("%d entries", len(entries))
 	})
 	// Workers get Kafka credentials from the embedded broker.
-	w, err := s.api.AddWorker(ctx, "w-extra", "dmcheck")
+	w, err := s.api.AddWorker(ctx, "w-extra", "dm")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,10 @@ import (
 	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/notify"
 	"github.com/rationhq/ration/notify/notifytest"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines"
+	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/processor"
-	"github.com/rationhq/ration/processor/dmcheck"
 	"github.com/rationhq/ration/reprocess"
 	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
@@ -44,14 +46,43 @@ func adminKafka(t *testing.T, dir string, addrs Addrs) kafkaconn.Config {
 	return kafkaconn.Config{Brokers: []string{addrs.Kafka}, Registry: addrs.Registry, Partitions: 12, User: c.User, Password: c.Password}
 }
 
+// dmOptions are the options of cfg's DM pipeline.
+func dmOptions(cfg *Config) *dm.Options {
+	for _, d := range cfg.Pipelines {
+		if d.Name == dm.Name {
+			return d.Options.(*dm.Options)
+		}
+	}
+	panic("no dm pipeline")
+}
+
+// dmPipelines is the DM pipeline as a reprocessor knows it.
+var dmPipelines = map[string]reprocess.Pipeline{dm.Name: {EventsTopic: dm.New().EventsTopic()}}
+
+// devCodec is a codec of the dev stack's schemas.
+func devCodec(t *testing.T, kafka kafkaconn.Config) *schemas.Codec {
+	t.Helper()
+	topics, records := pipeline.Schemas(pipelines.All())
+	codec, err := kafka.Codec(context.Background(), topics, records...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codec
+}
+
+// openReader opens the shared tables' reader of the dev stack's database.
+func openReader(ctx context.Context, addr string) (*sink.Reader, error) {
+	return sink.OpenReader(ctx, addr, "ration", pipeline.SinkLayout(pipelines.All()).Migrations...)
+}
+
 // downChecker serves the simulator over HTTP, down until up is called.
 func downChecker(t *testing.T) (url string, up func()) {
 	t.Helper()
-	faults := new(dmcheck.Faults)
+	faults := new(dm.Faults)
 	if err := faults.Set(0, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(dmcheck.SimHandler(dmcheck.Simulator{Faults: faults}, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(dm.SimHandler(dm.Simulator{Faults: faults}, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/check/{user_id}", func() {
 		if err := faults.Set(0, 0); err != nil {
@@ -89,8 +120,8 @@ func TestCheckerDownThenReprocessed(t *testing.T) {
 	checkerURL, up := downChecker(t)
 	dir := t.TempDir()
 	s := startStackWith(t, dir, func(cfg *Config) {
-		cfg.DM.CheckerURL = checkerURL
-		cfg.DM.Stage.Retry.Delays = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond}
+		dmOptions(cfg).CheckerURL = checkerURL
+		cfg.Tuning.RetryDelays = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond}
 		cfg.Reprocess.Window = closedWindow()
 	})
 	ctx := context.Background()
@@ -102,18 +133,15 @@ func TestCheckerDownThenReprocessed(t *testing.T) {
 
 	// A scheduled run outside the window leaves them parked.
 	kafka := adminKafka(t, dir, s.addrs)
-	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	reader, err := openReader(ctx, s.addrs.ClickHouse)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reader.Close() })
-	codec, err := kafka.Codec(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	codec := devCodec(t, kafka)
 	cfg := reprocess.DefaultConfig()
 	cfg.Window = closedWindow()
-	scheduled, err := reprocess.New(cfg, reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader, Notifier: mustNotifier(t)})
+	scheduled, err := reprocess.New(cfg, reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader, Pipelines: dmPipelines, Notifier: mustNotifier(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,9 +151,16 @@ func TestCheckerDownThenReprocessed(t *testing.T) {
 	}
 
 	up()
-	dry, err := s.api.Reprocess(ctx, apiclient.ReprocessRequest{DryRun: true})
-	if err != nil || !dry.DryRun || dry.Selected != 40 || dry.Resent != 40 {
-		t.Fatalf("dry run: %+v, %v", dry, err)
+	// The stats come from the state view, the selection from the events
+	// table: the two may reach ClickHouse a flush apart.
+	var dry reprocess.Report
+	await(t, 30*time.Second, "a dry run selects every parked user", func() (bool, string) {
+		var err error
+		dry, err = s.api.Reprocess(ctx, apiclient.ReprocessRequest{DryRun: true})
+		return err == nil && dry.Selected == 40, fmt.Sprintf("%+v, %v", dry, err)
+	})
+	if !dry.DryRun || dry.Resent != 40 {
+		t.Fatalf("dry run: %+v", dry)
 	}
 	if st, err := s.api.Stats(ctx); err != nil || st.Parked != 40 {
 		t.Fatalf("a dry run changed something: %+v, %v", st, err)
@@ -190,8 +225,8 @@ func TestTwoReprocessorsResendNothingTwice(t *testing.T) {
 	checkerURL, _ := downChecker(t)
 	dir := t.TempDir()
 	s := startStackWith(t, dir, func(cfg *Config) {
-		cfg.DM.CheckerURL = checkerURL
-		cfg.DM.Stage.Retry.Delays = []time.Duration{20 * time.Millisecond}
+		dmOptions(cfg).CheckerURL = checkerURL
+		cfg.Tuning.RetryDelays = []time.Duration{20 * time.Millisecond}
 		cfg.Reprocess.Window = closedWindow()
 	})
 	ctx := context.Background()
@@ -202,11 +237,8 @@ func TestTwoReprocessorsResendNothingTwice(t *testing.T) {
 	awaitStats(t, s, "every user parked", func(st ration.DMStats) bool { return st.Parked == 60 })
 
 	kafka := adminKafka(t, dir, s.addrs)
-	codec, err := kafka.Codec(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	codec := devCodec(t, kafka)
+	reader, err := openReader(ctx, s.addrs.ClickHouse)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,12 +248,12 @@ func TestTwoReprocessorsResendNothingTwice(t *testing.T) {
 	slow := reprocess.DefaultConfig()
 	slow.FetchSize, slow.Rate = 10, 50
 	resent := make(chan struct{}, 100)
-	first, err := reprocess.New(slow, reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader,
+	first, err := reprocess.New(slow, reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader, Pipelines: dmPipelines,
 		Notifier: mustNotifier(t), Worker: "first", Log: slog.New(signalOn("item re-sent", resent))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := reprocess.New(reprocess.DefaultConfig(), reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader,
+	second, err := reprocess.New(reprocess.DefaultConfig(), reprocess.Deps{Kafka: kafka.Opts(nil), Codec: codec, Items: reader, Pipelines: dmPipelines,
 		Notifier: mustNotifier(t), Worker: "second"})
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +277,7 @@ func TestTwoReprocessorsResendNothingTwice(t *testing.T) {
 	// carrying retry count 1) on the input topic.
 	copies := map[string]int{}
 	total := 0
-	for _, r := range readToEnd(t, kafka, schemas.TopicDMChecks) {
+	for _, r := range readToEnd(t, kafka, dm.TopicChecks) {
 		// A copy comes back from the delay tiers too (with tier headers);
 		// the reprocessor's own copy has none.
 		if header(r, processor.HeaderRetryCount) == "1" && header(r, processor.HeaderRetryTier) == "" {
@@ -320,12 +352,12 @@ func (h signalHandler) WithGroup(string) slog.Handler      { return h }
 func TestThirtyPercentTransientErrors(t *testing.T) {
 	dir := t.TempDir()
 	s := startStackWith(t, dir, func(cfg *Config) {
-		cfg.DM.SimErrorRate = 0.3
-		cfg.DM.Stage.Retry.Delays = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}
+		dmOptions(cfg).SimErrorRate = 0.3
+		cfg.Tuning.RetryDelays = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}
 		cfg.Reprocess.Window = closedWindow()
 	})
 	ctx := context.Background()
-	reader, err := sink.OpenReader(ctx, s.addrs.ClickHouse, "ration")
+	reader, err := openReader(ctx, s.addrs.ClickHouse)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,15 +395,12 @@ func TestThirtyPercentTransientErrors(t *testing.T) {
 	}
 
 	kafka := adminKafka(t, dir, s.addrs)
-	codec, err := kafka.Codec(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	codec := devCodec(t, kafka)
 	// Each user's marks and results, in partition (commit) order: the
 	// second marks were made after the first were stored.
 	marked, answered, parked := map[string][]time.Time{}, map[string][]time.Time{}, map[time.Time]bool{}
-	for _, r := range readToEnd(t, kafka, schemas.TopicDMChecks) {
-		var m schemas.DMMark
+	for _, r := range readToEnd(t, kafka, dm.TopicChecks) {
+		var m dm.Mark
 		if err := codec.Decode(r.Value, &m); err != nil {
 			t.Fatal(err)
 		}
@@ -380,18 +409,18 @@ func TestThirtyPercentTransientErrors(t *testing.T) {
 			marked[m.UserID] = append(marked[m.UserID], m.MarkedAt)
 		}
 	}
-	for _, r := range readToEnd(t, kafka, schemas.TopicDMResults) {
-		var res schemas.DMResult
+	for _, r := range readToEnd(t, kafka, dm.TopicResults) {
+		var res dm.Result
 		if err := codec.Decode(r.Value, &res); err != nil {
 			t.Fatal(err)
 		}
-		if res.Status != schemas.ResultChecked {
+		if res.Status != dm.ResultChecked {
 			t.Fatalf("%s: result %s (%s)", res.UserID, res.Status, res.Error)
 		}
 		answered[res.UserID] = append(answered[res.UserID], res.MarkedAt)
 	}
-	for _, r := range readToEnd(t, kafka, schemas.TopicDMParked) {
-		var m schemas.DMMark
+	for _, r := range readToEnd(t, kafka, dm.New().ParkedTopic(dm.StageCheck)) {
+		var m dm.Mark
 		if err := codec.Decode(r.Value, &m); err != nil {
 			t.Fatal(err)
 		}
@@ -432,8 +461,8 @@ func TestGivenUpUserStartsOver(t *testing.T) {
 	checkerURL, up := downChecker(t)
 	hook := notifytest.NewWebhook(t)
 	s := startStackWith(t, t.TempDir(), func(cfg *Config) {
-		cfg.DM.CheckerURL = checkerURL
-		cfg.DM.Stage.Retry.Delays = []time.Duration{20 * time.Millisecond}
+		dmOptions(cfg).CheckerURL = checkerURL
+		cfg.Tuning.RetryDelays = []time.Duration{20 * time.Millisecond}
 		cfg.Reprocess.Window = closedWindow()
 		cfg.Reprocess.AttemptCount = 1
 		cfg.Reprocess.Notify.WebhookURL = hook.URL()

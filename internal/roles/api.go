@@ -51,8 +51,8 @@ type API struct {
 }
 
 // NewAPI wires the API role; Run serves it, Close releases it.
-func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (a *API, err error) {
-	a = &API{env: e, cfg: cfg}
+func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (_ *API, err error) {
+	a := &API{env: e, cfg: cfg}
 	defer func() {
 		if err != nil {
 			a.Close()

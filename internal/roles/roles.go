@@ -100,14 +100,27 @@ func (e *Env) Workers(name string, stages []string, t processor.Tuning) ([]*proc
 	if err != nil {
 		return nil, err
 	}
-	deps := processor.Deps{
-		Kafka:    e.Kafka.Opts(e.Log),
-		Measured: e.Telemetry.ClientOpts("ration-" + name + "-" + t.InstanceID),
-		Log:      e.Log,
-		Metrics:  e.stageMetrics(),
-		Codec:    e.Codec,
+	if len(stages) == 0 {
+		stages = d.StageNames()
 	}
-	return d.NewStages(stages, t, deps, pipeline.Env{Codec: e.Codec, Log: e.Log, Registry: e.Registry})
+	metrics := e.stageMetrics()
+	var out []*processor.Stage
+	for _, stage := range stages {
+		// One client id, and so one set of client metrics, per stage.
+		deps := processor.Deps{
+			Kafka:    e.Kafka.Opts(e.Log),
+			Measured: e.Telemetry.ClientOpts("ration-" + name + "-" + stage + "-" + t.InstanceID),
+			Log:      e.Log,
+			Metrics:  metrics,
+			Codec:    e.Codec,
+		}
+		ws, err := d.NewStages([]string{stage}, t, deps, pipeline.Env{Codec: e.Codec, Log: e.Log, Registry: e.Registry})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ws...)
+	}
+	return out, nil
 }
 
 // stageMetrics is the process's one processor.Metrics.

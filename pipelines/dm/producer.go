@@ -59,6 +59,7 @@ func (d *Producer) Mark(ctx context.Context, ids []string, p Priority) error {
 		return &Mark{UserID: id, Priority: p, MarkedAt: at}
 	})
 }
+
 // stamp is the time of a call, cut to the millisecond that Avro's
 // timestamp-millis keeps, so the record's timestamp and its field agree.
 func (d *Producer) stamp() time.Time {
