@@ -15,11 +15,12 @@ import (
 	"github.com/rationhq/ration/broker"
 	"github.com/rationhq/ration/broker/brokertest"
 	"github.com/rationhq/ration/internal/kafkaacl"
-	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/dm"
 )
 
 // The other e2e tests run against a bare kfake without authentication;
-// this one runs the `ration worker dmcheck` binary against ration's own
+// this one runs the `ration worker dm` binary against ration's own
 // broker, which has SASL and ACLs on, as a registered worker.
 func TestRegisteredWorkerProcess(t *testing.T) {
 	b := brokertest.Start(t, broker.Config{Partitions: 3})
@@ -31,25 +32,27 @@ func TestRegisteredWorkerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if err := conn.EnsureTopics(ctx, admin); err != nil {
+	ds := []pipeline.Descriptor{dm.New()}
+	if err := conn.EnsureTopics(ctx, admin, pipeline.AllTopicSpecs(ds)); err != nil {
 		t.Fatal(err)
 	}
-	codec, err := conn.Codec(ctx)
+	topics, records := pipeline.Schemas(ds)
+	codec, err := conn.Codec(ctx, topics, records...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov := kafkaacl.NewProvisioner(kadm.NewClient(admin))
-	user, pass, err := prov.CreateWorker(ctx, "proc-1", "dmcheck")
+	prov := kafkaacl.NewProvisioner(kadm.NewClient(admin), pipeline.Grants(ds))
+	user, pass, err := prov.CreateWorker(ctx, "proc-1", dm.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mark := func(ids ...string) {
 		for _, id := range ids {
-			v, err := codec.Encode(&schemas.DMMark{UserID: id, Priority: schemas.PriorityNormal, MarkedAt: time.Now()})
+			v, err := codec.Encode(&dm.Mark{UserID: id, Priority: dm.PriorityNormal, MarkedAt: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := admin.ProduceSync(ctx, &kgo.Record{Topic: schemas.TopicDMChecks, Key: []byte(id), Value: v}).FirstErr(); err != nil {
+			if err := admin.ProduceSync(ctx, &kgo.Record{Topic: dm.TopicChecks, Key: []byte(id), Value: v}).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -57,7 +60,9 @@ func TestRegisteredWorkerProcess(t *testing.T) {
 	mark("alice", "bob")
 
 	// The password comes through the environment, as the README advises.
-	cmd := exec.Command(rationBin, "worker", "dmcheck", "--kafka", b.KafkaAddr(), "--registry", b.RegistryURL(),
+	// Every stage of the pipeline, the state view included: the grants
+	// derived from its descriptor cover all of them.
+	cmd := exec.Command(rationBin, "worker", "dm", "--kafka", b.KafkaAddr(), "--registry", b.RegistryURL(),
 		"--partitions", "3", "--kafka-user", user, "--instance-id", "proc-1", "--session-timeout", "3s",
 		"--metrics=", "--log-format", "json")
 	cmd.Env = append(childEnv(), "RATION_KAFKA_PASSWORD="+pass)
@@ -75,7 +80,7 @@ func TestRegisteredWorkerProcess(t *testing.T) {
 		}
 	})
 
-	results, err := kgo.NewClient(append(conn.Opts(nil), kgo.ConsumeTopics(schemas.TopicDMResults),
+	results, err := kgo.NewClient(append(conn.Opts(nil), kgo.ConsumeTopics(dm.TopicResults),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		t.Fatal(err)

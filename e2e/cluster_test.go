@@ -14,11 +14,13 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/schemas"
 )
 
-// dmGroup is the consumer group of `ration worker dmcheck`.
-const dmGroup = "ration.dmcheck"
+// dmGroup is the consumer group of the DM check stage (`ration worker dm --stage check`).
+const dmGroup = "ration.dm.check"
 
 // cluster is one test's broker and schema registry, both in this process
 // and both on loopback, plus the clients the test drives them with.
@@ -61,7 +63,8 @@ func newCluster(t *testing.T) *cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if c.codec, err = schemas.Register(ctx, rcl); err != nil {
+	topics, records := pipeline.Schemas([]pipeline.Descriptor{dm.New()})
+	if c.codec, err = schemas.Register(ctx, rcl, topics, records...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -70,7 +73,7 @@ func newCluster(t *testing.T) *cluster {
 	c.adm = kadm.NewClient(c.cl)
 	kc := kafkaconn.Defaults()
 	kc.Brokers = []string{c.addr}
-	if err := kc.EnsureTopics(ctx, c.cl); err != nil {
+	if err := kc.EnsureTopics(ctx, c.cl, pipeline.AllTopicSpecs([]pipeline.Descriptor{dm.New()})); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -100,11 +103,11 @@ func (c *cluster) mark(t *testing.T, prefix string, n int) map[string]int32 {
 		recs := make([]*kgo.Record, 0, chunk)
 		for i := from; i < min(from+chunk, n); i++ {
 			id := fmt.Sprintf("%s%06d", prefix, i)
-			v, err := c.codec.Encode(&schemas.DMMark{UserID: id, Priority: schemas.PriorityNormal, MarkedAt: now})
+			v, err := c.codec.Encode(&dm.Mark{UserID: id, Priority: dm.PriorityNormal, MarkedAt: now})
 			if err != nil {
 				t.Fatal(err)
 			}
-			recs = append(recs, &kgo.Record{Topic: schemas.TopicDMChecks, Key: []byte(id), Value: v})
+			recs = append(recs, &kgo.Record{Topic: dm.TopicChecks, Key: []byte(id), Value: v})
 		}
 		res := c.cl.ProduceSync(ctx, recs...)
 		if err := res.FirstErr(); err != nil {
@@ -139,7 +142,7 @@ func (c *cluster) fetchCommitted() (map[int32]int64, error) {
 	}
 	out := make(map[int32]int64)
 	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == schemas.TopicDMChecks && o.Err == nil {
+		if o.Topic == dm.TopicChecks && o.Err == nil {
 			out[o.Partition] = o.At
 		}
 	})
@@ -152,7 +155,7 @@ func (c *cluster) markEnds(t *testing.T) map[int32]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ends, err := c.adm.ListEndOffsets(ctx, schemas.TopicDMChecks)
+	ends, err := c.adm.ListEndOffsets(ctx, dm.TopicChecks)
 	if err != nil {
 		t.Fatalf("list end offsets: %v", err)
 	}
@@ -196,7 +199,7 @@ func (c *cluster) sentinel(t *testing.T, label string) {
 	recs := make([]*kgo.Record, 0, c.partitions)
 	for p := range c.partitions {
 		recs = append(recs, &kgo.Record{
-			Topic: schemas.TopicDMResults, Partition: p,
+			Topic: dm.TopicResults, Partition: p,
 			Headers: []kgo.RecordHeader{{Key: sentinelHeader, Value: []byte(label)}},
 		})
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/pipelines/dm"
 )
 
 // TestCrashedWorkerLosesNothingAndItsBucketsMoveInTime: three worker
@@ -73,7 +73,7 @@ func TestCrashedWorkerLosesNothingAndItsBucketsMoveInTime(t *testing.T) {
 	// to check when it died: each must produce results again in time.
 	var pending []int32
 	for b := range owned {
-		if b.Topic == schemas.TopicDMChecks && committed[b.Partition] < ends[b.Partition] {
+		if b.Topic == dm.TopicChecks && committed[b.Partition] < ends[b.Partition] {
 			pending = append(pending, b.Partition)
 		}
 	}
@@ -129,7 +129,7 @@ func takenBy(survivors []*worker, from []int, p int32, killAt time.Time) (string
 				return false
 			}
 			for _, b := range l.buckets() {
-				if b.Topic == schemas.TopicDMChecks && b.Partition == p {
+				if b.Topic == dm.TopicChecks && b.Partition == p {
 					return true
 				}
 			}

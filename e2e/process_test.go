@@ -65,7 +65,7 @@ func (l logLine) buckets() []bucket {
 	return out
 }
 
-// worker is one `ration worker dmcheck` process.
+// worker is one `ration worker dm` process.
 type worker struct {
 	id    string
 	board *board
@@ -80,7 +80,7 @@ type worker struct {
 // dmWorkerArgs are the flags every test worker gets; later flags given to
 // startWorker override them.
 func (c *cluster) dmWorkerArgs(id string) []string {
-	return []string{"worker", "dmcheck",
+	return []string{"worker", "dm", "--stage", "check",
 		"--kafka", c.addr, "--registry", c.registry, "--instance-id", id,
 		"--session-timeout", "3s", "--metrics=", "--log-format", "json", "--log-level", "info",
 		// A line per check would be most of the log at 200 000 checks.

@@ -13,7 +13,8 @@ import (
 	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/notify/notifytest"
-	"github.com/rationhq/ration/processor/dmcheck"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/sink"
 )
 
@@ -27,11 +28,11 @@ func TestGivenUpItemsNotifiedOnceAcrossACrash(t *testing.T) {
 	ch := chtest.Start(t)
 	const users = 30
 
-	faults := new(dmcheck.Faults)
+	faults := new(dm.Faults)
 	if err := faults.Set(0, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	checker := httptest.NewServer(dmcheck.SimHandler(dmcheck.Simulator{Faults: faults}, slog.New(slog.DiscardHandler)))
+	checker := httptest.NewServer(dm.SimHandler(dm.Simulator{Faults: faults}, slog.New(slog.DiscardHandler)))
 	t.Cleanup(checker.Close)
 	smtp := notifytest.NewSMTPServer(t)
 	hook := notifytest.NewWebhook(t)
@@ -41,7 +42,7 @@ func TestGivenUpItemsNotifiedOnceAcrossACrash(t *testing.T) {
 	kafka.Brokers, kafka.Registry = []string{c.addr}, c.registry
 	scfg := sink.DefaultConfig()
 	scfg.ClickHouse, scfg.Database, scfg.FlushInterval = ch.Addr(), "e2e", 100*time.Millisecond
-	snk, err := sink.New(scfg, kafka, c.codec, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	snk, err := sink.New(scfg, pipeline.SinkLayout([]pipeline.Descriptor{dm.New()}), kafka, c.codec, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

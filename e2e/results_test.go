@@ -11,13 +11,12 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rationhq/ration/processor/dmcheck"
-	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/pipelines/dm"
 )
 
 // result is one committed DM result and where it sits in the result topic.
 type result struct {
-	schemas.DMResult
+	dm.Result
 	Partition int32
 	Offset    int64
 	Timestamp time.Time // the record's timestamp: when the worker produced it
@@ -40,7 +39,7 @@ func (c *cluster) readResults(t *testing.T) *resultLog {
 	t.Helper()
 	l := &resultLog{board: c.board, users: make(map[string]int), sentinels: make(map[string]map[int32]int64)}
 	cl := c.client(t,
-		kgo.ConsumeTopics(schemas.TopicDMResults),
+		kgo.ConsumeTopics(dm.TopicResults),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)
@@ -65,7 +64,7 @@ func (c *cluster) readResults(t *testing.T) *resultLog {
 					return
 				}
 				r := result{Partition: rec.Partition, Offset: rec.Offset, Timestamp: rec.Timestamp}
-				if err := c.codec.Decode(rec.Value, &r.DMResult); err != nil {
+				if err := c.codec.Decode(rec.Value, &r.Result); err != nil {
 					errs = append(errs, fmt.Errorf("decode result at %d/%d: %w", rec.Partition, rec.Offset, err))
 					return
 				}
@@ -175,7 +174,7 @@ func checkExactlyOnce(t *testing.T, marks map[string]int32, all []result) {
 			dups = append(dups, describe(rs))
 		}
 		r := rs[0]
-		if r.Status != schemas.ResultChecked || r.OpenDM == nil || *r.OpenDM != dmcheck.Answer(id) {
+		if r.Status != dm.ResultChecked || r.OpenDM == nil || *r.OpenDM != dm.Answer(id) {
 			wrong = append(wrong, describe(rs[:1]))
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/pipelines/dm"
 )
 
 // TestStalledWorkerIsFencedAfterItsSessionTimesOut (DM-2): worker A is
@@ -115,7 +115,7 @@ func TestStalledWorkerIsFencedAfterItsSessionTimesOut(t *testing.T) {
 			continue
 		}
 		after++
-		bk := bucket{schemas.TopicDMChecks, marks[r.UserID]}
+		bk := bucket{dm.TopicChecks, marks[r.UserID]}
 		got, ok := regained[bk]
 		switch {
 		case !ok:
@@ -129,7 +129,7 @@ func TestStalledWorkerIsFencedAfterItsSessionTimesOut(t *testing.T) {
 	if before == 0 {
 		t.Errorf("no result of wA committed before the stall: the rig did not test what it should")
 	}
-	if aborts := c.broker.matching("txn timeout abort", "ration.dmcheck."+a.id); len(aborts) > 0 {
+	if aborts := c.broker.matching("txn timeout abort", "ration.dm."+a.id); len(aborts) > 0 {
 		t.Logf("the broker aborted wA's transaction on its timeout: %v", aborts)
 	}
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
