@@ -8,29 +8,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/internal/chserver/chtest"
+	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/schemas"
 )
 
-// feeder produces registrations of new users until stopped, recording the
-// offset after each record's, per partition.
+// feeder produces, until stopped, a new thing and a status event of an
+// item of the same id: rows for the test pipeline's table and for the
+// shared one, which a flush inserts one after the other. It records the
+// offset after each record's, per topic and partition.
 type feeder struct {
 	t    testing.TB
-	d    dm
+	g    gen
 	cl   *kgo.Client
 	stop chan struct{}
 	done chan struct{}
 
 	mu   sync.Mutex
 	n    int
-	ends map[int32]int64
+	ends map[string]map[int32]int64
 }
 
-func startFeeder(t testing.TB, d dm) *feeder {
-	f := &feeder{t: t, d: d, cl: d.env.client(t), stop: make(chan struct{}), done: make(chan struct{}), ends: make(map[int32]int64)}
+func startFeeder(t testing.TB, k *kafkatest.Kafka, g gen) *feeder {
+	f := &feeder{t: t, g: g, cl: k.Client, stop: make(chan struct{}), done: make(chan struct{}),
+		ends: map[string]map[int32]int64{testThings: {}, testEvents: {}}}
 	go f.run()
 	t.Cleanup(f.halt)
 	return f
@@ -51,15 +56,16 @@ func (f *feeder) run() {
 		f.mu.Lock()
 		id := fmt.Sprintf("c%06d", f.n)
 		f.mu.Unlock()
-		res := f.cl.ProduceSync(context.Background(), f.d.user(id))
-		r, err := res.First()
-		if err != nil {
+		res := f.cl.ProduceSync(context.Background(), f.g.thing(id, 1, 0), f.g.event(id, schemas.StatusSuccess, 0))
+		if err := res.FirstErr(); err != nil {
 			f.t.Error(err)
 			return
 		}
 		f.mu.Lock()
 		f.n++
-		f.ends[r.Partition] = r.Offset + 1
+		for _, r := range res {
+			f.ends[r.Record.Topic][r.Record.Partition] = r.Record.Offset + 1
+		}
 		f.mu.Unlock()
 	}
 }
@@ -79,7 +85,7 @@ func (f *feeder) produced() int {
 	return f.n
 }
 
-// awaitMore waits until n more records were produced.
+// awaitMore waits until n more ids were produced.
 func (f *feeder) awaitMore(n int) {
 	f.t.Helper()
 	want := f.produced() + n
@@ -88,27 +94,29 @@ func (f *feeder) awaitMore(n int) {
 	})
 }
 
+// TestClickHouseCrash: ClickHouse killed (SIGKILL) under a running sink,
+// twice, loses no row and doubles none; offsets are committed only for
+// stored rows, and in the end for every record.
 func TestClickHouseCrash(t *testing.T) {
 	srv := chtest.Start(t) // its own: this test kills it
-	env := newKafka(t, 2)
+	k := newKafka(t, 2)
 	db := newDB(t)
-	d := dm{t: t, env: env, base: time.UnixMilli(1_750_000_000_000).UTC()}
+	g := newGen(t, k.Codec)
 	ctx := context.Background()
-	admin := env.client(t)
-	usersTopic := func() map[int32]int64 {
-		c, err := committed(admin, "crash")
+	offsets := func() map[string]map[int32]int64 {
+		c, err := committed(k.Client, "crash")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c[schemas.TopicDMUsers]
+		return c
 	}
 
 	reg := prometheus.NewRegistry()
-	stopA := startSink(t, testConfig(srv.Addr(), db, "crash"), env, reg)
+	stopA := startSink(t, sinkConfig(srv.Addr(), db, "crash"), k, reg, nil)
 	r := openReader(t, srv.Addr(), db)
-	feed := startFeeder(t, d)
+	feed := startFeeder(t, k, g)
 	waitFor(t, 30*time.Second, "first rows", func() (bool, string) {
-		n, err := count(r.Conn(), "SELECT count() FROM dm_user_log")
+		n, err := count(r.Conn(), "SELECT count() FROM things")
 		return err == nil && n > 10, fmt.Sprintf("%d rows, err %v", n, err)
 	})
 
@@ -128,10 +136,10 @@ func TestClickHouseCrash(t *testing.T) {
 		}
 		awaitInsertErrors(1)
 		// The sink now holds rows it could not store; records keep coming.
-		before := usersTopic()
+		before := offsets()
 		feed.awaitMore(20)
 		awaitInsertErrors(2)
-		if after := usersTopic(); !reflect.DeepEqual(after, before) {
+		if after := offsets(); !reflect.DeepEqual(after, before) {
 			t.Fatalf("offsets committed while ClickHouse was down: %v then %v", before, after)
 		}
 		if err := srv.Restart(ctx); err != nil {
@@ -141,7 +149,7 @@ func TestClickHouseCrash(t *testing.T) {
 	})
 
 	outer := t // the next sink must outlive the subtest that starts it
-	t.Run("a sink stopped while ClickHouse is down leaves its rows to the next", func(t *testing.T) {
+	t.Run("a sink stopped while ClickHouse is down leaves its rows to the next, which waits for it", func(t *testing.T) {
 		if err := srv.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -150,10 +158,11 @@ func TestClickHouseCrash(t *testing.T) {
 		if err := stopA(); err != nil {
 			t.Fatal(err)
 		}
+		startSink(outer, sinkConfig(srv.Addr(), db, "crash"), k, nil, nil)
+		feed.awaitMore(20)
 		if err := srv.Restart(ctx); err != nil {
 			t.Fatal(err)
 		}
-		startSink(outer, testConfig(srv.Addr(), db, "crash"), env, nil)
 		feed.awaitMore(20)
 	})
 
@@ -161,22 +170,26 @@ func TestClickHouseCrash(t *testing.T) {
 	want := uint64(feed.produced())
 	defer func() {
 		if t.Failed() {
-			explainMissing(t, r, admin, feed, int(want))
+			c, err := committed(k.Client, "crash")
+			t.Logf("committed %v (err %v), produced up to %v", c, err, feed.ends)
+			explainMissing(t, r.Conn(), int(want))
 		}
 	}()
-	waitRows(t, r.Conn(), want, "SELECT uniqExact(src) FROM dm_user_log")
-	if n, err := count(r.Conn(), "SELECT count() FROM dm_user_log FINAL"); err != nil || n != want {
-		t.Fatalf("FINAL count %d, want %d (err %v)", n, want, err)
+	for table, src := range map[string]string{"things": "src", "events": "event_id"} {
+		waitRows(t, r.Conn(), want, "SELECT uniqExact("+src+") FROM "+table)
+		if n := mustCount(t, r.Conn(), "SELECT count() FROM "+table+" FINAL"); n != want {
+			t.Fatalf("%s: FINAL count %d, want %d", table, n, want)
+		}
 	}
 	waitFor(t, 30*time.Second, "all offsets committed", func() (bool, string) {
-		got := usersTopic()
+		got := offsets()
 		return reflect.DeepEqual(got, feed.ends), fmt.Sprintf("committed %v, produced up to %v", got, feed.ends)
 	})
 }
 
-// explainMissing logs which users never arrived and what was committed.
-func explainMissing(t *testing.T, r *Reader, admin *kgo.Client, feed *feeder, want int) {
-	rows, err := r.Conn().Query(context.Background(), "SELECT DISTINCT user_id FROM dm_user_log")
+// explainMissing logs which of the first want things never arrived.
+func explainMissing(t *testing.T, conn driver.Conn, want int) {
+	rows, err := conn.Query(context.Background(), "SELECT DISTINCT id FROM things")
 	if err != nil {
 		t.Log(err)
 		return
@@ -195,6 +208,5 @@ func explainMissing(t *testing.T, r *Reader, admin *kgo.Client, feed *feeder, wa
 			missing = append(missing, id)
 		}
 	}
-	c, err := committed(admin, "crash")
-	t.Logf("%d users missing (first %.10v); committed %v (%v), produced up to %v", len(missing), missing, c, err, feed.ends)
+	t.Logf("%d things missing (first %.10v)", len(missing), missing)
 }

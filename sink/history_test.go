@@ -2,53 +2,53 @@ package sink
 
 import (
 	"context"
+	"reflect"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/schemas"
 )
 
 // TestItemHistory: an item's events come back oldest first, each once even
-// when stored twice (a replay before a merge), and only that item's.
+// when stored twice (a replay before a merge), and only that item's of
+// that pipeline.
 func TestItemHistory(t *testing.T) {
 	r, db := newReader(t)
-	codec := testCodec(t)
-	base := time.UnixMilli(1_750_000_000_000).UTC()
-	event := func(item string, st schemas.Status, at time.Duration, class string) *kgo.Record {
-		b, err := codec.Encode(&schemas.Event{ItemID: item, Pipeline: schemas.PipelineDM, Stage: "check", Status: st,
-			Attempt: 1, Worker: "w1", SourceTopic: schemas.TopicDMChecks, SourcePartition: 2, SourceOffset: int64(at / time.Second),
-			ErrorClass: class, Time: base.Add(at)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &kgo.Record{Topic: schemas.TopicEvents, Value: b}
+	codec := newCodec(t)
+	g := newGen(t, codec)
+	event := func(pipeline, item string, st schemas.Status, s int, class string) *kgo.Record {
+		return g.rec(testEvents, item, &schemas.Event{ItemID: item, Pipeline: pipeline, Stage: "copy", Status: st,
+			Attempt: 1, Worker: "w1", SourceTopic: testInput, SourcePartition: 2, SourceOffset: int64(s),
+			ErrorClass: class, Error: class, Time: g.at(s)})
 	}
 	recs := []*kgo.Record{
-		event("alice", schemas.StatusSuccess, 3*time.Second, ""),
-		event("bob", schemas.StatusSuccess, 2*time.Second, ""),
-		event("alice", schemas.StatusFailed, time.Second, "transient"),
+		event("t", "alice", schemas.StatusSuccess, 3, ""),
+		event("t", "bob", schemas.StatusSuccess, 2, ""),
+		event("u", "alice", schemas.StatusError, 2, "permanent"),
+		event("t", "alice", schemas.StatusError, 1, "transient"),
 	}
 	store(t, r.Conn(), db, codec, recs)
 	store(t, r.Conn(), db, codec, recs)
 
-	got, err := r.ItemHistory(context.Background(), schemas.PipelineDM, "alice")
+	ctx := context.Background()
+	got, err := r.ItemHistory(ctx, "t", "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 {
-		t.Fatalf("%d events for alice, want 2 (each once): %+v", len(got), got)
+	want := []ration.ItemEvent{
+		{ItemID: "alice", Pipeline: "t", Stage: "copy", Status: "ERROR", Attempt: 1, Worker: "w1", SourceTopic: testInput,
+			SourcePartition: 2, SourceOffset: 1, ErrorClass: "transient", Error: "transient", Time: ration.Timestamp{Time: g.at(1)}},
+		{ItemID: "alice", Pipeline: "t", Stage: "copy", Status: "SUCCESS", Attempt: 1, Worker: "w1", SourceTopic: testInput,
+			SourcePartition: 2, SourceOffset: 3, Time: ration.Timestamp{Time: g.at(3)}},
 	}
-	if got[0].Status != "FAILED" || got[0].ErrorClass != "transient" || got[1].Status != "SUCCESS" {
-		t.Fatalf("events not oldest first: %+v", got)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("history of t/alice:\n got %+v\nwant %+v", got, want)
 	}
-	if !got[0].Time.Equal(base.Add(time.Second)) || got[0].SourcePartition != 2 || got[0].Worker != "w1" {
-		t.Fatalf("event fields: %+v", got[0])
-	}
-	none, err := r.ItemHistory(context.Background(), schemas.PipelineDM, "carol")
-	if err != nil || len(none) != 0 {
-		t.Fatalf("history of an item without events: %v, %v", none, err)
+	none, err := r.ItemHistory(ctx, "t", "carol")
+	if err != nil || none == nil || len(none) != 0 {
+		t.Fatalf("history of an item without events: %#v, %v; want an empty list", none, err)
 	}
 }
 
@@ -56,16 +56,12 @@ func TestItemHistory(t *testing.T) {
 // status, unchanged by replayed events.
 func TestItemStatusView(t *testing.T) {
 	r, db := newReader(t)
-	codec := testCodec(t)
-	base := time.UnixMilli(1_750_000_000_000).UTC()
+	codec := newCodec(t)
+	g := newGen(t, codec)
 	var recs []*kgo.Record
 	for i, st := range []schemas.Status{schemas.StatusError, schemas.StatusReprocess, schemas.StatusSuccess} {
-		b, err := codec.Encode(&schemas.Event{ItemID: "alice", Pipeline: schemas.PipelineDM, Stage: "check", Status: st,
-			Attempt: 1, RetryCount: i, Worker: "w1", Time: base.Add(time.Duration(i) * time.Second)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, &kgo.Record{Topic: schemas.TopicEvents, Value: b})
+		recs = append(recs, g.rec(testEvents, "alice", &schemas.Event{ItemID: "alice", Pipeline: testPipeline, Stage: "copy", Status: st,
+			Attempt: 1, RetryCount: i, Worker: "w1", SourceTopic: testInput, SourceOffset: int64(10 + i), Time: g.at(i)}))
 	}
 	store(t, r.Conn(), db, codec, recs)
 	store(t, r.Conn(), db, codec, recs)
@@ -73,17 +69,18 @@ func TestItemStatusView(t *testing.T) {
 	var (
 		status     string
 		retryCount uint16
-		timeMS     uint64
-		items      uint64
+		offset     int64
+		changedMS  uint64
 	)
 	if err := r.Conn().QueryRow(context.Background(),
-		"SELECT toString(status), retry_count, changed_ms FROM "+db+".item_status WHERE pipeline = 'dm' AND item_id = 'alice'").Scan(&status, &retryCount, &timeMS); err != nil {
+		"SELECT toString(status), retry_count, source_offset, changed_ms FROM item_status WHERE pipeline = ? AND item_id = 'alice'", testPipeline).
+		Scan(&status, &retryCount, &offset, &changedMS); err != nil {
 		t.Fatal(err)
 	}
-	if status != "SUCCESS" || retryCount != 2 || timeMS != uint64(base.Add(2*time.Second).UnixMilli()) {
-		t.Fatalf("latest status %s, retries %d, time %d", status, retryCount, timeMS)
+	if status != "SUCCESS" || retryCount != 2 || offset != 12 || changedMS != uint64(g.at(2).UnixMilli()) {
+		t.Fatalf("latest status %s, retries %d, source offset %d, changed %d", status, retryCount, offset, changedMS)
 	}
-	if err := r.Conn().QueryRow(context.Background(), "SELECT count() FROM "+db+".item_status").Scan(&items); err != nil || items != 1 {
-		t.Fatalf("%d items in the view (%v), want 1", items, err)
+	if n := mustCount(t, r.Conn(), "SELECT count() FROM item_status"); n != 1 {
+		t.Fatalf("%d items in the view, want 1", n)
 	}
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // The migrations are applied in file name order (NNNN_name.sql). Every
-// statement must be idempotent (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT
-// EXISTS): two processes starting together may both apply a migration.
+// statement must be idempotent (CREATE ... IF NOT EXISTS; 18.16 has no
+// ADD COLUMN IF NOT EXISTS, so a new column comes as a new table or view):
+// two processes starting together may both apply a migration.
 // Statements end with ";" at the end of a line, "--" starts a comment (so
 // no string literal may contain "--"), and {db} stands for the database.
 // The shared tables' migrations are embedded here; each pipeline brings
@@ -110,6 +111,13 @@ func Migrate(ctx context.Context, conn driver.Conn, db string, pipelines ...Migr
 	ms, err := sharedMigrations()
 	if err != nil {
 		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range pipelines {
+		if p.Owner == "" || seen[p.Owner] {
+			return fmt.Errorf("migrations: owner %q empty or given twice", p.Owner)
+		}
+		seen[p.Owner] = true
 	}
 	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+q); err != nil {
 		return fmt.Errorf("create database %s: %w", db, err)

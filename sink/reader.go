@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -12,7 +11,6 @@ import (
 type Reader struct {
 	conn driver.Conn
 	qdb  string
-	now  func() time.Time
 }
 
 // OpenReader connects to ClickHouse at addr (native protocol), creates
@@ -27,7 +25,7 @@ func OpenReader(ctx context.Context, addr, db string, pipelines ...Migrations) (
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{conn: conn, qdb: qdb, now: time.Now}, nil
+	return &Reader{conn: conn, qdb: qdb}, nil
 }
 
 // Close closes the connections.

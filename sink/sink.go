@@ -80,6 +80,9 @@ func New(cfg Config, layout Layout, kafka kafkaconn.Config, codec *schemas.Codec
 		if _, dup := s.byTopic[m.Topic]; dup {
 			return nil, fmt.Errorf("sink: topic %s mapped twice", m.Topic)
 		}
+		if m.Rows == nil {
+			return nil, fmt.Errorf("sink: topic %s has no rows function", m.Topic)
+		}
 		s.byTopic[m.Topic] = m
 	}
 	s.opts = append(kafka.Opts(log),
@@ -88,6 +91,9 @@ func New(cfg Config, layout Layout, kafka kafkaconn.Config, codec *schemas.Codec
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		// Aborted transactions of the stages must never reach ClickHouse.
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers come too (consume skips them), so that the
+		// committed offsets and the lag move past them.
+		kgo.KeepControlRecords(),
 		// Offsets are committed by hand, after the rows are stored.
 		kgo.DisableAutoCommit(),
 		// No rebalance between a poll and the commit of what it returned:
@@ -214,7 +220,7 @@ func (s *Sink) poll(ctx context.Context, cl *kgo.Client) {
 // counted and skipped, so that it never wedges the sink.
 func (s *Sink) consume(r *kgo.Record, now time.Time) {
 	m, ok := s.byTopic[r.Topic]
-	if !ok {
+	if !ok || r.Attrs.IsControl() {
 		s.buf.add(r, nil, now)
 		return
 	}

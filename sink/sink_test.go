@@ -2,9 +2,12 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,236 +16,427 @@ import (
 
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/internal/chserver/chtest"
+	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/schemas"
 )
 
-// dm builds DM records for one test.
-type dm struct {
-	t    testing.TB
-	env  *kafkaEnv
-	base time.Time
-}
-
-func (d dm) at(s int) time.Time { return d.base.Add(time.Duration(s) * time.Second) }
-
-func (d dm) user(id string) *kgo.Record {
-	return d.env.rec(d.t, schemas.TopicDMUsers, id, &schemas.DMUser{UserID: id, RegisteredAt: d.base})
-}
-
-func (d dm) mark(id string, p schemas.Priority, s int) *kgo.Record {
-	topic := schemas.TopicDMChecks
-	if p == schemas.PriorityHigh {
-		topic = schemas.TopicDMChecksHigh
-	}
-	return d.env.rec(d.t, topic, id, &schemas.DMMark{UserID: id, Priority: p, MarkedAt: d.at(s)})
-}
-
-func (d dm) result(id string, marked, checked int, st schemas.ResultStatus, open *bool, attempts int) *kgo.Record {
-	return d.env.rec(d.t, schemas.TopicDMResults, id, &schemas.DMResult{UserID: id, Priority: schemas.PriorityNormal,
-		MarkedAt: d.at(marked), CheckedAt: d.at(checked), Status: st, OpenDM: open, Attempts: attempts, Worker: "w1"})
-}
-
-func (d dm) event(item string, st schemas.Status, s int) *kgo.Record {
-	return d.env.rec(d.t, schemas.TopicEvents, item, &schemas.Event{ItemID: item, Pipeline: "dm", Stage: "check", Status: st,
-		Attempt: 1, Worker: "w1", SourceTopic: schemas.TopicDMChecks, SourcePartition: 0, SourceOffset: int64(s), Time: d.at(s)})
+// keyed returns r with key key: records of one key share a partition.
+func keyed(r *kgo.Record, key string) *kgo.Record {
+	r.Key = []byte(key)
+	return r
 }
 
 func TestSinkEndToEnd(t *testing.T) {
 	srv := chtest.Shared(t)
-	env := newKafka(t, 3)
+	k := newKafka(t, 3)
 	db := newDB(t)
-	d := dm{t: t, env: env, base: time.UnixMilli(1_750_000_000_000).UTC()}
-	yes, no := true, false
+	g := newGen(t, k.Codec)
 
 	// First an aborted transaction, whose records must never be stored. Its
 	// keys are those of committed records that follow on the same topics:
 	// once those are stored, the sink has read past the aborted ones.
-	aborted := env.client(t, kgo.TransactionalID("aborts"))
-	ghost := env.rec(t, schemas.TopicDMUsers, "u-reg", &schemas.DMUser{UserID: "ghost", RegisteredAt: d.base})
-	produceTx(t, aborted, false, ghost, d.mark("u-pend", schemas.PriorityNormal, 90))
+	aborts := newClient(t, k, kgo.TransactionalID("aborts"))
+	produceTx(t, aborts, false,
+		keyed(g.thing("ghost", 666, 90), "a"), keyed(g.event("ghost", schemas.StatusSuccess, 90), "a"),
+		keyed(g.audit("ghost", 200, 90), "ci"))
 
-	committed := env.client(t, kgo.TransactionalID("commits"))
-	produceTx(t, committed, true,
-		d.user("u-reg"), d.user("u-pend"), d.user("u-ok"), d.user("u-fail"), d.user("u-remark"),
-		d.mark("u-pend", schemas.PriorityNormal, 1), d.mark("u-ok", schemas.PriorityHigh, 1),
-		d.mark("u-fail", schemas.PriorityNormal, 1), d.mark("u-remark", schemas.PriorityNormal, 1))
-	plain := env.client(t)
-	produce(t, plain,
-		d.result("u-ok", 1, 2, schemas.ResultChecked, &yes, 2),
-		d.result("u-fail", 1, 3, schemas.ResultFailed, nil, 4),
-		d.result("u-remark", 1, 2, schemas.ResultChecked, &no, 1),
-		d.mark("u-remark", schemas.PriorityHigh, 5),
-		&kgo.Record{Topic: schemas.TopicDMChecks, Key: []byte("u-bad"), Value: []byte("not avro")},
-		d.event("u-ok", schemas.StatusSuccess, 2), d.event("u-fail", schemas.StatusError, 2), d.event("u-fail", schemas.StatusFailed, 3))
+	commits := newClient(t, k, kgo.TransactionalID("commits"))
+	produceTx(t, commits, true,
+		g.thing("a", 1, 1), g.thing("b", 2, 1),
+		g.event("a", schemas.StatusError, 1), g.event("b", schemas.StatusSuccess, 1),
+		g.audit("ci", 202, 1))
+	// Then, outside transactions, a record that does not decode and one
+	// whose time no table can hold, each followed on its partition by
+	// records that must still be stored.
+	farFuture := g.rec(testThings, "a", &thing{ID: "far", Time: time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)})
+	produce(t, k.Client,
+		&kgo.Record{Topic: testThings, Key: []byte("a"), Value: []byte("not avro")},
+		farFuture,
+		keyed(g.thing("after-bad", 3, 2), "a"),
+		g.event("a", schemas.StatusReprocess, 2), g.event("a", schemas.StatusProcessed, 3),
+		g.audit("admin", 200, 2))
+	const things, events, audits = 3, 4, 2
 
 	reg := prometheus.NewRegistry()
-	startSink(t, testConfig(srv.Addr(), db, "e2e"), env, reg)
-	r := openReader(t, srv.Addr(), db)
-	waitRows(t, r.Conn(), 13, "SELECT uniqExact(src) FROM dm_user_log")
-	waitRows(t, r.Conn(), 3, "SELECT count() FROM events FINAL")
-	ctx := context.Background()
-
-	ts := func(s int) *ration.Timestamp { return ration.NewTimestamp(d.at(s)) }
-	high, normal := "high", "normal"
-	for _, want := range []ration.DMUser{
-		{UserID: "u-reg", State: ration.DMUnmarked},
-		{UserID: "u-pend", State: ration.DMPending, Priority: &normal, MarkedAt: ts(1)},
-		{UserID: "u-ok", State: ration.DMChecked, Priority: &high, MarkedAt: ts(1), CheckedAt: ts(2), OpenDM: &yes, Attempts: 2},
-		{UserID: "u-fail", State: ration.DMFailed, Priority: &normal, MarkedAt: ts(1), CheckedAt: ts(3), Attempts: 4},
-		{UserID: "u-remark", State: ration.DMPending, Priority: &high, MarkedAt: ts(5)},
-	} {
-		got, err := r.DMUser(ctx, want.UserID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if jsonish(got) != jsonish(want) {
-			t.Fatalf("got  %s\nwant %s", jsonish(got), jsonish(want))
-		}
+	var logs logBuffer
+	startSink(t, sinkConfig(srv.Addr(), db, "e2e"), k, reg, slog.New(slog.NewTextHandler(&logs, nil)))
+	// The sink migrates its database itself: nothing else created the
+	// test pipeline's table that the rows arrive in.
+	conn, err := dial(srv.Addr(), db)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { conn.Close() })
+	waitRows(t, conn, things, "SELECT count() FROM things FINAL")
+	waitRows(t, conn, events, "SELECT count() FROM events FINAL")
+	waitRows(t, conn, audits, "SELECT count() FROM audit FINAL")
+	r := openReader(t, srv.Addr(), db)
+	ctx := context.Background()
 
 	t.Run("aborted records never arrive", func(t *testing.T) {
-		if _, err := r.DMUser(ctx, "ghost"); !errors.Is(err, ration.ErrNotFound) {
-			t.Fatalf("ghost: %v", err)
-		}
-		if n, err := count(r.Conn(), "SELECT count() FROM dm_user_log WHERE ts_ms = ?", uint64(d.at(90).UnixMilli())); n != 0 || err != nil {
-			t.Fatalf("aborted mark stored: %d rows, %v", n, err)
-		}
-	})
-	t.Run("a record that does not decode is skipped", func(t *testing.T) {
-		if n := metric(t, reg, "ration_sink_decode_errors_total"); n != 1 {
-			t.Fatalf("decode errors %v, want 1", n)
+		for _, q := range []string{
+			"SELECT count() FROM things WHERE id = 'ghost'",
+			"SELECT count() FROM events WHERE item_id = 'ghost'",
+			"SELECT count() FROM audit WHERE client = 'ghost'",
+		} {
+			if n := mustCount(t, conn, q); n != 0 {
+				t.Errorf("%s: %d", q, n)
+			}
 		}
 	})
-	t.Run("events keep their columns", func(t *testing.T) {
-		var item, status, stage string
-		var attempt uint16
-		var ms uint64
-		err := r.Conn().QueryRow(ctx, "SELECT item_id, toString(status), stage, attempt, time_ms FROM events WHERE status = 'FAILED'").
-			Scan(&item, &status, &stage, &attempt, &ms)
+	t.Run("records that cannot be stored are skipped, counted and logged while the rest flows", func(t *testing.T) {
+		if n := metric(t, reg, "ration_sink_decode_errors_total", "topic", testThings); n != 2 {
+			t.Errorf("decode errors of %s: %v, want 2", testThings, n)
+		}
+		if n := metric(t, reg, "ration_sink_decode_errors_total"); n != 2 {
+			t.Errorf("decode errors: %v, want 2", n)
+		}
+		var skipped []string
+		for line := range strings.Lines(logs.String()) {
+			if strings.Contains(line, "record skipped") {
+				skipped = append(skipped, line)
+			}
+		}
+		if len(skipped) != 2 || !strings.Contains(skipped[0], "topic="+testThings) ||
+			!strings.Contains(skipped[1], "outside 1970..2149") {
+			t.Errorf("skipped records logged as %q", skipped)
+		}
+		if n := mustCount(t, conn, "SELECT count() FROM things WHERE id = 'after-bad'"); n != 1 {
+			t.Errorf("the record after the bad ones: %d rows, want 1", n)
+		}
+	})
+	t.Run("every kind of row keeps its columns", func(t *testing.T) {
+		var (
+			id, note string
+			n        int64
+			ms       uint64
+			day      time.Time
+		)
+		if err := conn.QueryRow(ctx, "SELECT id, n, note, time_ms, day FROM things WHERE id = 'b'").Scan(&id, &n, &note, &ms, &day); err != nil {
+			t.Fatal(err)
+		}
+		if id != "b" || n != 2 || note != "note of b" || ms != uint64(g.at(1).UnixMilli()) || day.Format(time.DateOnly) != g.at(1).Format(time.DateOnly) {
+			t.Errorf("thing b: %s %d %q %d %v", id, n, note, ms, day)
+		}
+
+		hist, err := r.ItemHistory(ctx, testPipeline, "a")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if item != "u-fail" || status != "FAILED" || stage != "check" || attempt != 1 || ms != uint64(d.at(3).UnixMilli()) {
-			t.Fatalf("event %s %s %s %d %d", item, status, stage, attempt, ms)
+		var got []string
+		for _, e := range hist {
+			got = append(got, fmt.Sprintf("%s/%s/%d/%s/%s/%d/%s", e.Stage, e.Status, e.Attempt, e.Worker, e.SourceTopic, e.SourceOffset, e.Time.UTC().Format(time.TimeOnly)))
 		}
-	})
-	t.Run("a new mark turns checked into pending until its result", func(t *testing.T) {
-		produce(t, plain, d.mark("u-ok", schemas.PriorityNormal, 10))
-		waitUser(t, r, "u-ok", ration.DMUser{UserID: "u-ok", State: ration.DMPending, Priority: &normal, MarkedAt: ts(10)})
-		produce(t, plain, d.result("u-ok", 10, 11, schemas.ResultChecked, &no, 1))
-		waitUser(t, r, "u-ok", ration.DMUser{UserID: "u-ok", State: ration.DMChecked, Priority: &normal, MarkedAt: ts(10),
-			CheckedAt: ts(11), OpenDM: &no, Attempts: 1})
-	})
-	t.Run("lists and stats", func(t *testing.T) {
-		p, err := r.DMUsers(ctx, ration.DMPending, "", 10)
+		want := []string{"copy/ERROR/1/w1/ration.t.in/1/" + g.at(1).Format(time.TimeOnly),
+			"copy/REPROCESS/1/w1/ration.t.in/2/" + g.at(2).Format(time.TimeOnly),
+			"copy/PROCESSED/1/w1/ration.t.in/3/" + g.at(3).Format(time.TimeOnly)}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("history of a:\n got %q\nwant %q", got, want)
+		}
+
+		audit, err := r.Audit(ctx, ration.AuditQuery{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Users) != 2 || p.Users[0].UserID != "u-pend" || p.Users[1].UserID != "u-remark" || p.Next != "" {
-			t.Fatalf("pending page %+v", p)
+		wantAudit := []ration.AuditEntry{
+			{Client: "admin", Method: "POST", Route: "POST /v1/t/things", Status: 200, Time: ration.Timestamp{Time: g.at(2)}},
+			{Client: "ci", Method: "POST", Route: "POST /v1/t/things", Status: 202, Time: ration.Timestamp{Time: g.at(1)}},
 		}
-		st, err := r.DMStats(ctx)
-		if err != nil {
-			t.Fatal(err)
+		if !reflect.DeepEqual(audit, wantAudit) {
+			t.Errorf("audit:\n got %+v\nwant %+v", audit, wantAudit)
 		}
-		st.OldestPendingAgeSeconds = 0 // measured against the wall clock
-		if want := (ration.DMStats{Unmarked: 1, Pending: 2, Checked: 1, Failed: 1}); st != want {
-			t.Fatalf("stats %+v, want %+v", st, want)
+	})
+	t.Run("metrics count rows and flushes", func(t *testing.T) {
+		for table, want := range map[string]float64{"things": things, "events": events, "audit": audits} {
+			if n := metric(t, reg, "ration_sink_rows_inserted_total", "table", table); n != want {
+				t.Errorf("rows inserted into %s: %v, want %v", table, n, want)
+			}
+		}
+		flushes := metric(t, reg, "ration_sink_flushes_total")
+		if flushes < 1 || metric(t, reg, "ration_sink_batch_rows") != flushes || metric(t, reg, "ration_sink_flush_seconds") != flushes {
+			t.Errorf("%v flushes, %v batch sizes, %v flush times: want one of each per flush", flushes,
+				metric(t, reg, "ration_sink_batch_rows"), metric(t, reg, "ration_sink_flush_seconds"))
+		}
+		if n := metric(t, reg, "ration_sink_insert_errors_total") + metric(t, reg, "ration_sink_commit_errors_total"); n != 0 {
+			t.Errorf("%v insert or commit errors", n)
 		}
 	})
 }
 
-func waitUser(t testing.TB, r *Reader, id string, want ration.DMUser) {
-	t.Helper()
-	waitFor(t, 30*time.Second, "user "+id, func() (bool, string) {
-		got, err := r.DMUser(context.Background(), id)
-		return err == nil && jsonish(got) == jsonish(want), fmt.Sprintf("got %s, err %v", jsonish(got), err)
+// TestNewRefuses: a sink that could not work is refused before it starts.
+func TestNewRefuses(t *testing.T) {
+	codec := newCodec(t)
+	kc := sinkKafka("127.0.0.1:1")
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		layout Layout
+		kafka  kafkaconn.Config
+		codec  *schemas.Codec
+	}{
+		{"a database name that needs quoting", Config{Database: "a-b"}, testLayout(), kc, codec},
+		{"no Kafka brokers", Config{}, testLayout(), kafkaconn.Config{Registry: kc.Registry, Partitions: 1}, codec},
+		{"no codec", Config{}, testLayout(), kc, nil},
+		{"no topics", Config{}, Layout{}, kc, codec},
+		{"a topic mapped twice", Config{}, Layout{Mappings: []Mapping{EventsMapping(testEvents), EventsMapping(testEvents)}}, kc, codec},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.cfg, tc.layout, tc.kafka, tc.codec, nil, nil); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	t.Run("nothing wrong", func(t *testing.T) {
+		if _, err := New(Config{}, testLayout(), kc, codec, nil, nil); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
-// snapshot is every answer the reader gives, for comparing before and
-// after a replay.
-type snapshot struct {
-	Stats ration.DMStats
-	Pages map[ration.DMState][]string
-	Final uint64
-}
-
-func takeSnapshot(t testing.TB, r *Reader) snapshot {
-	t.Helper()
-	ctx := context.Background()
-	s := snapshot{Pages: make(map[ration.DMState][]string)}
-	var err error
-	if s.Stats, err = r.DMStats(ctx); err != nil {
+// TestRunWaitsForClickHouse: Run keeps trying a ClickHouse that is not
+// there, returns without error when its context ends, and runs only once.
+func TestRunWaitsForClickHouse(t *testing.T) {
+	var logs logBuffer
+	s, err := New(Config{ClickHouse: "127.0.0.1:1"}, testLayout(), sinkKafka("127.0.0.1:1"), newCodec(t),
+		slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.Stats.OldestPendingAgeSeconds = 0 // the wall clock moves
-	for _, st := range []ration.DMState{ration.DMUnmarked, ration.DMPending, ration.DMChecked, ration.DMFailed} {
-		p, err := r.DMUsers(ctx, st, "", 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range p.Users {
-			s.Pages[st] = append(s.Pages[st], jsonish(u))
-		}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitFor(t, 10*time.Second, "two attempts to reach ClickHouse", func() (bool, string) {
+		n := strings.Count(logs.String(), "clickhouse not ready, retrying")
+		return n >= 2, fmt.Sprintf("%d attempts", n)
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run ended by its context: %v", err)
 	}
-	if s.Final, err = count(r.Conn(), "SELECT count() FROM dm_user_log FINAL"); err != nil {
-		t.Fatal(err)
+	if err := s.Run(context.Background()); err == nil {
+		t.Fatal("second Run accepted")
 	}
-	return s
 }
 
-func TestReplayChangesNoAnswer(t *testing.T) {
+// buffered is how many records s holds unflushed.
+func buffered(s *Sink) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.records
+}
+
+// held lists the partitions s holds records of, as topic/partition.
+func held(s *Sink) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for p := range s.buf.parts {
+		out = append(out, fmt.Sprintf("%s/%d", p.topic, p.id))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestRevokedPartitionsRowsDropped: when a second member joins, the first
+// drops the unflushed rows of the partitions it hands over, and the second
+// reads them again: every record is stored once, by one of them.
+func TestRevokedPartitionsRowsDropped(t *testing.T) {
 	srv := chtest.Shared(t)
-	env := newKafka(t, 3)
+	k := newKafka(t, 4)
 	db := newDB(t)
-	d := dm{t: t, env: env, base: time.UnixMilli(1_750_000_000_000).UTC()}
+	g := newGen(t, k.Codec)
 	var recs []*kgo.Record
+	// Records on every partition of every topic: whichever partitions
+	// move, the second member gets records to read.
 	for i := range 40 {
 		id := fmt.Sprintf("r%02d", i)
-		open := i%2 == 0
-		recs = append(recs, d.user(id))
-		if i%4 != 0 {
-			recs = append(recs, d.mark(id, schemas.PriorityNormal, i))
-		}
-		switch i % 4 {
-		case 2:
-			recs = append(recs, d.result(id, i, i+1, schemas.ResultChecked, &open, 1))
-		case 3:
-			recs = append(recs, d.result(id, i, i+1, schemas.ResultFailed, nil, 3), d.event(id, schemas.StatusFailed, i+1))
-		}
+		recs = append(recs, g.thing(id, int64(i), i), g.event(id, schemas.StatusSuccess, i), g.audit(id, 200, i))
 	}
-	produce(t, env.client(t), recs...)
-	dmRows := uint64(len(recs) - 10) // ten are events
+	produce(t, k.Client, recs...)
 
-	stopA := startSink(t, testConfig(srv.Addr(), db, "first"), env, nil)
-	r := openReader(t, srv.Addr(), db)
-	waitRows(t, r.Conn(), dmRows, "SELECT uniqExact(src) FROM dm_user_log")
-	waitRows(t, r.Conn(), 10, "SELECT uniqExact(event_id) FROM events")
-	before := takeSnapshot(t, r)
+	// Neither member flushes until it stops: what each holds is visible.
+	cfg := sinkConfig(srv.Addr(), db, "handover")
+	cfg.FlushInterval, cfg.BatchRows = time.Hour, 1_000_000
+	kc := sinkKafka(k.Addrs()...)
+	newMember := func(reg prometheus.Registerer) *Sink {
+		s, err := New(cfg, testLayout(), kc, k.Codec, nil, reg, kgo.HeartbeatInterval(100*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	regA := prometheus.NewRegistry()
+	a := newMember(regA)
+	stopA := run(t, a)
+	waitFor(t, 30*time.Second, "first member holds every record", func() (bool, string) {
+		return buffered(a) == len(recs), fmt.Sprintf("%d of %d", buffered(a), len(recs))
+	})
+	b := newMember(nil)
+	stopB := run(t, b)
+	waitFor(t, 30*time.Second, "records shared between the members, each held once", func() (bool, string) {
+		// The second reads what the first dropped: counted second first,
+		// the two never overlap.
+		nb := buffered(b)
+		na := buffered(a)
+		if na+nb > len(recs) {
+			t.Fatalf("first holds %d, second %d: more than the %d records", na, nb, len(recs))
+		}
+		return na > 0 && nb > 0 && na+nb == len(recs), fmt.Sprintf("first holds %d, second %d, of %d", na, nb, len(recs))
+	})
+	lag := lagSeries(t, regA)
+	if got := slices.Sorted(maps.Keys(lag)); !reflect.DeepEqual(got, held(a)) {
+		t.Errorf("first member reports the lag of %v, holds %v: want the lag of what it holds", got, held(a))
+	}
 	if err := stopA(); err != nil {
 		t.Fatal(err)
 	}
-	admin := env.client(t)
-	first, err := committed(admin, "first")
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := dial(srv.Addr(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for table, src := range map[string]string{"things": "src", "events": "event_id", "audit": "src"} {
+		// Without FINAL: a row stored twice would show.
+		if n, uniq := mustCount(t, conn, "SELECT count() FROM "+table), mustCount(t, conn, "SELECT uniqExact("+src+") FROM "+table); n != 40 || uniq != 40 {
+			t.Errorf("%s: %d rows of %d records, want 40 of 40", table, n, uniq)
+		}
+	}
+}
+
+// TestLagMetric: the lag gauge has a series per partition read, at zero
+// once the sink read every record.
+func TestLagMetric(t *testing.T) {
+	srv := chtest.Shared(t)
+	k := newKafka(t, 2)
+	g := newGen(t, k.Codec)
+	cl := newClient(t, k, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var recs []*kgo.Record
+	for i := range 5 {
+		r := g.thing(fmt.Sprint(i), 1, i)
+		r.Partition = int32(i % 2)
+		recs = append(recs, r)
+	}
+	produce(t, cl, recs...)
+	// Transactions leave markers behind their records, and an aborted
+	// one leaves records no one reads: neither is lag.
+	tx := newClient(t, k, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.TransactionalID("lag"))
+	committed, aborted := g.thing("c", 1, 5), g.thing("a", 1, 6)
+	committed.Partition, aborted.Partition = 0, 1
+	produceTx(t, tx, true, committed)
+	produceTx(t, tx, false, aborted)
+	reg := prometheus.NewRegistry()
+	startSink(t, sinkConfig(srv.Addr(), newDB(t), "lag"), k, reg, nil)
+	want := map[string]float64{testThings + "/0": 0, testThings + "/1": 0}
+	waitFor(t, 30*time.Second, "lag of every partition read", func() (bool, string) {
+		got := lagSeries(t, reg)
+		return reflect.DeepEqual(got, want), fmt.Sprintf("got %v, want %v", got, want)
+	})
+}
+
+// TestReplayChangesNoAnswer: a second consumer group stores every record
+// again, and no read query answers differently.
+func TestReplayChangesNoAnswer(t *testing.T) {
+	srv := chtest.Shared(t)
+	k := newKafka(t, 3)
+	db := newDB(t)
+	g := newGen(t, k.Codec)
+	var (
+		recs  []*kgo.Record
+		items []ration.ItemKey
+	)
+	for i := range 40 {
+		id := fmt.Sprintf("i%02d", i)
+		items = append(items, ration.ItemKey{Pipeline: testPipeline, ItemID: id})
+		switch i % 5 {
+		case 0:
+			recs = append(recs, g.event(id, schemas.StatusProcessed, i))
+		case 1: // parked
+			recs = append(recs, g.event(id, schemas.StatusError, i), g.event(id, schemas.StatusReprocess, i+1))
+		case 2:
+			recs = append(recs, g.event(id, schemas.StatusSuccess, i))
+		case 3:
+			recs = append(recs, g.event(id, schemas.StatusError, i))
+		case 4:
+			recs = append(recs, g.event(id, schemas.StatusError, i), g.event(id, schemas.StatusFailed, i+1))
+		}
+		if i%2 == 0 {
+			recs = append(recs, g.thing(id, int64(i), i))
+		}
+		if i%4 == 0 {
+			recs = append(recs, g.audit(fmt.Sprintf("client%d", i%3), 200+i, i))
+		}
+	}
+	produce(t, k.Client, recs...)
+
+	stopA := startSink(t, sinkConfig(srv.Addr(), db, "first"), k, nil, nil)
+	r := openReader(t, srv.Addr(), db)
+	waitRows(t, r.Conn(), 56, "SELECT uniqExact(event_id) FROM events")
+	waitRows(t, r.Conn(), 20, "SELECT uniqExact(src) FROM things")
+	waitRows(t, r.Conn(), 10, "SELECT uniqExact(src) FROM audit")
+	before := takeSnapshot(t, r, items)
+	if len(before.Candidates) != 24 || len(before.LastChanged) != 40 || len(before.Audit) != 10 {
+		t.Fatalf("snapshot holds %d candidates, %d items, %d audit entries; want 24, 40, 10",
+			len(before.Candidates), len(before.LastChanged), len(before.Audit))
+	}
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := committed(k.Client, "first")
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A new group reads everything again and stores every row a second time.
 	reg := prometheus.NewRegistry()
-	startSink(t, testConfig(srv.Addr(), db, "second"), env, reg)
+	startSink(t, sinkConfig(srv.Addr(), db, "second"), k, reg, nil)
 	waitFor(t, 30*time.Second, "second group caught up", func() (bool, string) {
-		got, err := committed(admin, "second")
+		got, err := committed(k.Client, "second")
 		return err == nil && reflect.DeepEqual(got, first), fmt.Sprintf("second %v, first %v, err %v", got, first, err)
 	})
 	if n := metric(t, reg, "ration_sink_rows_inserted_total"); n != float64(len(recs)) {
 		t.Fatalf("replay inserted %v rows, want %d", n, len(recs))
 	}
-	if after := takeSnapshot(t, r); !reflect.DeepEqual(after, before) {
+	if after := takeSnapshot(t, r, items); !reflect.DeepEqual(after, before) {
 		t.Fatalf("answers changed by a replay:\nbefore %+v\nafter  %+v", before, after)
 	}
-	if n, _ := count(r.Conn(), "SELECT count() FROM events FINAL"); n != 10 {
-		t.Fatalf("events FINAL = %d after replay, want 10", n)
+}
+
+// snapshot is every answer the reader gives about some items, and the
+// collapsed row counts, for comparing before and after a replay.
+type snapshot struct {
+	History     map[string][]ration.ItemEvent
+	Candidates  []ration.ItemStatus
+	LastChanged map[ration.ItemKey]time.Time
+	Audit       []ration.AuditEntry
+	Final       map[string]uint64
+}
+
+func takeSnapshot(t testing.TB, r *Reader, items []ration.ItemKey) snapshot {
+	t.Helper()
+	ctx := context.Background()
+	s := snapshot{History: make(map[string][]ration.ItemEvent), Final: make(map[string]uint64)}
+	for _, it := range items {
+		h, err := r.ItemHistory(ctx, it.Pipeline, it.ItemID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.History[it.ItemID] = h
 	}
+	s.Candidates = allCandidates(t, r, ration.ReprocessSelection{StuckBefore: time.Now()}, 7)
+	var err error
+	if s.LastChanged, err = r.LastChanged(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	if s.Audit, err = r.Audit(ctx, ration.AuditQuery{Limit: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"events", "things", "audit"} {
+		s.Final[table] = mustCount(t, r.Conn(), "SELECT count() FROM "+table+" FINAL")
+	}
+	s.Final["thing_totals"] = mustCount(t, r.Conn(), "SELECT toUInt64(sum(n)) FROM thing_totals")
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +21,9 @@ import (
 	"github.com/rationhq/ration/broker/brokertest"
 	"github.com/rationhq/ration/internal/kafkaacl"
 	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/processor"
-	"github.com/rationhq/ration/processor/dmcheck"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -53,17 +55,19 @@ func newRigAt(t *testing.T, dir string) *rig {
 	}
 	t.Cleanup(admin.Close)
 	ctx := ctxFor(t, 30*time.Second)
-	if err := conn.EnsureTopics(ctx, admin); err != nil {
+	ds := []pipeline.Descriptor{dm.New()}
+	if err := conn.EnsureTopics(ctx, admin, pipeline.AllTopicSpecs(ds)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := kadm.NewClient(admin).CreateTopic(ctx, 1, -1, nil, otherTopic); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		t.Fatal(err)
 	}
-	codec, err := conn.Codec(ctx)
+	topics, records := pipeline.Schemas(ds)
+	codec, err := conn.Codec(ctx, topics, records...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{b: b, admin: admin, codec: codec, prov: kafkaacl.NewProvisioner(kadm.NewClient(admin))}
+	return &rig{b: b, admin: admin, codec: codec, prov: kafkaacl.NewProvisioner(kadm.NewClient(admin), pipeline.Grants(ds))}
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
@@ -93,7 +97,7 @@ func (r *rig) client(t *testing.T, user, pass string, opts ...kgo.Opt) *kgo.Clie
 
 func (r *rig) createWorker(t *testing.T, name string) (string, string) {
 	t.Helper()
-	user, pass, err := r.prov.CreateWorker(ctxFor(t, 10*time.Second), name, "dmcheck")
+	user, pass, err := r.prov.CreateWorker(ctxFor(t, 10*time.Second), name, dm.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,52 +108,57 @@ func (r *rig) mark(t *testing.T, ids ...string) {
 	t.Helper()
 	recs := make([]*kgo.Record, 0, len(ids))
 	for _, id := range ids {
-		v, err := r.codec.Encode(&schemas.DMMark{UserID: id, Priority: schemas.PriorityNormal, MarkedAt: time.Now()})
+		v, err := r.codec.Encode(&dm.Mark{UserID: id, Priority: dm.PriorityNormal, MarkedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs = append(recs, &kgo.Record{Topic: schemas.TopicDMChecks, Key: []byte(id), Value: v})
+		recs = append(recs, &kgo.Record{Topic: dm.TopicChecks, Key: []byte(id), Value: v})
 	}
 	if err := r.admin.ProduceSync(ctxFor(t, 10*time.Second), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// runWorker runs the real dmcheck worker as user until the test ends.
+// runWorker runs a real DM worker, every stage of the pipeline, as user
+// until the test ends.
 func (r *rig) runWorker(t *testing.T, user, pass, instance string) {
 	t.Helper()
-	cfg := dmcheck.DefaultConfig()
-	cfg.Stage.InstanceID = instance
-	cfg.Stage.SessionTimeout = 3 * time.Second
-	w, err := dmcheck.NewWorker(cfg, r.codec, processor.Deps{Kafka: r.conn(user, pass).Opts(nil)}, nil)
+	tuning := processor.DefaultTuning()
+	tuning.InstanceID = instance
+	tuning.SessionTimeout = 3 * time.Second
+	ws, err := dm.New().NewStages(nil, tuning, processor.Deps{Kafka: r.conn(user, pass).Opts(nil), Codec: r.codec}, pipeline.Env{Codec: r.codec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	done := make(chan error, len(ws))
+	for _, w := range ws {
+		go func() { done <- w.Run(ctx) }()
+	}
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker %s: %v", instance, err)
+		for range ws {
+			if err := <-done; err != nil {
+				t.Errorf("worker %s: %v", instance, err)
+			}
 		}
 	})
 }
 
 // readResults reads n committed results as the admin.
-func (r *rig) readResults(t *testing.T, n int) []schemas.DMResult {
+func (r *rig) readResults(t *testing.T, n int) []dm.Result {
 	t.Helper()
-	cl := r.client(t, r.b.Admin().User, r.b.Admin().Password, kgo.ConsumeTopics(schemas.TopicDMResults),
+	cl := r.client(t, r.b.Admin().User, r.b.Admin().Password, kgo.ConsumeTopics(dm.TopicResults),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	ctx := ctxFor(t, 20*time.Second)
-	var got []schemas.DMResult
+	var got []dm.Result
 	for len(got) < n {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			t.Fatalf("got %d of %d results", len(got), n)
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
-			var res schemas.DMResult
+			var res dm.Result
 			if err := r.codec.Decode(rec.Value, &res); err != nil {
 				t.Fatal(err)
 			}
@@ -187,33 +196,74 @@ func errCode(t *testing.T, cl *kgo.Client, req kmsg.Request) error {
 	}
 }
 
-func TestPipelineRowsMatchTheProcessor(t *testing.T) {
-	cfg := dmcheck.DefaultConfig()
-	pl := kafkaacl.Pipelines[cfg.Stage.Name]
-	if pl.Group != cfg.Stage.Group {
-		t.Errorf("group %q, processor uses %q", pl.Group, cfg.Stage.Group)
-	}
-	if want := "ration." + cfg.Stage.Name + "."; pl.TransactionalIDPrefix != want {
-		t.Errorf("transactional id prefix %q, want %q", pl.TransactionalIDPrefix, want)
-	}
-	delays, changelogs, others := cfg.Stage.RuntimeTopics()
-	for _, in := range append(slices.Clone(cfg.Stage.Topics), changelogs...) {
-		if !slices.Contains(pl.Inputs, in) {
-			t.Errorf("inputs %v lack %s, which the processor reads", pl.Inputs, in)
+// TestGrantsCoverWhatTheRuntimeUses: every topic, group and transactional
+// id the runtime's configuration of each DM stage names is granted to the
+// pipeline's workers, with the operations it needs.
+func TestGrantsCoverWhatTheRuntimeUses(t *testing.T) {
+	d := dm.New()
+	grants := d.WorkerGrants()
+	allows := func(res kafkaacl.Resource, name string, op kadm.ACLOperation) bool {
+		for _, g := range grants {
+			if g.Resource == res && (g.Name == name || g.Prefixed && strings.HasPrefix(name, g.Name)) && slices.Contains(g.Ops, op) {
+				return true
+			}
 		}
+		return false
 	}
-	for _, out := range append(append(slices.Clone(cfg.Stage.Topics), changelogs...), others...) {
-		if !slices.Contains(pl.Outputs, out) {
-			t.Errorf("outputs %v lack %s, which the processor writes", pl.Outputs, out)
+	for _, s := range d.Stages {
+		tuning := processor.DefaultTuning()
+		tuning.InstanceID = "w"
+		cfg, err := d.StageConfig(s.Name, tuning)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, d := range delays {
-		if !strings.HasPrefix(d, pl.DelayTopicPrefix) {
-			t.Errorf("delay topic %s is not under the prefix %s", d, pl.DelayTopicPrefix)
+		for _, in := range cfg.Topics {
+			if !allows(kafkaacl.Topic, in, kadm.OpRead) {
+				t.Errorf("stage %s: no Read on its input %s", s.Name, in)
+			}
 		}
-	}
-	if want := cfg.Stage.Group + ".delay."; pl.GroupPrefix != want {
-		t.Errorf("delay group prefix %q, want %q", pl.GroupPrefix, want)
+		for _, out := range s.Outputs {
+			if !allows(kafkaacl.Topic, out, kadm.OpWrite) {
+				t.Errorf("stage %s: no Write on its output %s", s.Name, out)
+			}
+		}
+		for _, c := range []struct {
+			res  kafkaacl.Resource
+			name string
+			op   kadm.ACLOperation
+		}{
+			{kafkaacl.Group, cfg.Group, kadm.OpRead},
+			{kafkaacl.TransactionalID, cfg.TransactionalID(), kadm.OpWrite},
+			{kafkaacl.Topic, cfg.DeadLetterTopic, kadm.OpWrite},
+		} {
+			if !allows(c.res, c.name, c.op) {
+				t.Errorf("stage %s: no %v on %s", s.Name, c.op, c.name)
+			}
+		}
+		if cfg.EventsTopic != "" && !allows(kafkaacl.Topic, cfg.EventsTopic, kadm.OpWrite) {
+			t.Errorf("stage %s: no Write on the events topic", s.Name)
+		}
+		if cfg.ChangelogTopic != "" && (!allows(kafkaacl.Topic, cfg.ChangelogTopic, kadm.OpRead) || !allows(kafkaacl.Topic, cfg.ChangelogTopic, kadm.OpWrite)) {
+			t.Errorf("stage %s: no Read and Write on its changelog", s.Name)
+		}
+		if r := cfg.Retry; r != nil {
+			for i, topic := range r.DelayTopics {
+				group := cfg.Group + ".delay." + strconv.Itoa(i+1)
+				txn := cfg.TransactionalIDPrefix + "delay." + strconv.Itoa(i+1) + ".w"
+				if !allows(kafkaacl.Topic, topic, kadm.OpRead) || !allows(kafkaacl.Topic, topic, kadm.OpWrite) ||
+					!allows(kafkaacl.Group, group, kadm.OpRead) || !allows(kafkaacl.TransactionalID, txn, kadm.OpWrite) {
+					t.Errorf("stage %s: delay tier %d not granted", s.Name, i+1)
+				}
+			}
+			if !allows(kafkaacl.Topic, r.ParkedTopic, kadm.OpWrite) {
+				t.Errorf("stage %s: no Write on its parked topic", s.Name)
+			}
+			for _, in := range cfg.Topics {
+				if !allows(kafkaacl.Topic, in, kadm.OpWrite) {
+					t.Errorf("stage %s: no Write on its input %s, where delayed records return", s.Name, in)
+				}
+			}
+		}
 	}
 }
 
@@ -238,25 +288,38 @@ func TestCreateWorkerGrantsOnlyItsPipeline(t *testing.T) {
 		}
 	}
 	slices.Sort(got)
+	// What a worker of the DM pipeline does, and so all it may do: the
+	// check stage (inputs, results, retries, dead letters) and the state
+	// view (every DM topic in, states and counts out), each with its
+	// changelog and transactional ids.
 	want := []string{
-		"User:worker-w1 GROUP ration.dmcheck LITERAL READ ALLOW",
-		"User:worker-w1 GROUP ration.dmcheck.delay. PREFIXED READ ALLOW",
+		"User:worker-w1 GROUP ration.dm.check LITERAL READ ALLOW",
+		"User:worker-w1 GROUP ration.dm.check.delay. PREFIXED READ ALLOW",
+		"User:worker-w1 GROUP ration.dm.state LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.check.changelog LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.check.changelog LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.check.dead LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.check.delay. PREFIXED READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.check.delay. PREFIXED WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.check.parked LITERAL WRITE ALLOW",
 		"User:worker-w1 TOPIC ration.dm.checks LITERAL READ ALLOW",
 		"User:worker-w1 TOPIC ration.dm.checks LITERAL WRITE ALLOW",
-		"User:worker-w1 TOPIC ration.dm.checks.blocked LITERAL READ ALLOW",
-		"User:worker-w1 TOPIC ration.dm.checks.blocked LITERAL WRITE ALLOW",
 		"User:worker-w1 TOPIC ration.dm.checks.high LITERAL READ ALLOW",
 		"User:worker-w1 TOPIC ration.dm.checks.high LITERAL WRITE ALLOW",
-		"User:worker-w1 TOPIC ration.dm.checks.high.blocked LITERAL READ ALLOW",
-		"User:worker-w1 TOPIC ration.dm.checks.high.blocked LITERAL WRITE ALLOW",
-		"User:worker-w1 TOPIC ration.dm.dead LITERAL WRITE ALLOW",
-		"User:worker-w1 TOPIC ration.dm.delay. PREFIXED READ ALLOW",
-		"User:worker-w1 TOPIC ration.dm.delay. PREFIXED WRITE ALLOW",
-		"User:worker-w1 TOPIC ration.dm.parked LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.counts LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.events LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.events LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.results LITERAL READ ALLOW",
 		"User:worker-w1 TOPIC ration.dm.results LITERAL WRITE ALLOW",
-		"User:worker-w1 TOPIC ration.events LITERAL WRITE ALLOW",
-		"User:worker-w1 TRANSACTIONAL_ID ration.dmcheck. PREFIXED DESCRIBE ALLOW",
-		"User:worker-w1 TRANSACTIONAL_ID ration.dmcheck. PREFIXED WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.state.changelog LITERAL READ ALLOW",
+		"User:worker-w1 TOPIC ration.dm.state.changelog LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.state.dead LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.states LITERAL WRITE ALLOW",
+		"User:worker-w1 TOPIC ration.dm.users LITERAL READ ALLOW",
+		"User:worker-w1 TRANSACTIONAL_ID ration.dm.check. PREFIXED DESCRIBE ALLOW",
+		"User:worker-w1 TRANSACTIONAL_ID ration.dm.check. PREFIXED WRITE ALLOW",
+		"User:worker-w1 TRANSACTIONAL_ID ration.dm.state. PREFIXED DESCRIBE ALLOW",
+		"User:worker-w1 TRANSACTIONAL_ID ration.dm.state. PREFIXED WRITE ALLOW",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ACLs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -286,7 +349,7 @@ func TestUnregisteredClientsCannotConnect(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := r.client(t, tc.user, tc.pass)
-			if _, err := kadm.NewClient(cl).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err == nil {
+			if _, err := kadm.NewClient(cl).ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks); err == nil {
 				t.Fatal("listed offsets")
 			}
 		})
@@ -308,13 +371,13 @@ func TestRegisteredWorkerProcessesItsPipeline(t *testing.T) {
 		t.Fatalf("results for %v", ids)
 	}
 	// The group's offsets were committed in the worker's transactions.
-	offs, err := kadm.NewClient(r.admin).FetchOffsets(ctxFor(t, 10*time.Second), "ration.dmcheck")
+	offs, err := kadm.NewClient(r.admin).FetchOffsets(ctxFor(t, 10*time.Second), "ration.dm.check")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var committed int64
 	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == schemas.TopicDMChecks {
+		if o.Topic == dm.TopicChecks {
 			committed += o.At
 		}
 	})
@@ -329,7 +392,7 @@ func TestRegisteredWorkerIsHeldToItsACLs(t *testing.T) {
 
 	t.Run("reads its input", func(t *testing.T) {
 		cl := r.client(t, user, pass)
-		if _, err := kadm.NewClient(cl).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err != nil {
+		if _, err := kadm.NewClient(cl).ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -367,7 +430,7 @@ func TestRegisteredWorkerIsHeldToItsACLs(t *testing.T) {
 		cl := r.client(t, user, pass)
 		// The DM input topics are its own outputs too (records come back
 		// from the delay tiers); registrations are not.
-		for _, topic := range []string{otherTopic, schemas.TopicDMUsers} {
+		for _, topic := range []string{otherTopic, dm.TopicUsers} {
 			err := cl.ProduceSync(ctxFor(t, 10*time.Second), &kgo.Record{Topic: topic, Value: []byte("x")}).FirstErr()
 			if !errors.Is(err, kerr.TopicAuthorizationFailed) {
 				t.Errorf("produce to %s: %v, want TOPIC_AUTHORIZATION_FAILED", topic, err)
@@ -377,7 +440,7 @@ func TestRegisteredWorkerIsHeldToItsACLs(t *testing.T) {
 	t.Run("transactional ids under its prefix only", func(t *testing.T) {
 		cl := r.client(t, user, pass)
 		own := kmsg.NewPtrInitProducerIDRequest()
-		own.TransactionalID = kmsg.StringPtr("ration.dmcheck.other-instance")
+		own.TransactionalID = kmsg.StringPtr("ration.dm.check.other-instance")
 		own.TransactionTimeoutMillis = 5000
 		if err := errCode(t, cl, own); err != nil {
 			t.Fatalf("init producer id under its prefix: %v", err)
@@ -390,7 +453,7 @@ func TestRegisteredWorkerIsHeldToItsACLs(t *testing.T) {
 		}
 		add := kmsg.NewPtrAddPartitionsToTxnRequest()
 		add.TransactionalID = "ration.points.w1"
-		add.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: schemas.TopicDMResults, Partitions: []int32{0}}}
+		add.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: dm.TopicResults, Partitions: []int32{0}}}
 		if err := errCode(t, cl, add); !errors.Is(err, kerr.TransactionalIDAuthorizationFailed) {
 			t.Fatalf("add partitions to ration.points.w1: %v, want TRANSACTIONAL_ID_AUTHORIZATION_FAILED", err)
 		}
@@ -401,7 +464,7 @@ func TestRevokedWorkerIsRefused(t *testing.T) {
 	r := newRig(t)
 	user, pass := r.createWorker(t, "w1")
 	held := r.client(t, user, pass)
-	if _, err := kadm.NewClient(held).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err != nil {
+	if _, err := kadm.NewClient(held).ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.prov.RevokeWorker(ctxFor(t, 10*time.Second), "w1"); err != nil {
@@ -411,7 +474,7 @@ func TestRevokedWorkerIsRefused(t *testing.T) {
 		t.Fatalf("second revoke: %v", err)
 	}
 	// A connection authenticated before the revocation loses its ACLs.
-	offs, err := kadm.NewClient(held).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks)
+	offs, err := kadm.NewClient(held).ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks)
 	if err == nil {
 		err = offs.Error()
 	}
@@ -420,7 +483,7 @@ func TestRevokedWorkerIsRefused(t *testing.T) {
 	}
 	// A new connection cannot authenticate.
 	fresh := r.client(t, user, pass)
-	if _, err := kadm.NewClient(fresh).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err == nil {
+	if _, err := kadm.NewClient(fresh).ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks); err == nil {
 		t.Error("new connection after revoke listed offsets")
 	}
 	// Registering again gives a working worker with a new password.
@@ -429,7 +492,7 @@ func TestRevokedWorkerIsRefused(t *testing.T) {
 		t.Error("password reused")
 	}
 	cl := r.client(t, user, pass2)
-	if _, err := kadm.NewClient(cl).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err != nil {
+	if _, err := kadm.NewClient(cl).ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks); err != nil {
 		t.Errorf("re-registered worker: %v", err)
 	}
 }
@@ -449,7 +512,7 @@ func TestRegistrationsSurviveARestart(t *testing.T) {
 	r = newRigAt(t, dir)
 	cl := r.client(t, user, pass)
 	adm := kadm.NewClient(cl)
-	if _, err := adm.ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err != nil {
+	if _, err := adm.ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks); err != nil {
 		t.Errorf("registered worker after a restart: %v", err)
 	}
 	offs, err := adm.ListEndOffsets(ctxFor(t, 5*time.Second), otherTopic)
@@ -460,7 +523,7 @@ func TestRegistrationsSurviveARestart(t *testing.T) {
 		t.Errorf("another pipeline's topic after a restart: %v, want TOPIC_AUTHORIZATION_FAILED", err)
 	}
 	gone := r.client(t, revoked, revokedPass)
-	if _, err := kadm.NewClient(gone).ListEndOffsets(ctxFor(t, 5*time.Second), schemas.TopicDMChecks); err == nil {
+	if _, err := kadm.NewClient(gone).ListEndOffsets(ctxFor(t, 5*time.Second), dm.TopicChecks); err == nil {
 		t.Error("a worker revoked before the restart listed offsets after it")
 	}
 }
@@ -497,9 +560,9 @@ func TestKcatIsHeldToTheWorkersACLs(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	out, err := run(user, pass, schemas.TopicDMChecks)
+	out, err := run(user, pass, dm.TopicChecks)
 	if err != nil || !strings.Contains(out, "alice") {
-		t.Errorf("kcat consuming %s: %v\n%s", schemas.TopicDMChecks, err, out)
+		t.Errorf("kcat consuming %s: %v\n%s", dm.TopicChecks, err, out)
 	}
 	out, err = run(user, pass, otherTopic)
 	if err == nil || strings.Contains(out, "secret") || !strings.Contains(strings.ToLower(out), "authoriz") {
@@ -508,7 +571,7 @@ func TestKcatIsHeldToTheWorkersACLs(t *testing.T) {
 	if err := r.prov.RevokeWorker(ctxFor(t, 10*time.Second), "w1"); err != nil {
 		t.Fatal(err)
 	}
-	out, err = run(user, pass, schemas.TopicDMChecks)
+	out, err = run(user, pass, dm.TopicChecks)
 	if err == nil || strings.Contains(out, "alice") {
 		t.Errorf("kcat after revoke: %v (want a failure)\n%s", err, out)
 	}

@@ -1,4 +1,5 @@
--- Every status change of every item (ration.events): the audit trail (RP-7)
+-- Every status change of every item (each pipeline's ration.<pipeline>.events):
+-- the audit trail (RP-7)
 -- and the reprocessor's view of latest statuses (RP-5). event_id is the
 -- record's topic/partition/offset, so a replayed event collapses on merge.
 CREATE TABLE IF NOT EXISTS {db}.events (
