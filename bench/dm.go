@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
@@ -32,9 +33,12 @@ type DMConfig struct {
 	Workers int
 	// Partitions of every topic. Default 12.
 	Partitions int32
-	// LatencyFor is how long the latency phase sends marks, at half the
-	// measured throughput. Default 5s.
+	// LatencyFor is how long the latency phase sends marks, at Load of
+	// the measured throughput. Default 5s.
 	LatencyFor time.Duration
+	// Load is the share of the measured throughput the latency phase
+	// sends at. Default 0.5.
+	Load float64
 }
 
 func (c *DMConfig) setDefaults() {
@@ -49,6 +53,9 @@ func (c *DMConfig) setDefaults() {
 	}
 	if c.LatencyFor == 0 {
 		c.LatencyFor = 5 * time.Second
+	}
+	if c.Load == 0 {
+		c.Load = 0.5
 	}
 }
 
@@ -133,7 +140,7 @@ func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, err
 	rep.Pipeline = time.Since(start)
 
 	fmt.Fprintln(progress, "latency at half load...")
-	lat, err := measureLatency(ctx, cl, seed, codec, rep.PipelinePerSecond()/2, cfg.LatencyFor)
+	lat, err := measureLatency(ctx, cl, seed, codec, rep.PipelinePerSecond()*cfg.Load, cfg.LatencyFor)
 	if err != nil {
 		return rep, err
 	}
@@ -255,10 +262,18 @@ func awaitRecords(ctx context.Context, seed []kgo.Opt, topic string, want int) e
 
 // measureLatency sends marks at rate per second for d and returns each
 // one's mark-to-committed-result latency, as seen by a read_committed
-// consumer of the results.
+// consumer of the results. The consumer starts where the results end
+// before the first mark is sent: reading the throughput phase's results
+// first would hold the first samples back behind them.
 func measureLatency(ctx context.Context, cl *kgo.Client, seed []kgo.Opt, codec *schemas.Codec, rate float64, d time.Duration) ([]time.Duration, error) {
-	rc, err := kgo.NewClient(append(slices.Clone(seed), kgo.ConsumeTopics(dm.TopicResults),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, dm.TopicResults)
+	if err != nil {
+		return nil, err
+	}
+	from := map[string]map[int32]kgo.Offset{dm.TopicResults: {}}
+	ends.Each(func(o kadm.ListedOffset) { from[o.Topic][o.Partition] = kgo.NewOffset().At(o.Offset) })
+	rc, err := kgo.NewClient(append(slices.Clone(seed), kgo.ConsumePartitions(from),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
 	if err != nil {
 		return nil, err
 	}

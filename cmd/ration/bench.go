@@ -51,6 +51,7 @@ number of workers; the last line is ratio=<pipeline/ceiling>.`,
 	fs.IntVar(&cfg.Workers, "workers", 2, "workers (and copiers)")
 	fs.Int32Var(&cfg.Partitions, "partitions", 12, "partitions of every topic")
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
+	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.AddCommand(dm)
 	return cmd
