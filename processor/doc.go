@@ -2,14 +2,19 @@
 // input record to some output records into a Kafka consumer-group member
 // that processes exactly once.
 //
+// Stages are usually built from a pipeline's descriptor (package
+// pipeline), which derives every name in Config.
+//
 // # Buckets and ownership
 //
-// A stage consumes its input topics in one consumer group. Each partition
-// is a bucket; the group assigns buckets to the live workers with the
-// cooperative-sticky balancer. A worker that dies stops heartbeating and its
-// buckets move to the others when its session times out. Every worker has a
-// static instance id, so a crashed worker that comes back within the session
-// timeout gets its own buckets back without a rebalance.
+// A stage consumes its input topics in one consumer group. The inputs are
+// keyed by the same id and have the same partition count, so bucket p is
+// partition p of every input: the group assigns whole buckets to the live
+// workers (cooperative-sticky over buckets, copartition.go). A worker that
+// dies stops heartbeating and its buckets move to the others when its
+// session times out. Every worker has a static instance id, so a crashed
+// worker that comes back within the session timeout gets its own buckets
+// back without a rebalance.
 //
 // # Exactly once
 //
@@ -19,6 +24,22 @@
 // (KIP-447): its offset commit fails, its transaction aborts, and none of its
 // outputs become visible to read_committed consumers. Side effects outside
 // Kafka (a checker's HTTP call) can therefore repeat; outputs cannot.
+//
+// # Status events
+//
+// With Config.EventsTopic the runtime writes a status event per input
+// record, in the batch's transaction: SUCCESS after a stage that is not
+// the last, PROCESSED after the last, ERROR for a try that failed
+// transiently, REPROCESS when the record is parked, FAILED for bad data or
+// a rejection (Reject). A view writes none.
+//
+// # State
+//
+// With Config.State a handler gets a State: a key-value store per bucket,
+// read and written within the batch, committed with it (see State).
+// A view (Config.LanesByPartition) runs one lane per bucket, so its
+// handler may keep keys shared by the bucket, such as counters and
+// indexes.
 //
 // # Order and concurrency
 //

@@ -18,6 +18,8 @@ type Metrics struct {
 	commit   *prometheus.HistogramVec
 	lag      *prometheus.GaugeVec
 	assigned *prometheus.GaugeVec
+	restore  *prometheus.HistogramVec
+	restored *prometheus.CounterVec
 }
 
 // NewMetrics registers the runtime's metrics on reg, or takes those
@@ -50,6 +52,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ration_stage_assigned_partitions",
 			Help: "Partitions (buckets) this process owns, by stage and topic.",
 		}, []string{"pipeline", "stage", "topic"}),
+		restore: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ration_stage_restore_seconds",
+			Help:    "Time to read the changelog of newly owned buckets into a stateful stage's store.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}, []string{"pipeline", "stage"}),
+		restored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ration_stage_restored_records_total",
+			Help: "Changelog records read into a stateful stage's store.",
+		}, []string{"pipeline", "stage"}),
 	}
 	m.records = obs.Register(reg, m.records)
 	m.batches = obs.Register(reg, m.batches)
@@ -57,6 +68,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.commit = obs.Register(reg, m.commit)
 	m.lag = obs.Register(reg, m.lag)
 	m.assigned = obs.Register(reg, m.assigned)
+	m.restore = obs.Register(reg, m.restore)
+	m.restored = obs.Register(reg, m.restored)
 	return m
 }
 
@@ -102,4 +115,12 @@ func (m *Metrics) addAssigned(l stageLabels, parts map[string][]int32, sign floa
 			}
 		}
 	}
+}
+
+func (m *Metrics) observeRestore(l stageLabels, records int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.restore.WithLabelValues(l.pipeline, l.stage).Observe(took.Seconds())
+	m.restored.WithLabelValues(l.pipeline, l.stage).Add(float64(records))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -43,7 +44,7 @@ func (s *Stage) restore(ctx context.Context, recs []*kgo.Record) error {
 	for _, p := range missing {
 		s.store.Init(p)
 	}
-	keys := 0
+	keys, start := 0, time.Now()
 	err := kafkaread.ToEnd(ctx, s.deps.Kafka, map[string][]int32{s.cfg.ChangelogTopic: missing}, func(r *kgo.Record) error {
 		keys++
 		s.store.Set(r.Partition, string(r.Key), r.Value) // a tombstone's nil value deletes
@@ -55,6 +56,8 @@ func (s *Stage) restore(ctx context.Context, recs []*kgo.Record) error {
 		}
 		return fmt.Errorf("reading changelog %s: %w", s.cfg.ChangelogTopic, err)
 	}
-	s.log.Info("state restored", "buckets", missing, "changelog_records", keys)
+	took := time.Since(start)
+	s.deps.Metrics.observeRestore(s.labels, keys, took)
+	s.log.Info("state restored", "buckets", missing, "changelog_records", keys, "took", took.Round(time.Millisecond))
 	return nil
 }

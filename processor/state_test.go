@@ -132,3 +132,30 @@ func TestApplySkipsRevokedBuckets(t *testing.T) {
 		t.Fatal("apply brought back a dropped bucket")
 	}
 }
+
+// TestStoreStateWritesThrough: a StoreState reads and writes its bucket
+// of the store, keeps copies, and finds the first key of a prefix only
+// when one has it.
+func TestStoreStateWritesThrough(t *testing.T) {
+	store := NewMemoryStore()
+	st := StoreState(store, 3)
+	v := []byte("1")
+	st.Put("w/0002", v)
+	st.Put("w/0001", []byte("2"))
+	st.Put("x", []byte("3"))
+	v[0] = 'X'
+	if got, _ := store.Get(3, "w/0002"); string(got) != "1" {
+		t.Fatalf("store has %q, want a copy of what was put", got)
+	}
+	if k, val, ok := st.First("w/"); !ok || k != "w/0001" || string(val) != "2" {
+		t.Fatalf("First(w/) = %q %q %v", k, val, ok)
+	}
+	st.Delete("w/0001")
+	st.Delete("w/0002")
+	if k, _, ok := st.First("w/"); ok {
+		t.Fatalf("First(w/) = %q after deleting every w/ key", k)
+	}
+	if _, ok := st.Get("x"); !ok || store.Len(3) != 1 {
+		t.Fatalf("store holds %d keys, want x alone", store.Len(3))
+	}
+}

@@ -8,6 +8,15 @@
 // the high-priority check topics share dm_mark.avsc); the registry gives
 // identical schemas one id.
 //
+// A pipeline's own records live with the pipeline (pipelines/dm), this
+// package holds the shared ones (Event, Audit, Client, KeyBlock,
+// ReprocessState). A Record names its schema (AvroSchema) and is encoded
+// by structcodec, a reflection codec driven by the schema and the
+// struct's avro tags, unless it encodes itself (methods AppendAvro and ReadAvro, over
+// avrobin): worth it only on the hot path,
+// a record per item of a busy stage. schematest holds every hand-coded
+// record to goavro's answers.
+//
 // A schema changes only by appending fields with defaults. Records written
 // under an earlier version keep its id and still decode, with the added
 // fields at their defaults (versions.go); records are always written under

@@ -53,6 +53,37 @@ number of workers; the last line is ratio=<pipeline/ceiling>.`,
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
 	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	cmd.AddCommand(dm)
+	cmd.AddCommand(dm, newBenchDMReadCmd())
+	return cmd
+}
+
+func newBenchDMReadCmd() *cobra.Command {
+	var cfg bench.DMReadConfig
+	cmd := &cobra.Command{
+		Use:   "dm-read",
+		Short: "DM reads (stats, a page, a lookup) at N/10 and N users, state view against whole log",
+		Long: `Loads generated DM histories into ClickHouse (a server it starts, or
+--clickhouse) through the state view's own handler and the DM sink
+mappings, then times the read API's queries on the state view's tables and,
+as the baseline, on the whole log, at a tenth of the users and at all of
+them. The last line is stats_p99_ms=… page_p99_ms=… lookup_p99_ms=…
+growth=<view p50 at N / at N/10, the read that grew most> growth_p99=<the
+same by p99> vs_whole_log=<view p99 / whole-log p99 at N, the read that
+gained least>.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := bench.RunDMRead(cmd.Context(), cfg, os.Stderr)
+			if err != nil {
+				return err
+			}
+			rep.Print(os.Stdout)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&cfg.Users, "users", 1_000_000, "users of the second measurement (the first has a tenth)")
+	fs.IntVar(&cfg.Samples, "samples", 100, "samples of each read on the state view (the baseline takes a tenth)")
+	fs.StringVar(&cfg.ClickHouse, "clickhouse", "", "native address of a ClickHouse server to use (default: start one)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated histories and sampled users")
 	return cmd
 }

@@ -10,7 +10,8 @@ import (
 // A cursor is the last user id of a page, base64url-encoded so clients
 // treat it as opaque. Decoding is strict: one id has one cursor.
 
-func encodeCursor(userID string) string {
+// EncodeCursor returns the cursor of the page that starts after userID.
+func EncodeCursor(userID string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(userID))
 }
 

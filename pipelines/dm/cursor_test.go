@@ -9,7 +9,7 @@ import (
 
 func TestCursor(t *testing.T) {
 	for _, id := range []string{"u1", "a.b:c-d_e", "Z"} {
-		got, err := decodeCursor(encodeCursor(id))
+		got, err := decodeCursor(EncodeCursor(id))
 		if err != nil || got != id {
 			t.Fatalf("round trip %q: %q, %v", id, got, err)
 		}
@@ -17,7 +17,7 @@ func TestCursor(t *testing.T) {
 	if got, err := decodeCursor(""); got != "" || err != nil {
 		t.Fatalf("empty cursor: %q, %v", got, err)
 	}
-	for _, bad := range []string{"!!", "dTE=", encodeCursor("has space"), encodeCursor(string(make([]byte, 65)))} {
+	for _, bad := range []string{"!!", "dTE=", EncodeCursor("has space"), EncodeCursor(string(make([]byte, 65)))} {
 		if _, err := decodeCursor(bad); !errors.Is(err, ration.ErrBadCursor) {
 			t.Fatalf("cursor %q: err %v, want ErrBadCursor", bad, err)
 		}
@@ -25,7 +25,7 @@ func TestCursor(t *testing.T) {
 }
 
 func FuzzCursor(f *testing.F) {
-	f.Add(encodeCursor("u1"))
+	f.Add(EncodeCursor("u1"))
 	f.Add("%%%")
 	f.Fuzz(func(t *testing.T, cursor string) {
 		id, err := decodeCursor(cursor)
@@ -35,7 +35,7 @@ func FuzzCursor(f *testing.F) {
 			}
 			return
 		}
-		if cursor != "" && (!ration.UserIDPattern.MatchString(id) || encodeCursor(id) != cursor) {
+		if cursor != "" && (!ration.UserIDPattern.MatchString(id) || EncodeCursor(id) != cursor) {
 			t.Fatalf("cursor %q accepted as %q", cursor, id)
 		}
 	})

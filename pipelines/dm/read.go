@@ -115,7 +115,7 @@ GROUP BY user_id HAVING %s ORDER BY user_id LIMIT %d`, stateColumn, r.qdb, table
 	page := ration.DMPage{Users: users}
 	if len(users) > limit {
 		page.Users = users[:limit]
-		page.Next = encodeCursor(users[limit-1].UserID)
+		page.Next = EncodeCursor(users[limit-1].UserID)
 	}
 	if page.Users == nil {
 		page.Users = []ration.DMUser{} // JSON [] rather than null

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/internal/chserver/chtest"
+	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
 )
@@ -161,9 +162,10 @@ func (u *universe) random(r *rand.Rand, n int) {
 func (u *universe) fold(t *testing.T, r *rand.Rand) []*kgo.Record {
 	t.Helper()
 	v := &stateView{codec: u.codec, events: New().EventsTopic()}
-	states := make(map[int32]mapState)
+	store := processor.NewMemoryStore()
+	states := make(map[int32]processor.State)
 	for b := range int32(universeBuckets) {
-		states[b] = mapState{}
+		states[b] = processor.StoreState(store, b)
 	}
 	recs := append([]*kgo.Record{}, u.records...)
 	for _, rec := range u.records {

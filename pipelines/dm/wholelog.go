@@ -73,7 +73,7 @@ func (r *WholeLogReader) DMUsers(ctx context.Context, state ration.DMState, curs
 	page := ration.DMPage{Users: users}
 	if len(users) > limit {
 		page.Users = users[:limit]
-		page.Next = encodeCursor(users[limit-1].UserID)
+		page.Next = EncodeCursor(users[limit-1].UserID)
 	}
 	if page.Users == nil {
 		page.Users = []ration.DMUser{}
