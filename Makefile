@@ -26,16 +26,22 @@ test: deps vet
 vet:
 	$(GO) vet ./...
 
-## bench: the DM benchmark and the Go benchmarks (the sink's need
-## clickhouse-server, installed when missing)
+## bench: the DM benchmarks and the Go benchmarks (dm-read and the sink's
+## need clickhouse-server, installed when missing); docs/benchmarks.md
 bench: deps build
 	$(BIN) bench dm --users 1000000 --workers 2
-	$(GO) test -run '^$$' -bench . -benchmem ./schemas/ ./processor/... ./sink/
+	$(BIN) bench dm-read --users 1000000
+	$(GO) test -run '^$$' -bench . -benchmem ./schemas/... ./processor/ ./pipelines/... ./sink/ ./api/ ./auth/
 
 ## fuzz: a short run of every fuzz target
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzHandDecoding -fuzztime 30s ./schemas/
+	$(GO) test -run '^$$' -fuzz FuzzEventDecoding -fuzztime 30s ./schemas/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./schemas/
+	$(GO) test -run '^$$' -fuzz FuzzStructCodecDecode -fuzztime 30s ./schemas/structcodec/
+	$(GO) test -run '^$$' -fuzz FuzzRecordDecoding -fuzztime 30s ./pipelines/dm/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeMark -fuzztime 30s ./pipelines/dm/
+	$(GO) test -run '^$$' -fuzz FuzzCursor -fuzztime 30s ./pipelines/dm/
+	$(GO) test -run '^$$' -fuzz FuzzComposeEmail -fuzztime 30s ./notify/
 
 clean:
 	rm -rf bin

@@ -15,7 +15,7 @@ func randEvent(r *rand.Rand) schematest.HandCoded {
 		Status:  schematest.Pick(r, schemas.StatusSuccess, schemas.StatusFailed, schemas.StatusError, schemas.StatusReprocess, schemas.StatusProcessed),
 		Attempt: r.IntN(10), RetryCount: int(int32(r.Uint32())), Worker: schematest.String(r),
 		SourceTopic: schematest.String(r), SourcePartition: int32(r.Uint32()), SourceOffset: int64(r.Uint64()),
-		ErrorClass: schematest.String(r), Error: schematest.String(r), Time: schematest.Time(r),
+		ErrorClass: schematest.String(r), Error: schematest.String(r), Time: schematest.OptTime(r),
 	}
 }
 

@@ -32,16 +32,16 @@ const (
 // User registers a user into the universe of DM checks (topic
 // ration.dm.users).
 type User struct {
-	UserID       string
-	RegisteredAt time.Time
+	UserID       string    `avro:"user_id"`
+	RegisteredAt time.Time `avro:"registered_at"`
 }
 
 // Mark asks for one user to be checked (ration.dm.checks,
 // ration.dm.checks.high).
 type Mark struct {
-	UserID   string
-	Priority Priority
-	MarkedAt time.Time
+	UserID   string    `avro:"user_id"`
+	Priority Priority  `avro:"priority"`
+	MarkedAt time.Time `avro:"marked_at"`
 }
 
 // ResultStatus is the outcome of a DM check.
@@ -56,15 +56,15 @@ const (
 // Result is the outcome of checking one mark (ration.dm.results).
 // MarkedAt names the mark it answers; OpenDM is nil when the check failed.
 type Result struct {
-	UserID    string
-	Priority  Priority
-	MarkedAt  time.Time
-	CheckedAt time.Time
-	Status    ResultStatus
-	OpenDM    *bool
-	Attempts  int
-	Worker    string
-	Error     string
+	UserID    string       `avro:"user_id"`
+	Priority  Priority     `avro:"priority"`
+	MarkedAt  time.Time    `avro:"marked_at"`
+	CheckedAt time.Time    `avro:"checked_at"`
+	Status    ResultStatus `avro:"status"`
+	OpenDM    *bool        `avro:"open_dm"`
+	Attempts  int          `avro:"attempts"`
+	Worker    string       `avro:"worker"`
+	Error     string       `avro:"error"`
 }
 
 // AvroSchema implements schemas.Record.
@@ -78,7 +78,7 @@ func (*Result) AvroSchema() *schemas.Schema { return resultSchema }
 
 // Marks and results are encoded by hand (package avrobin): building
 // goavro's map form cost more than the rest of a DM check
-// (docs/benchmarks.md). codec_test.go holds them to goavro's bytes.
+// (docs/benchmarks.md). records_test.go holds them to goavro's bytes.
 
 var (
 	prioritySymbols = []string{"normal", "high"}

@@ -23,16 +23,13 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// AppendMillis appends a timestamp-millis.
-func AppendMillis(b []byte, t time.Time) []byte { return AppendLong(b, t.UnixMilli()) }
-
-// AppendOptMillis appends a timestamp-millis where the zero time means
-// never and is written as 0.
-func AppendOptMillis(b []byte, t time.Time) []byte {
+// AppendMillis appends a timestamp-millis. ration's zero time means never
+// and is written as 0, as package structcodec writes it.
+func AppendMillis(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return AppendLong(b, 0)
 	}
-	return AppendMillis(b, t)
+	return AppendLong(b, t.UnixMilli())
 }
 
 // AppendInts appends an array of int: one block (if v is not empty), then
@@ -146,17 +143,9 @@ func (r *Reader) String(field string) string {
 	return s
 }
 
-// Millis reads a timestamp-millis, in UTC.
+// Millis reads a timestamp-millis, in UTC; 0 means never and reads as the
+// zero time, as package structcodec reads it.
 func (r *Reader) Millis(field string) time.Time {
-	v := r.Long(field)
-	if r.err != nil {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-// OptMillis reads a timestamp-millis where 0 means never: the zero time.
-func (r *Reader) OptMillis(field string) time.Time {
 	v := r.Long(field)
 	if r.err != nil || v == 0 {
 		return time.Time{}
