@@ -109,7 +109,7 @@ func DefaultTuning() Tuning {
 
 // Flags binds the settings an operator tunes.
 func (t *Tuning) Flags(fs *pflag.FlagSet) {
-	fs.StringVar(&t.InstanceID, "instance-id", t.InstanceID, "static member id, unique per worker (default: host name)")
+	fs.StringVar(&t.InstanceID, "instance-id", t.InstanceID, "static member id, unique per worker (defaults to the host name)")
 	fs.DurationVar(&t.SessionTimeout, "session-timeout", t.SessionTimeout, "time after which a silent worker's buckets move")
 	fs.DurationVar(&t.TransactionTimeout, "transaction-timeout", t.TransactionTimeout, "bound on one batch (default 3/5 of the session timeout)")
 	fs.IntVar(&t.Concurrency, "concurrency", t.Concurrency, "keys processed at once")
@@ -117,7 +117,8 @@ func (t *Tuning) Flags(fs *pflag.FlagSet) {
 	fs.Int32Var(&t.FetchMaxBytes, "fetch-max-bytes", t.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
 	fs.IntVar(&t.NormalShare, "normal-share", t.NormalShare, "while high-priority work waits, one batch in N is normal work")
 	fs.BoolVar(&t.LeaveOnShutdown, "leave-on-shutdown", t.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
-	fs.DurationSliceVar(&t.RetryDelays, "retry-delays", t.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, 1s,10s,60s)")
+	fs.DurationSliceVar(&t.RetryDelays, "retry-delays", t.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, from its pipeline's descriptor)")
+	fs.Lookup("retry-delays").DefValue = "" // not the empty list pflag would show
 }
 
 func (c *Config) setDefaults() {

@@ -48,7 +48,8 @@ offset, schema and table.`,
 	fs.DurationVar(&cfg.Tuning.SessionTimeout, "session-timeout", cfg.Tuning.SessionTimeout, "time after which a silent worker's buckets move")
 	fs.IntVar(&cfg.Tuning.Concurrency, "concurrency", cfg.Tuning.Concurrency, "keys processed at once per worker and stage")
 	fs.IntVar(&cfg.Sink.BatchRows, "batch-rows", cfg.Sink.BatchRows, "sink: rows per ClickHouse insert")
-	fs.DurationSliceVar(&cfg.Tuning.RetryDelays, "retry-delays", cfg.Tuning.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, 1s,10s,60s)")
+	fs.DurationSliceVar(&cfg.Tuning.RetryDelays, "retry-delays", cfg.Tuning.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, from its pipeline's descriptor)")
+	fs.Lookup("retry-delays").DefValue = "" // not the empty list pflag would show
 	cfg.Reprocess.Flags(fs)
 	fs.DurationVar(&cfg.Sink.FlushInterval, "flush-interval", cfg.Sink.FlushInterval, "sink: longest wait before a partial batch is inserted")
 	return cmd
