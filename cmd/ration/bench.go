@@ -66,10 +66,11 @@ func newBenchDMReadCmd() *cobra.Command {
 --clickhouse) through the state view's own handler and the DM sink
 mappings, then times the read API's queries on the state view's tables and,
 as the baseline, on the whole log, at a tenth of the users and at all of
-them. The last line is stats_p99_ms=… page_p99_ms=… lookup_p99_ms=…
-growth=<view p50 at N / at N/10, the read that grew most> growth_p99=<the
-same by p99> vs_whole_log=<view p99 / whole-log p99 at N, the read that
-gained least>.`,
+them. The line before last compares every read: growth=<view p50 at N /
+at N/10, the read that grew most> growth_p99=<the same by p99>
+vs_whole_log=<view p99 / whole-log p99 at N, the read that gained least>.
+The last line is stats_p99_ms=… page_ms=<p99 of a page> lookup_p99_ms=…
+growth=<stats p50 at N / at N/10>.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rep, err := bench.RunDMRead(cmd.Context(), cfg, os.Stderr)
@@ -81,7 +82,7 @@ gained least>.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.IntVar(&cfg.Users, "users", 1_000_000, "users of the second measurement (the first has a tenth)")
+	fs.IntVar(&cfg.Users, "users", 1_000_000, "users registered for the second measurement, half of them marked (the first has a tenth)")
 	fs.IntVar(&cfg.Samples, "samples", 100, "samples of each read on the state view (the baseline takes a tenth)")
 	fs.StringVar(&cfg.ClickHouse, "clickhouse", "", "native address of a ClickHouse server to use (default: start one)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated histories and sampled users")

@@ -62,8 +62,11 @@ func NewWith(opts *Options) pipeline.Descriptor {
 			{Name: TopicChecksHigh, Value: new(Mark)},
 			{Name: TopicChecks, Value: new(Mark)},
 			{Name: TopicResults, Value: new(Result)},
-			{Name: TopicStates, Value: new(UserState)},
-			{Name: TopicCounts, Value: new(Counts)},
+			// Tables, not logs: the latest state of each user and counts
+			// of each bucket are all the read model needs, and kept for
+			// good they can rebuild it after the inputs' retention.
+			{Name: TopicStates, Value: new(UserState), Compact: true},
+			{Name: TopicCounts, Value: new(Counts), Compact: true},
 		},
 		Options:      opts,
 		Sink:         sinkMappings(),

@@ -96,39 +96,24 @@ func (r *WholeLogReader) DMStats(ctx context.Context) (ration.DMStats, error) {
 	return st, nil
 }
 
+// scanLogUsers reads the log query's rows, which carry the latest
+// result's columns whatever the state: only a checked or failed user shows
+// them, and only a marked one its mark.
 func scanLogUsers(rows driver.Rows) ([]ration.DMUser, error) {
-	defer rows.Close()
-	var users []ration.DMUser
-	for rows.Next() {
-		var (
-			u                 ration.DMUser
-			state, prio       string
-			marked, checkedAt uint64
-			open              int8
-			attempts          uint16
-		)
-		if err := rows.Scan(&u.UserID, &state, &prio, &marked, &checkedAt, &open, &attempts); err != nil {
-			return nil, err
+	users, err := scanUsers(rows)
+	for i := range users {
+		u := &users[i]
+		if u.State == ration.DMUnmarked {
+			u.Priority, u.MarkedAt = nil, nil
 		}
-		u.State = ration.DMState(state)
-		if !u.State.Valid() {
-			return nil, fmt.Errorf("user %q: state %q", u.UserID, state)
+		if u.State != ration.DMChecked && u.State != ration.DMFailed {
+			u.CheckedAt, u.Attempts = nil, 0
 		}
-		if u.State != ration.DMUnmarked {
-			u.Priority = &prio
-			u.MarkedAt = ration.NewTimestamp(time.UnixMilli(int64(marked)).UTC())
+		if u.State != ration.DMChecked {
+			u.OpenDM = nil
 		}
-		if u.State == ration.DMChecked || u.State == ration.DMFailed {
-			u.CheckedAt = ration.NewTimestamp(time.UnixMilli(int64(checkedAt)).UTC())
-			u.Attempts = int(attempts)
-			if u.State == ration.DMChecked && open >= 0 {
-				v := open == 1
-				u.OpenDM = &v
-			}
-		}
-		users = append(users, u)
 	}
-	return users, rows.Err()
+	return users, err
 }
 
 // userStatesSQL computes every user's DM state from its rows, for the
