@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/rationhq/ration/internal/await"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/dm"
@@ -25,7 +26,7 @@ const dmGroup = "ration.dm.check"
 // cluster is one test's broker and schema registry, both in this process
 // and both on loopback, plus the clients the test drives them with.
 type cluster struct {
-	board      *board
+	board      *await.Board
 	addr       string
 	registry   string
 	partitions int32
@@ -38,7 +39,7 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{board: newBoard(), partitions: kafkaconn.Defaults().Partitions}
+	c := &cluster{board: await.NewBoard(), partitions: kafkaconn.Defaults().Partitions}
 	c.broker = &brokerLog{board: c.board}
 	kf, err := kfake.NewCluster(
 		kfake.NumBrokers(1),
@@ -213,7 +214,7 @@ func (c *cluster) sentinel(t *testing.T, label string) {
 // brokerLog keeps the broker's warnings and errors (kfake logs aborted
 // transactions at warning level).
 type brokerLog struct {
-	board *board
+	board *await.Board
 	lines []string
 }
 
@@ -226,13 +227,13 @@ func (l *brokerLog) Logf(level kfake.LogLevel, format string, args ...any) {
 		return
 	}
 	line := fmt.Sprintf("%s %s %s", time.Now().Format("15:04:05.000"), level, fmt.Sprintf(format, args...))
-	l.board.update(func() { l.lines = append(l.lines, line) })
+	l.board.Update(func() { l.lines = append(l.lines, line) })
 }
 
 // matching returns the kept lines that contain every one of subs.
 func (l *brokerLog) matching(subs ...string) []string {
 	var out []string
-	l.board.read(func() {
+	l.board.Read(func() {
 	lines:
 		for _, line := range l.lines {
 			for _, s := range subs {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rationhq/ration/internal/await"
 )
 
 // Messages the stage runtime logs when its buckets change.
@@ -68,7 +70,7 @@ func (l logLine) buckets() []bucket {
 // worker is one `ration worker dm` process.
 type worker struct {
 	id    string
-	board *board
+	board *await.Board
 	cmd   *exec.Cmd
 	lines []logLine // stderr, parsed; guarded by board
 	part  []byte    // an unfinished stderr line
@@ -110,7 +112,7 @@ func (c *cluster) startProcess(t *testing.T, id string, args ...string) *worker 
 	}
 	go func() {
 		_ = w.cmd.Wait()
-		w.board.update(func() { w.state = w.cmd.ProcessState })
+		w.board.Update(func() { w.state = w.cmd.ProcessState })
 		close(w.done)
 	}()
 	t.Cleanup(func() {
@@ -136,7 +138,7 @@ type stderrSink worker
 
 func (s *stderrSink) Write(p []byte) (int, error) {
 	w := (*worker)(s)
-	w.board.update(func() {
+	w.board.Update(func() {
 		w.part = append(w.part, p...)
 		for {
 			i := bytes.IndexByte(w.part, '\n')
@@ -156,18 +158,18 @@ type stdoutSink worker
 
 func (s *stdoutSink) Write(p []byte) (int, error) {
 	w := (*worker)(s)
-	w.board.update(func() { w.out.Write(p) })
+	w.board.Update(func() { w.out.Write(p) })
 	return len(p), nil
 }
 
 func (w *worker) exited() (done bool) {
-	w.board.read(func() { done = w.state != nil })
+	w.board.Read(func() { done = w.state != nil })
 	return done
 }
 
 // mark returns the number of lines so far: a position to await from.
 func (w *worker) mark() (n int) {
-	w.board.read(func() { n = len(w.lines) })
+	w.board.Read(func() { n = len(w.lines) })
 	return n
 }
 
@@ -175,7 +177,7 @@ func (w *worker) mark() (n int) {
 // index, or -1.
 func (w *worker) find(from int, match func(logLine) bool) (line logLine, at int) {
 	at = -1
-	w.board.read(func() {
+	w.board.Read(func() {
 		for i := from; i < len(w.lines); i++ {
 			if match(w.lines[i]) {
 				line, at = w.lines[i], i
@@ -194,7 +196,7 @@ func (w *worker) await(t *testing.T, timeout time.Duration, from int, what strin
 		line logLine
 		at   = -1
 	)
-	w.board.await(timeout, func() bool {
+	w.board.Await(timeout, func() bool {
 		line, at = w.find(from, match)
 		return at >= 0 || w.exited()
 	})
@@ -218,7 +220,7 @@ func msg(msgs ...string) func(logLine) bool {
 // alone is not what a worker owns.
 func (w *worker) owned(upto int) map[bucket]bool {
 	own := make(map[bucket]bool)
-	w.board.read(func() {
+	w.board.Read(func() {
 		if upto < 0 || upto > len(w.lines) {
 			upto = len(w.lines)
 		}
@@ -313,7 +315,7 @@ func (w *worker) dump(t *testing.T) {
 		out   string
 		state *os.ProcessState
 	)
-	w.board.read(func() {
+	w.board.Read(func() {
 		state = w.state
 		for _, l := range w.lines[max(0, len(w.lines)-keep):] {
 			lines = append(lines, l.Raw)

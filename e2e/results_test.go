@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration/internal/await"
 	"github.com/rationhq/ration/pipelines/dm"
 )
 
@@ -25,7 +26,7 @@ type result struct {
 // resultLog is everything a read_committed reader of the result topic has
 // seen so far, kept up to date in the background.
 type resultLog struct {
-	board *board
+	board *await.Board
 	all   []result
 	users map[string]int
 	// sentinels[label][partition] is the offset of a sentinel record.
@@ -70,7 +71,7 @@ func (c *cluster) readResults(t *testing.T) *resultLog {
 				}
 				batch = append(batch, r)
 			})
-			l.board.update(func() {
+			l.board.Update(func() {
 				for _, r := range batch {
 					l.all = append(l.all, r)
 					l.users[r.UserID]++
@@ -94,13 +95,13 @@ func (c *cluster) readResults(t *testing.T) *resultLog {
 
 // distinct is how many users have a result.
 func (l *resultLog) distinct() (n int) {
-	l.board.read(func() { n = len(l.users) })
+	l.board.Read(func() { n = len(l.users) })
 	return n
 }
 
 // any reports whether some result matches.
 func (l *resultLog) any(match func(result) bool) (found bool) {
-	l.board.read(func() {
+	l.board.Read(func() {
 		for _, r := range l.all {
 			if match(r) {
 				found = true
@@ -114,7 +115,7 @@ func (l *resultLog) any(match func(result) bool) (found bool) {
 // sentinelSeen reports whether the reader has passed sentinel label in
 // every partition.
 func (l *resultLog) sentinelSeen(label string, partitions int32) (seen bool) {
-	l.board.read(func() { seen = int32(len(l.sentinels[label])) == partitions })
+	l.board.Read(func() { seen = int32(len(l.sentinels[label])) == partitions })
 	return seen
 }
 
@@ -125,7 +126,7 @@ func (l *resultLog) snapshot() ([]result, map[string]map[int32]int64, error) {
 		sent = make(map[string]map[int32]int64)
 		err  error
 	)
-	l.board.read(func() {
+	l.board.Read(func() {
 		all = append(all, l.all...)
 		for label, byP := range l.sentinels {
 			sent[label] = make(map[int32]int64, len(byP))
@@ -143,13 +144,13 @@ func (l *resultLog) snapshot() ([]result, map[string]map[int32]int64, error) {
 // its end: the returned results are all that will ever be committed.
 func (c *cluster) settle(t *testing.T, l *resultLog, users int, timeout time.Duration, workers ...*worker) []result {
 	t.Helper()
-	c.board.mustAwait(t, timeout, fmt.Sprintf("results for %d users", users), func() bool { return l.distinct() >= users })
+	c.board.MustAwait(t, timeout, fmt.Sprintf("results for %d users", users), func() bool { return l.distinct() >= users })
 	c.awaitGroupCaughtUp(t, 30*time.Second)
 	for _, w := range workers {
 		w.terminate(t, 15*time.Second)
 	}
 	c.sentinel(t, "end")
-	c.board.mustAwait(t, 30*time.Second, "the end sentinel in every result partition", func() bool { return l.sentinelSeen("end", c.partitions) })
+	c.board.MustAwait(t, 30*time.Second, "the end sentinel in every result partition", func() bool { return l.sentinelSeen("end", c.partitions) })
 	all, _, err := l.snapshot()
 	if err != nil {
 		t.Fatalf("reading results: %v", err)

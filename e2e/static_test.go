@@ -27,7 +27,7 @@ func TestRestartedWorkerGetsItsBucketsBackWithoutARebalance(t *testing.T) {
 	w3 := c.startWorker(t, "w3", flags...)
 	all := 2 * int(c.partitions) // the normal and the high check topic
 
-	c.board.mustAwait(t, 30*time.Second, "a balanced assignment of every bucket", func() bool {
+	c.board.MustAwait(t, 30*time.Second, "a balanced assignment of every bucket", func() bool {
 		return balanced(all, w1.owned(-1), w2.owned(-1), w3.owned(-1))
 	})
 	before := w2.owned(-1)
@@ -54,7 +54,7 @@ func TestRestartedWorkerGetsItsBucketsBackWithoutARebalance(t *testing.T) {
 	// expired: neither a rejoin nor an expiry may move any bucket.
 	rebalance := msg(msgAssigned, msgRevoked, msgLost, msgAborted)
 	quietUntil := killAt.Add(sessionTimeout + 2*time.Second)
-	moved := c.board.await(time.Until(quietUntil), func() bool {
+	moved := c.board.Await(time.Until(quietUntil), func() bool {
 		_, at1 := w1.find(marks1, rebalance)
 		_, at3 := w3.find(marks3, rebalance)
 		_, at2 := w2.find(0, msg(msgRevoked, msgLost))
@@ -81,7 +81,7 @@ func TestRestartedWorkerGetsItsBucketsBackWithoutARebalance(t *testing.T) {
 	if _, at := w2.find(0, msg("stage stopped and left the group")); at < 0 {
 		t.Errorf("w2 did not log leaving the group on SIGTERM")
 	}
-	c.board.mustAwait(t, 2*sessionTimeout, "w1 and w3 owning every bucket", func() bool {
+	c.board.MustAwait(t, 2*sessionTimeout, "w1 and w3 owning every bucket", func() bool {
 		return balanced(all, w1.owned(-1), w3.owned(-1))
 	})
 	handover := time.Since(stopAt)

@@ -42,7 +42,7 @@ func TestStalledWorkerIsFencedAfterItsSessionTimesOut(t *testing.T) {
 	flags := []string{"--session-timeout", sessionTimeout.String(), "--sim-latency", "20ms",
 		"--concurrency", "2", "--max-poll-records", "20"}
 	a := c.startWorker(t, "wA", append(flags, "--log-level", "debug")...)
-	c.board.mustAwait(t, 30*time.Second, "a committed result by wA", func() bool {
+	c.board.MustAwait(t, 30*time.Second, "a committed result by wA", func() bool {
 		return results.any(func(r result) bool { return r.Worker == a.id })
 	})
 	// Stall A right after it checked a user: it is inside a batch.
@@ -53,11 +53,11 @@ func TestStalledWorkerIsFencedAfterItsSessionTimesOut(t *testing.T) {
 	b := c.startWorker(t, "wB", flags...)
 	// B owning every bucket means the group expelled A: its session timed
 	// out. Then B commits work of its own.
-	c.board.mustAwait(t, 4*sessionTimeout, "wB owning every bucket", func() bool {
+	c.board.MustAwait(t, 4*sessionTimeout, "wB owning every bucket", func() bool {
 		return len(b.owned(-1)) == 2*int(c.partitions)
 	})
 	tookOver := time.Now()
-	c.board.mustAwait(t, 10*time.Second, "a committed result by wB", func() bool {
+	c.board.MustAwait(t, 10*time.Second, "a committed result by wB", func() bool {
 		return results.any(func(r result) bool { return r.Worker == b.id })
 	})
 	t.Logf("wB owned every bucket %v after the stall (session timeout %v)", tookOver.Sub(stopAt).Round(time.Millisecond), sessionTimeout)
@@ -69,7 +69,7 @@ func TestStalledWorkerIsFencedAfterItsSessionTimesOut(t *testing.T) {
 	// read_committed reader passes it only once no transaction written
 	// before it is open, so A's in-flight one must have been resolved.
 	c.sentinel(t, "pre-resume")
-	c.board.mustAwait(t, 10*time.Second, "the pre-resume sentinel in every result partition", func() bool {
+	c.board.MustAwait(t, 10*time.Second, "the pre-resume sentinel in every result partition", func() bool {
 		return results.sentinelSeen("pre-resume", c.partitions)
 	})
 	resumeIdx := a.mark()
@@ -139,7 +139,7 @@ func TestStalledWorkerIsFencedAfterItsSessionTimesOut(t *testing.T) {
 // franz-go logged before line upto began a transaction.
 func openTransactionAt(w *worker, upto int) bool {
 	open := false
-	w.board.read(func() {
+	w.board.Read(func() {
 		for _, l := range w.lines[:upto] {
 			switch l.Msg {
 			case "beginning transaction":
@@ -156,7 +156,7 @@ func openTransactionAt(w *worker, upto int) bool {
 // line from, when that first happened by w's clock.
 func firstAssignedAfter(w *worker, from int) map[bucket]time.Time {
 	out := make(map[bucket]time.Time)
-	w.board.read(func() {
+	w.board.Read(func() {
 		for _, l := range w.lines[from:] {
 			if l.Msg != msgAssigned {
 				continue

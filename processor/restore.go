@@ -16,11 +16,15 @@ import (
 // of every other owned bucket not read yet: one read after a rebalance,
 // not one per batch. It reads read-committed up to the changelog's end,
 // so a previous owner's open transaction holds the read back until it
-// ends and nothing it committed is missed.
+// ends and nothing it committed is missed. A bucket of recs this worker
+// no longer owns is not loaded; a release during the read drops what was
+// loaded (the memory store ignores Set on a dropped bucket).
 func (s *Stage) restore(ctx context.Context, recs []*kgo.Record) error {
 	if s.store == nil {
 		return nil
 	}
+	s.ownMu.Lock()
+	owned := s.prio.ownedExcept(nil)
 	var missing []int32
 	add := func(p int32) {
 		if !s.store.Has(p) && !slices.Contains(missing, p) {
@@ -28,22 +32,26 @@ func (s *Stage) restore(ctx context.Context, recs []*kgo.Record) error {
 		}
 	}
 	for _, r := range recs {
-		add(r.Partition)
+		if slices.Contains(owned[r.Topic], r.Partition) {
+			add(r.Partition)
+		}
 	}
 	if len(missing) == 0 {
+		s.ownMu.Unlock()
 		return nil
 	}
-	for _, ps := range s.prio.ownedExcept(nil) {
+	for _, ps := range owned {
 		for _, p := range ps {
 			add(p)
 		}
 	}
 	slices.Sort(missing)
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
-	defer cancel()
 	for _, p := range missing {
 		s.store.Init(p)
 	}
+	s.ownMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
+	defer cancel()
 	keys, start := 0, time.Now()
 	err := kafkaread.ToEnd(ctx, s.deps.Kafka, map[string][]int32{s.cfg.ChangelogTopic: missing}, func(r *kgo.Record) error {
 		keys++

@@ -89,6 +89,13 @@ type Stage struct {
 	freshMu sync.Mutex
 	fresh   map[string][]int32 // assigned and not yet reached by a poll
 	joined  bool               // a first assignment arrived
+
+	// ownMu orders a restore's choice of buckets against a release: a
+	// bucket is loaded only while this worker owns it. Else a batch
+	// polled before its bucket was lost or revoked would load it after
+	// the release, and the next assignment would take that copy, stale
+	// by whatever the next owner committed meanwhile, for restored.
+	ownMu sync.Mutex
 }
 
 // New returns a stage; Run starts it.
@@ -231,6 +238,7 @@ func (s *Stage) opts() []kgo.Opt {
 // release forgets buckets this worker no longer owns; whoever owns them
 // next restores their state from the changelog.
 func (s *Stage) release(parts map[string][]int32) {
+	s.ownMu.Lock()
 	s.prio.forget(parts)
 	if s.store != nil {
 		for _, ps := range parts {
@@ -239,6 +247,7 @@ func (s *Stage) release(parts map[string][]int32) {
 			}
 		}
 	}
+	s.ownMu.Unlock()
 	s.deps.Metrics.addAssigned(s.labels, parts, -1)
 }
 

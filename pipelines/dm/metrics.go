@@ -13,6 +13,12 @@ type Metrics struct {
 	results  *prometheus.CounterVec
 	attempts *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	// The series every check touches, looked up once: a label lookup
+	// hashes its values, per result.
+	checked, failed map[Priority]prometheus.Counter
+	latencyOf       map[Priority]prometheus.Observer
+	ok, errored     prometheus.Counter
 }
 
 // newMetrics registers the pipeline's metrics on reg, or takes those
@@ -39,6 +45,14 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 	m.results = obs.Register(reg, m.results)
 	m.attempts = obs.Register(reg, m.attempts)
 	m.latency = obs.Register(reg, m.latency)
+	m.checked, m.failed = make(map[Priority]prometheus.Counter), make(map[Priority]prometheus.Counter)
+	m.latencyOf = make(map[Priority]prometheus.Observer)
+	for _, p := range []Priority{PriorityNormal, PriorityHigh} {
+		m.checked[p] = m.results.WithLabelValues(string(ResultChecked), string(p))
+		m.failed[p] = m.results.WithLabelValues(string(ResultFailed), string(p))
+		m.latencyOf[p] = m.latency.WithLabelValues(string(p))
+	}
+	m.ok, m.errored = m.attempts.WithLabelValues("ok"), m.attempts.WithLabelValues("error")
 	return m
 }
 
@@ -46,17 +60,29 @@ func (m *Metrics) observe(r *Result) {
 	if m == nil {
 		return
 	}
-	m.results.WithLabelValues(string(r.Status), string(r.Priority)).Inc()
-	m.latency.WithLabelValues(string(r.Priority)).Observe(r.CheckedAt.Sub(r.MarkedAt).Seconds())
+	byPriority := m.checked
+	if r.Status == ResultFailed {
+		byPriority = m.failed
+	}
+	c, ok := byPriority[r.Priority]
+	if !ok {
+		c = m.results.WithLabelValues(string(r.Status), string(r.Priority))
+	}
+	c.Inc()
+	o, ok := m.latencyOf[r.Priority]
+	if !ok {
+		o = m.latency.WithLabelValues(string(r.Priority))
+	}
+	o.Observe(r.CheckedAt.Sub(r.MarkedAt).Seconds())
 }
 
 func (m *Metrics) attempt(err error) {
 	if m == nil {
 		return
 	}
-	outcome := "ok"
 	if err != nil {
-		outcome = "error"
+		m.errored.Inc()
+		return
 	}
-	m.attempts.WithLabelValues(outcome).Inc()
+	m.ok.Inc()
 }
