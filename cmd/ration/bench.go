@@ -24,7 +24,8 @@ func newBenchCmd(_ *globals) *cobra.Command {
 		Short: "DM checks/s against a plain transactional copy; mark-to-result latency",
 		Long: `Runs on an in-process broker with the no-op checker. The ceiling is a plain
 transactional copy of the same marks over the same partitions by the same
-number of workers; the last line is ratio=<pipeline/ceiling>.`,
+number of workers. Each side runs twice, taking turns, and the faster run
+of each counts; the last line is ratio=<pipeline/ceiling>.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
