@@ -69,7 +69,7 @@ func printBuckets(w io.Writer, r ration.BucketsReport) error {
 			}
 			for _, row := range [][2]string{
 				{"members", members},
-				{"lag", fmt.Sprintf("%d records in %d buckets", s.Lag, len(s.Buckets))},
+				{"lag", fmt.Sprintf("%d records in %d buckets (%d partitions)", s.Lag, bucketCount(s.Buckets, nil), len(s.Buckets))},
 				{"rate", rate},
 				{"oldest waiting", durationText(s.OldestWaitingSeconds)},
 				{"drain", drainText(s.DrainSeconds, s.Lag, rated)},
@@ -103,26 +103,34 @@ func printBuckets(w io.Writer, r ration.BucketsReport) error {
 // idleNote names the members that own no bucket, and why.
 func idleNote(s ration.StageBuckets) string {
 	var idle []string
-	unowned := 0
 	for _, m := range s.Members {
 		if !slices.ContainsFunc(s.Buckets, func(b ration.Bucket) bool { return b.Owner == m }) {
 			idle = append(idle, m)
 		}
 	}
-	for _, b := range s.Buckets {
-		if b.Owner == "" {
-			unowned++
-		}
-	}
+	unowned := bucketCount(s.Buckets, func(b ration.Bucket) bool { return b.Owner == "" })
 	switch {
 	case len(idle) == 0:
 		return ""
 	case unowned == 0:
 		return fmt.Sprintf("%s: every one of the %d buckets is owned, and a bucket has one worker at a time (more buckets: more parallelism)",
-			strings.Join(idle, ", "), len(s.Buckets))
+			strings.Join(idle, ", "), bucketCount(s.Buckets, nil))
 	default:
 		return fmt.Sprintf("%s, with %d buckets unowned: the group is rebalancing", strings.Join(idle, ", "), unowned)
 	}
+}
+
+// bucketCount counts the buckets among bs (those with a partition for
+// which keep holds, or all with nil keep): a stage's inputs are
+// co-partitioned, so bucket p is partition p of every input.
+func bucketCount(bs []ration.Bucket, keep func(ration.Bucket) bool) int {
+	seen := make(map[int32]bool)
+	for _, b := range bs {
+		if keep == nil || keep(b) {
+			seen[b.Partition] = true
+		}
+	}
+	return len(seen)
 }
 
 // drainText says how long lag takes to drain, and why it cannot be said.

@@ -58,11 +58,11 @@ func TestPipelinesTable(t *testing.T) {
 
 dm/check (group ration.dm.check)
   members         dev-0, dev-1, dev-2
-  lag             120 records in 3 buckets
+  lag             120 records in 2 buckets (3 partitions)
   rate            80 records/s
   oldest waiting  3.2s
   drain           1.5s
-  idle            dev-2: every one of the 3 buckets is owned, and a bucket has one worker at a time (more buckets: more parallelism)
+  idle            dev-2: every one of the 2 buckets is owned, and a bucket has one worker at a time (more buckets: more parallelism)
 
   TOPIC                  PARTITION  OWNER  LAG  RATE/S  OLDEST  DRAIN
   ration.dm.checks.high  0          dev-0  100  80      3.2s    1.25s
