@@ -62,8 +62,8 @@ func (c *DMConfig) setDefaults() {
 // DMReport is what one run measured.
 type DMReport struct {
 	Users, Workers int
-	Ceiling        time.Duration // transactional copy of all marks
-	Pipeline       time.Duration // checking all marks
+	Ceiling        time.Duration // transactional copy of all marks, at the steady rate (awaitRecords)
+	Pipeline       time.Duration // checking all marks, at the steady rate
 	LatencyP50     time.Duration // mark to committed result, at half load
 	LatencyP99     time.Duration
 	LatencySamples int
@@ -180,12 +180,12 @@ func runDMPipeline(ctx context.Context, cfg DMConfig, cl *kgo.Client, seed []kgo
 	if err != nil {
 		return nil, 0, err
 	}
-	start := time.Now()
-	if err := awaitRecords(ctx, seed, from, cfg.Users); err != nil {
+	took, err = awaitRecords(ctx, seed, from, cfg.Users)
+	if err != nil {
 		stop()
 		return nil, 0, err
 	}
-	return stop, time.Since(start), nil
+	return stop, took, nil
 }
 
 // endOffsets returns where topic ends now, as offsets to consume from.
@@ -245,7 +245,6 @@ func timeStages(ctx context.Context, n int, seed []kgo.Opt, from map[string]map[
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	start := time.Now()
 	for i := range n {
 		t := processor.DefaultTuning()
 		t.InstanceID = fmt.Sprintf("%s-%d", name, i)
@@ -258,8 +257,7 @@ func timeStages(ctx context.Context, n int, seed []kgo.Opt, from map[string]map[
 		}
 		wg.Go(func() { errs <- s.Run(ctx) })
 	}
-	err := awaitRecords(ctx, seed, from, want)
-	took := time.Since(start)
+	took, err := awaitRecords(ctx, seed, from, want)
 	cancel()
 	wg.Wait()
 	close(errs)
@@ -291,23 +289,36 @@ func startDMWorkers(ctx context.Context, n int, env *roles.Env) (stop func(), er
 }
 
 // awaitRecords counts committed records from the offsets from until want
-// arrived.
-func awaitRecords(ctx context.Context, seed []kgo.Opt, from map[string]map[int32]kgo.Offset, want int) error {
+// arrived, and returns how long want records take at the rate between
+// the first 10% and 90% of them: the steady rate, without the start (the
+// workers joining the group and sharing its buckets out) or the tail (the
+// last buckets draining alone), which are a few hundred milliseconds of
+// runs that last one or two seconds and would decide them.
+func awaitRecords(ctx context.Context, seed []kgo.Opt, from map[string]map[int32]kgo.Offset, want int) (time.Duration, error) {
 	cl, err := kgo.NewClient(append(slices.Clone(seed), kgo.ConsumePartitions(from),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer cl.Close()
+	lo, hi := want/10, want-want/10
+	var loAt, hiAt time.Time
 	got := 0
 	for got < want {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%d of %d records: %w", got, want, err)
+			return 0, fmt.Errorf("%d of %d records: %w", got, want, err)
 		}
 		got += fs.NumRecords()
+		now := time.Now()
+		if loAt.IsZero() && got >= lo {
+			loAt = now
+		}
+		if hiAt.IsZero() && got >= hi {
+			hiAt = now
+		}
 	}
-	return nil
+	return time.Duration(float64(hiAt.Sub(loAt)) * float64(want) / float64(hi-lo)), nil
 }
 
 // measureLatency sends marks at rate per second for d and returns each

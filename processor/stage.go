@@ -534,15 +534,22 @@ func (s *Stage) produce(ctx context.Context, sess *kgo.GroupTransactSession, out
 		mu   sync.Mutex
 		errs []error
 	)
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("produce to %s: %w", r.Topic, err))
+			mu.Unlock()
+		}
+	}
+	// One timestamp for the batch's outputs: the client would read the
+	// clock once per record.
+	now := time.Now()
 	for _, out := range outs {
 		for _, r := range out {
-			sess.Produce(ctx, r, func(r *kgo.Record, err error) {
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("produce to %s: %w", r.Topic, err))
-					mu.Unlock()
-				}
-			})
+			if r.Timestamp.IsZero() {
+				r.Timestamp = now
+			}
+			sess.Produce(ctx, r, promise)
 		}
 	}
 	if err := sess.Client().Flush(ctx); err != nil {
