@@ -31,12 +31,17 @@ func (s *Stage) processRecord(ctx context.Context, rec *kgo.Record, batch *batch
 	}
 
 	loops := batch.bucket(rec.Partition, retryPrefix)
-	key := loopKey(rec.Topic, rec.Key)
-	loop, err := readLoop(loops, s.deps.Codec, key, s.rules.tiers)
-	if err != nil {
-		return nil, outcomeDone, err
+	var (
+		loop keyLoop
+		err  error
+	)
+	if !batch.none(rec.Partition, retryPrefix) {
+		loop, err = readLoop(loops, s.deps.Codec, loopKey(rec.Topic, rec.Key), s.rules.tiers)
+		if err != nil {
+			return nil, outcomeDone, err
+		}
 	}
-	save := func() error { return writeLoop(loops, s.deps.Codec, key, loop) }
+	save := func() error { return writeLoop(loops, s.deps.Codec, loopKey(rec.Topic, rec.Key), loop) }
 
 	act, seq, tier := s.rules.admit(&loop, m, item)
 	switch act {

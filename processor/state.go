@@ -163,10 +163,45 @@ type batchState struct {
 	store   Store
 	mu      sync.Mutex
 	changes map[int32]*btree.BTreeG[change]
+	// empty remembers which prefixes of a bucket hold no key, in the
+	// store or the batch (see none); a change under one forgets it.
+	empty map[bucketPrefix]bool
+}
+
+type bucketPrefix struct {
+	bucket int32
+	prefix string
 }
 
 func newBatchState(store Store) *batchState {
-	return &batchState{store: store, changes: make(map[int32]*btree.BTreeG[change])}
+	return &batchState{store: store, changes: make(map[int32]*btree.BTreeG[change]), empty: make(map[bucketPrefix]bool)}
+}
+
+// none reports whether bucket holds no key under prefix, in the store or
+// the batch: asked once per bucket and batch, so that most records of a
+// stage with retries skip looking up a retry loop they do not have.
+func (b *batchState) none(bucket int32, prefix string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := bucketPrefix{bucket, prefix}
+	if _, ok := b.empty[k]; !ok {
+		_, _, found := b.firstLocked(bucket, prefix)
+		if found {
+			return false
+		}
+		b.empty[k] = true
+	}
+	return true
+}
+
+// changed forgets that bucket held nothing under the prefixes of key.
+// The caller holds b.mu.
+func (b *batchState) changed(bucket int32, key string) {
+	for k := range b.empty {
+		if k.bucket == bucket && strings.HasPrefix(key, k.prefix) {
+			delete(b.empty, k)
+		}
+	}
 }
 
 // bucket returns the State of bucket under prefix.
@@ -196,6 +231,7 @@ func (b *batchState) set(bucket int32, key string, val []byte, del bool) (prev c
 		t = btree.NewG(btreeDegree, lessChange)
 		b.changes[bucket] = t
 	}
+	b.changed(bucket, key)
 	return t.ReplaceOrInsert(change{key: key, val: val, del: del})
 }
 
@@ -204,6 +240,7 @@ func (b *batchState) unset(bucket int32, key string, prev change, had bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t := b.changes[bucket]
+	b.changed(bucket, key)
 	if had {
 		t.ReplaceOrInsert(prev)
 	} else {
@@ -218,6 +255,10 @@ func (b *batchState) unset(bucket int32, key string, prev change, had bool) {
 func (b *batchState) first(bucket int32, prefix string) (string, []byte, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.firstLocked(bucket, prefix)
+}
+
+func (b *batchState) firstLocked(bucket int32, prefix string) (string, []byte, bool) {
 	t := b.changes[bucket]
 	var (
 		newKey string

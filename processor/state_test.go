@@ -159,3 +159,35 @@ func TestStoreStateWritesThrough(t *testing.T) {
 		t.Fatalf("store holds %d keys, want x alone", store.Len(3))
 	}
 }
+
+// TestNoneSeesTheStoreAndTheBatch: a prefix is empty until the store or
+// the batch holds a key under it, including a change made after the
+// first answer was remembered, and until a rolled-back try restores one.
+func TestNoneSeesTheStoreAndTheBatch(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	store.Init(1)
+	store.Set(1, "r/in/k", []byte("loop"))
+	b := newBatchState(store)
+	if !b.none(0, retryPrefix) || b.none(1, retryPrefix) {
+		t.Fatalf("none: bucket 0 %v, bucket 1 %v; want true, false", b.none(0, retryPrefix), b.none(1, retryPrefix))
+	}
+	b.bucket(0, handlerPrefix).Put("x", []byte("1"))
+	if !b.none(0, retryPrefix) {
+		t.Fatal("a handler key made the retry prefix non-empty")
+	}
+	b.bucket(0, retryPrefix).Put("in/k", []byte("loop"))
+	if b.none(0, retryPrefix) {
+		t.Fatal("a retry key written in the batch is not seen")
+	}
+	b.bucket(0, retryPrefix).Delete("in/k")
+	if !b.none(0, retryPrefix) {
+		t.Fatal("a deleted retry key still counts")
+	}
+	trial := b.newTrial(0, retryPrefix)
+	trial.Put("in/j", []byte("loop"))
+	trial.rollback()
+	if !b.none(0, retryPrefix) {
+		t.Fatal("a rolled-back retry key still counts")
+	}
+}
