@@ -42,6 +42,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeMark -fuzztime 30s ./pipelines/dm/
 	$(GO) test -run '^$$' -fuzz FuzzCursor -fuzztime 30s ./pipelines/dm/
 	$(GO) test -run '^$$' -fuzz FuzzComposeEmail -fuzztime 30s ./notify/
+	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pipelines/receipts/receipttype/
+	$(GO) test -run '^$$' -fuzz FuzzXMLReceipt -fuzztime 30s ./pipelines/receipts/xmlreceipt/
 
 clean:
 	rm -rf bin
