@@ -1,0 +1,149 @@
+// Package kafkatable follows a compacted topic as a table: it reads the
+// topic from its start, says when it has caught up with what the topic
+// held when it started, and then applies every new record as it comes.
+// Every API process keeps its registries (clients, receipt types) this
+// way, so a change made on one node is in force on all of them within a
+// fetch wait.
+package kafkatable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// FetchWait caps how long a fetch waits for new records: it is the delay
+// after which a change made elsewhere applies here (Kafka's own default
+// is 5 s).
+const FetchWait = 500 * time.Millisecond
+
+// idleAfter is how long a follower that has not caught up waits for a
+// record before it concludes there is none left: several fetch waits.
+const idleAfter = 4 * FetchWait
+
+// Follower applies every record of one topic, in order, read_committed.
+type Follower struct {
+	topic string
+	apply func(*kgo.Record)
+	opts  []kgo.Opt
+	log   *slog.Logger
+	ready chan struct{}
+}
+
+// New returns a follower of topic that calls apply for every record (a
+// tombstone has a nil Value), from one goroutine. opts reach the cluster
+// (kafkaconn.Config.Opts); log may be nil.
+func New(topic string, apply func(*kgo.Record), log *slog.Logger, opts ...kgo.Opt) *Follower {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Follower{topic: topic, apply: apply, opts: opts, log: log.With("topic", topic), ready: make(chan struct{})}
+}
+
+// Ready is closed once the follower has applied every record that was in
+// the topic when it started: before that the table may lack entries.
+func (f *Follower) Ready() <-chan struct{} { return f.ready }
+
+// Run follows the topic until ctx ends, then returns nil.
+func (f *Follower) Run(ctx context.Context) error {
+	opts := append([]kgo.Opt{
+		kgo.ConsumeTopics(f.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(FetchWait),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	}, f.opts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", f.topic, err)
+	}
+	defer cl.Close()
+	ends, err := f.endOffsets(ctx, cl)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	f.markReady(ends)
+	for {
+		fs, idle := f.poll(ctx, cl)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if idle {
+			// Nothing to read for a while: caught up, even if the last
+			// offsets before the end hold no record (a compacted-away
+			// tombstone).
+			clear(ends)
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				f.log.Warn("follow: fetch error", "partition", p, "err", err)
+			}
+		})
+		fs.EachRecord(func(r *kgo.Record) {
+			f.apply(r)
+			if ends != nil && r.Offset+1 >= ends[r.Partition] {
+				delete(ends, r.Partition)
+			}
+		})
+		f.markReady(ends)
+	}
+}
+
+// poll waits for records; until the follower is ready it gives up after
+// idleAfter and reports that it found nothing.
+func (f *Follower) poll(ctx context.Context, cl *kgo.Client) (kgo.Fetches, bool) {
+	select {
+	case <-f.ready:
+		return cl.PollFetches(ctx), false
+	default:
+	}
+	pctx, cancel := context.WithTimeout(ctx, idleAfter)
+	defer cancel()
+	fs := cl.PollFetches(pctx)
+	return fs, pctx.Err() != nil && ctx.Err() == nil && fs.NumRecords() == 0
+}
+
+// markReady closes ready once no partition has records left to catch up.
+func (f *Follower) markReady(ends map[int32]int64) {
+	select {
+	case <-f.ready:
+		return
+	default:
+	}
+	if len(ends) == 0 {
+		close(f.ready)
+	}
+}
+
+// endOffsets returns, per non-empty partition, the end offset to catch up
+// to (the last stable offset: a read_committed consumer stops there).
+func (f *Follower) endOffsets(ctx context.Context, cl *kgo.Client) (map[int32]int64, error) {
+	for {
+		offs, err := kadm.NewClient(cl).ListEndOffsets(ctx, f.topic)
+		if err == nil {
+			err = offs.Error()
+		}
+		if err == nil {
+			ends := map[int32]int64{}
+			offs.Each(func(o kadm.ListedOffset) {
+				if o.Offset > 0 {
+					ends[o.Partition] = o.Offset
+				}
+			})
+			return ends, nil
+		}
+		f.log.Warn("follow: list end offsets", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
