@@ -9,10 +9,29 @@ import (
 // handler returns it. msg is what the client reads ({"error": msg}); cause,
 // for 5xx answers, is what the log keeps and the client never sees.
 type Error struct {
-	status int
-	msg    string
-	cause  error
+	status  int
+	msg     string
+	cause   error
+	reasons []Reason
 }
+
+// Reason is one of several things wrong with a request: where in its body
+// (a JSON pointer, "" for the whole) and what.
+type Reason struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// WithReasons returns e answering with reasons too ({"error": msg,
+// "reasons": [...]}), for a body with several things wrong at once.
+func (e *Error) WithReasons(rs []Reason) *Error {
+	out := *e
+	out.reasons = rs
+	return &out
+}
+
+// Reasons are what WithReasons added.
+func (e *Error) Reasons() []Reason { return e.reasons }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
 

@@ -9,7 +9,8 @@ import (
 
 // errorBody is the JSON of every error answer.
 type errorBody struct {
-	Error string `json:"error"`
+	Error   string   `json:"error"`
+	Reasons []Reason `json:"reasons,omitempty"`
 }
 
 // WriteJSON answers with v as JSON. It encodes before writing the header,

@@ -160,7 +160,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, err 
 	} else {
 		s.log.Warn("request rejected", "route", route, "status", he.status, "reason", he.msg, "remote", r.RemoteAddr)
 	}
-	WriteJSON(w, he.status, errorBody{Error: he.msg})
+	WriteJSON(w, he.status, errorBody{Error: he.msg, Reasons: he.reasons})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rationhq/ration/api/apitest"
+	"github.com/rationhq/ration/schemas"
 )
 
 func TestRejectedInputIsLoggedWithoutTheBody(t *testing.T) {
@@ -136,5 +137,23 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr.String() + "/healthz"); err == nil {
 		t.Fatal("still serving after Run returned")
+	}
+}
+
+// TestReasonsAreAnswered: an error with reasons answers {"error", "reasons"},
+// every reason with its path.
+func TestReasonsAreAnswered(t *testing.T) {
+	route := Route{http.MethodPost, "/v1/check", schemas.ScopeWrite, func(http.ResponseWriter, *http.Request) error {
+		return Errorf(http.StatusUnprocessableEntity, "2 things are wrong").WithReasons([]Reason{{"/a", "missing"}, {"", "too big"}})
+	}}
+	srv, err := New(Defaults(), Deps{Routes: []Route{route}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/check", nil))
+	want := `{"error":"2 things are wrong","reasons":[{"path":"/a","message":"missing"},{"path":"","message":"too big"}]}` + "\n"
+	if rec.Code != http.StatusUnprocessableEntity || rec.Body.String() != want {
+		t.Fatalf("%d %s, want 422 %s", rec.Code, rec.Body, want)
 	}
 }
