@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzComposeEmail -fuzztime 30s ./notify/
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pipelines/receipts/receipttype/
 	$(GO) test -run '^$$' -fuzz FuzzXMLReceipt -fuzztime 30s ./pipelines/receipts/xmlreceipt/
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./pipelines/receipts/
 
 clean:
 	rm -rf bin
