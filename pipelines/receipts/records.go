@@ -1,0 +1,48 @@
+package receipts
+
+import (
+	"embed"
+	"time"
+
+	"github.com/rationhq/ration/schemas"
+)
+
+//go:embed avro/*.avsc
+var avsc embed.FS
+
+var receiptSchema = schemas.MustSchema(avsc, "avro/receipt.avsc")
+
+// Receipt is a receipt on its way through the pipeline, the same record
+// on every topic of its path, filled in as it goes.
+type Receipt struct {
+	ID                    string    `avro:"id"`
+	Client                string    `avro:"client"`
+	ReceiptID             string    `avro:"receipt_id"`
+	Type                  string    `avro:"type"`
+	ContentType           string    `avro:"content_type"`
+	Document              []byte    `avro:"document"`
+	Value                 string    `avro:"value"`
+	Digest                string    `avro:"digest"`
+	ReceivedAt            time.Time `avro:"received_at"`
+	TaxRegistration       string    `avro:"tax_registration"`
+	TaxRegisteredAt       time.Time `avro:"tax_registered_at"`
+	LogisticsRegistration string    `avro:"logistics_registration"`
+	LogisticsRegisteredAt time.Time `avro:"logistics_registered_at"`
+	Reason                string    `avro:"reason"`
+	RejectedAt            time.Time `avro:"rejected_at"`
+}
+
+// AvroSchema implements schemas.Record.
+func (*Receipt) AvroSchema() *schemas.Schema { return receiptSchema }
+
+// ID is a receipt's id in ration: the client's name and its own receipt
+// id, so that one client's ids never meet another's.
+func ID(client, receiptID string) string { return client + ":" + receiptID }
+
+// millis is t in milliseconds since the epoch, 0 for the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
