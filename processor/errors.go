@@ -14,11 +14,25 @@ import (
 // refused it for good (a tax office refused a receipt) and says so in the
 // outputs it returns with the error. The runtime produces those outputs
 // and a FAILED event, and no dead letter.
+//
+// ErrDuplicate says the record repeats an item the stage has taken before
+// in another form (a second body under a receipt's id): the runtime keeps
+// nothing of the try, writes no output and no status event (the item's
+// status is the first one's), logs it at WARN and counts it.
 var (
 	ErrPermanent = errors.New("permanent")
 	ErrTransient = errors.New("transient")
 	ErrRejected  = errors.New("rejected")
+	ErrDuplicate = errors.New("duplicate")
 )
+
+// Duplicate wraps err so that errors.Is(err, ErrDuplicate) holds.
+func Duplicate(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrDuplicate, err)
+}
 
 // Reject wraps err so that errors.Is(err, ErrRejected) holds.
 func Reject(err error) error {

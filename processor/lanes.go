@@ -24,9 +24,10 @@ const (
 	outcomeParked                  // failed in every tier: parked for the reprocessor
 	outcomeReleased                // a give-up notice released a held key
 	outcomeDropped                 // a give-up notice with nothing to release
+	outcomeDuplicate               // another form of an item the stage took before (ErrDuplicate)
 )
 
-var outcomeNames = [...]string{"committed", "rejected", "dead_lettered", "delayed", "waiting", "parked", "released", "dropped"}
+var outcomeNames = [...]string{"committed", "rejected", "dead_lettered", "delayed", "waiting", "parked", "released", "dropped", "duplicate"}
 
 // laneFunc picks the lane of a record among n.
 type laneFunc func(r *kgo.Record, n int) int

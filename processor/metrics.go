@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_stage_records_total",
-			Help: "Input records handled, by stage, topic and outcome (committed, rejected, dead_lettered, delayed, waiting, parked, released, dropped, aborted; returned: moved back from a delay tier).",
+			Help: "Input records handled, by stage, topic and outcome (committed, rejected, dead_lettered, delayed, waiting, parked, released, dropped, duplicate, aborted; returned: moved back from a delay tier).",
 		}, []string{"pipeline", "stage", "topic", "outcome"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ration_stage_transactions_total",

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -119,6 +120,12 @@ func (s *Stage) try(ctx context.Context, rec *kgo.Record, m retryMeta, item stri
 		out = s.carry(rec, out)
 		ev, eerr := s.event(rec, item, status, attempt, m.retryCount, nil, now)
 		return appendEvent(out, ev), outcomeDone, eerr
+	case errors.Is(err, ErrDuplicate):
+		if trial != nil {
+			trial.rollback()
+		}
+		s.log.Warn("item repeats one taken before; left out", "item", item, "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "reason", err)
+		return nil, outcomeDuplicate, nil
 	case Class(err) == "rejected":
 		s.log.Info("item rejected", "item", item, "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "reason", err)
 		out = s.carry(rec, out)

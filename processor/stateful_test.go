@@ -313,3 +313,39 @@ func TestRestoreSkipsABucketReleasedAfterThePoll(t *testing.T) {
 		t.Fatal("the batch loaded bucket 0 after it was released; at its next assignment that copy would pass for restored")
 	}
 }
+
+// TestDuplicateLeavesNoTrace: a record the handler calls a duplicate has
+// no outputs, no status event and no state change; the records around it
+// are processed as usual.
+func TestDuplicateLeavesNoTrace(t *testing.T) {
+	addrs := newCluster(t, "in", "out", "dead")
+	codec := testCodec(t)
+	produceTo0(t, addrs, "k=first", "k=second", "k=third")
+	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
+		if string(r.Value) == "second" {
+			return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, Duplicate(errors.New("another body under k"))
+		}
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	})
+	cfg := retryConfig("a", time.Hour)
+	cfg.DeadLetterTopic, cfg.Last = "dead", true
+	startRetryStage(t, addrs, codec, cfg, h)
+	var got []string
+	for _, r := range readAll(t, addrs, "out", 2) {
+		got = append(got, string(r.Value))
+	}
+	if strings.Join(got, ",") != "first,third" {
+		t.Fatalf("outputs %v, want first and third", got)
+	}
+	// Events are written in input order: a duplicate's would be the
+	// second.
+	for _, r := range readAll(t, addrs, testEvents, 2) {
+		var e schemas.Event
+		if err := codec.Decode(r.Value, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.SourceOffset == 1 {
+			t.Fatalf("an event for the duplicate: %+v", e)
+		}
+	}
+}
