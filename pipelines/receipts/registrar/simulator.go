@@ -68,6 +68,9 @@ func (s *Simulator) Stats() Stats {
 func (s *Simulator) register(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	st := s.faults.State()
+	// Reading the body to its end first lets the server notice a caller
+	// that hangs up during the latency, and end r's context.
+	body, bodyErr := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err := sleep(r.Context(), st.Latency); err != nil {
 		return // the caller gave up; nobody reads an answer
 	}
@@ -80,7 +83,7 @@ func (s *Simulator) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "simulated failure")
 		return
 	}
-	key, reg, status, err := readRequest(w, r)
+	key, reg, status, err := readRequest(r.Header, body, bodyErr)
 	if err != nil {
 		s.fail(w, status, err.Error())
 		return
@@ -106,24 +109,23 @@ func (s *Simulator) register(w http.ResponseWriter, r *http.Request) {
 }
 
 // readRequest reads the key and the body of a registration call, or says
-// with which status to refuse it.
-func readRequest(w http.ResponseWriter, r *http.Request) (string, registration, int, error) {
-	keys := r.Header.Values("Idempotency-Key")
+// with which status to refuse it. bodyErr is the error reading the body.
+func readRequest(h http.Header, body []byte, bodyErr error) (string, registration, int, error) {
+	keys := h.Values("Idempotency-Key")
 	if len(keys) != 1 {
 		return "", registration{}, http.StatusBadRequest, fmt.Errorf("want one Idempotency-Key header, got %d", len(keys))
 	}
 	if err := CheckKey(keys[0]); err != nil {
 		return "", registration{}, http.StatusBadRequest, err
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return "", registration{}, http.StatusBadRequest, fmt.Errorf("content type %q, want application/json", r.Header.Get("Content-Type"))
+	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "", registration{}, http.StatusBadRequest, fmt.Errorf("content type %q, want application/json", h.Get("Content-Type"))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
+	if tooBig := new(http.MaxBytesError); errors.As(bodyErr, &tooBig) {
 		return "", registration{}, http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", MaxBodyBytes)
 	}
-	if err != nil {
-		return "", registration{}, http.StatusBadRequest, fmt.Errorf("body: %w", err)
+	if bodyErr != nil {
+		return "", registration{}, http.StatusBadRequest, fmt.Errorf("body: %w", bodyErr)
 	}
 	reg, err := decodeRegistration(body)
 	if err != nil {
