@@ -43,6 +43,7 @@ type ReceiptStatus struct {
 	ContentType           string `avro:"content_type"`
 	Digest                string `avro:"digest"`
 	Status                string `avro:"status"`
+	PrevStatus            string `avro:"prev_status"`
 	ReceivedAt            int64  `avro:"received_at"`
 	TaxRegistration       string `avro:"tax_registration"`
 	TaxRegisteredAt       int64  `avro:"tax_registered_at"`

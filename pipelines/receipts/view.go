@@ -76,14 +76,15 @@ func (v *statusView) Process(_ context.Context, rec *kgo.Record, st processor.St
 		return nil, v.put(st, string(rec.Key), &s)
 	}
 	s.Status = string(s.status())
-	changed := s != before
-	if !changed {
+	s.PrevStatus = before.PrevStatus // a change is what it shows, not where it came from
+	if s == before {
 		return nil, nil
 	}
 	if ended(Status(s.Status)) && !ended(Status(before.Status)) {
 		st.Put(expiryKey(v.now().Add(v.keepEnded).UnixMilli(), s.ID), nil)
 	}
 	s.Version++
+	s.PrevStatus = before.Status
 	if err := v.put(st, s.ID, &s); err != nil {
 		return nil, err
 	}

@@ -77,15 +77,18 @@ func TestViewWritesEachChange(t *testing.T) {
 	r := newViewRig(t)
 	h := newHistory("a").taxed(1).registered(2)
 	got := r.feed(h)
-	var statuses []string
+	var statuses, prevs []string
 	for i, s := range got {
-		statuses = append(statuses, s.Status)
+		statuses, prevs = append(statuses, s.Status), append(prevs, s.PrevStatus)
 		if s.Version != int64(i+1) {
 			t.Errorf("version %d of change %d", s.Version, i+1)
 		}
 	}
 	if want := "RECEIVED TAX_REGISTERED ACCEPTED"; strings.Join(statuses, " ") != want {
 		t.Fatalf("statuses %v, want %s", statuses, want)
+	}
+	if want := " RECEIVED TAX_REGISTERED"; strings.Join(prevs, " ") != want {
+		t.Fatalf("previous statuses %q, want %q", prevs, want)
 	}
 	if again := r.feed(h); len(again) != 0 {
 		t.Fatalf("a repeat wrote %v", again)

@@ -88,6 +88,7 @@ func TestClientClassifiesFailures(t *testing.T) {
 		_, err := r.client.Register(t.Context(), "k1", receipt("R-1"))
 		wantClass(t, err, processor.ErrTransient)
 		wantStatus(t, err, http.StatusServiceUnavailable, "lost reply")
+		r.wantStats(t, registrar.Stats{Requests: 1, Registrations: 1}) // the reply was lost, not the registration
 		r.setFaults(t, `{"lost_reply_rate": 0}`)
 		n, err := r.client.Register(t.Context(), "k1", receipt("R-1"))
 		if err != nil || n != registrar.TaxOffice.Number("k1") {

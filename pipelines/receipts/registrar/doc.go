@@ -23,7 +23,7 @@
 //
 //	201 {"registration_number": "TAX-…"}   registered, the first call with the key
 //	200 {"registration_number": "TAX-…"}   the same key and body again: nothing new happened
-//	400 {"error": "…"}                     no key, a bad key, not JSON, not such an object
+//	400 {"error": "…"}                     no key or a bad one, another content type, a body not such an object
 //	413 {"error": "…"}                     a body over 64 KiB
 //	422 {"error": "idempotency key reused with a different body"}
 //	422 {"error": "refused: …"}            the service refuses the receipt for good
