@@ -45,6 +45,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pipelines/receipts/receipttype/
 	$(GO) test -run '^$$' -fuzz FuzzXMLReceipt -fuzztime 30s ./pipelines/receipts/xmlreceipt/
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./pipelines/receipts/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRegistration -fuzztime 30s ./pipelines/receipts/registrar/
 
 clean:
 	rm -rf bin

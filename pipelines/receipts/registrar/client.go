@@ -105,22 +105,23 @@ func interpret(status int, reply []byte) (string, error) {
 		}
 		return ok.Number, nil
 	case status >= 500 || status == http.StatusTooManyRequests:
-		return "", processor.Transient(&StatusError{Status: status, Message: message(reply)})
+		return "", processor.Transient(statusError(status, reply))
 	default:
-		return "", processor.Permanent(&StatusError{Status: status, Message: message(reply)})
+		return "", processor.Permanent(statusError(status, reply))
 	}
 }
 
-// message is the error message of a JSON error answer, or an excerpt of
-// an answer that is none (a proxy's page).
-func message(reply []byte) string {
+// statusError is an error answer: the message and code of a JSON error,
+// or an excerpt of an answer that is none (a proxy's page).
+func statusError(status int, reply []byte) *StatusError {
 	var e struct {
 		Error string `json:"error"`
+		Code  string `json:"code"`
 	}
 	if json.Unmarshal(reply, &e) == nil && e.Error != "" {
-		return e.Error
+		return &StatusError{Status: status, Code: e.Code, Message: e.Error}
 	}
-	return excerpt(reply)
+	return &StatusError{Status: status, Message: excerpt(reply)}
 }
 
 func excerpt(reply []byte) string {

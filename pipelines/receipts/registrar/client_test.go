@@ -42,6 +42,9 @@ func TestClientClassifiesFailures(t *testing.T) {
 		_, err := r.client.Register(t.Context(), "k1", receipt("R-2"))
 		wantClass(t, err, processor.ErrPermanent)
 		wantStatus(t, err, http.StatusUnprocessableEntity, "idempotency key reused with a different body")
+		if !errors.Is(err, registrar.ErrKeyReused) {
+			t.Errorf("%v is not ErrKeyReused", err)
+		}
 		r.wantStats(t, registrar.Stats{Requests: 2, Registrations: 1})
 	})
 	t.Run("refused receipt is permanent", func(t *testing.T) {
@@ -50,6 +53,9 @@ func TestClientClassifiesFailures(t *testing.T) {
 		_, err := r.client.Register(t.Context(), "k1", receipt("R-1"))
 		wantClass(t, err, processor.ErrPermanent)
 		wantStatus(t, err, http.StatusUnprocessableEntity, `refused: receipt "R-1"`)
+		if errors.Is(err, registrar.ErrKeyReused) {
+			t.Errorf("a refusal is ErrKeyReused: %v", err)
+		}
 		r.wantStats(t, registrar.Stats{Requests: 1, Registrations: 0})
 	})
 	t.Run("bad body is permanent", func(t *testing.T) {

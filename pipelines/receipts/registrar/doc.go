@@ -23,11 +23,11 @@
 //
 //	201 {"registration_number": "TAX-…"}   registered, the first call with the key
 //	200 {"registration_number": "TAX-…"}   the same key and body again: nothing new happened
-//	400 {"error": "…"}                     no key or a bad one, another content type, a body not such an object
-//	413 {"error": "…"}                     a body over 64 KiB
-//	422 {"error": "idempotency key reused with a different body"}
-//	422 {"error": "refused: …"}            the service refuses the receipt for good
-//	503 {"error": "…"}                     a transient failure: try again with the same key
+//	400 {"error": "…", "code": "bad_request"}   no key or a bad one, another content type, a body not such an object
+//	413 {"error": "…", "code": "bad_request"}   a body over 64 KiB
+//	422 {"error": "…", "code": "key_reused"}    the key was registered with another body
+//	422 {"error": "refused: …", "code": "refused"}  the service refuses the receipt for good
+//	503 {"error": "…", "code": "unavailable"}   a transient failure: try again with the same key
 //
 // Every answer but 201 and 200 is made without an effect, except that a
 // 503 may also be a reply lost after the registration was made (see

@@ -77,28 +77,28 @@ func (s *Simulator) register(w http.ResponseWriter, r *http.Request) {
 	// The faults that come before anything happens.
 	switch {
 	case st.down(time.Now()):
-		s.fail(w, http.StatusServiceUnavailable, "simulated outage until "+st.DownUntil.Format(time.RFC3339))
+		s.fail(w, http.StatusServiceUnavailable, CodeUnavailable, "simulated outage until "+st.DownUntil.Format(time.RFC3339))
 		return
 	case st.ErrorRate > 0 && rand.Float64() < st.ErrorRate:
-		s.fail(w, http.StatusServiceUnavailable, "simulated failure")
+		s.fail(w, http.StatusServiceUnavailable, CodeUnavailable, "simulated failure")
 		return
 	}
 	key, reg, status, err := readRequest(r.Header, body, bodyErr)
 	if err != nil {
-		s.fail(w, status, err.Error())
+		s.fail(w, status, CodeBadRequest, err.Error())
 		return
 	}
 	out := s.store.register(key, reg.digest, s.svc.refuses(key, st.RefuseRate))
 	switch out {
 	case conflict:
-		s.fail(w, http.StatusUnprocessableEntity, "idempotency key reused with a different body")
+		s.fail(w, http.StatusUnprocessableEntity, CodeKeyReused, "idempotency key reused with a different body")
 		return
 	case refused:
-		s.fail(w, http.StatusUnprocessableEntity, fmt.Sprintf("refused: receipt %q is refused by the simulated %s service", reg.receiptID, s.svc.Name))
+		s.fail(w, http.StatusUnprocessableEntity, CodeRefused, fmt.Sprintf("refused: receipt %q is refused by the simulated %s service", reg.receiptID, s.svc.Name))
 		return
 	}
 	if st.LostReplyRate > 0 && rand.Float64() < st.LostReplyRate {
-		s.fail(w, http.StatusServiceUnavailable, "simulated lost reply (the registration was made)")
+		s.fail(w, http.StatusServiceUnavailable, CodeUnavailable, "simulated lost reply (the registration was made)")
 		return
 	}
 	status = http.StatusOK
@@ -134,9 +134,9 @@ func readRequest(h http.Header, body []byte, bodyErr error) (string, registratio
 	return keys[0], reg, 0, nil
 }
 
-func (s *Simulator) fail(w http.ResponseWriter, status int, msg string) {
-	s.log.Debug("registration failed", "status", status, "err", msg)
-	writeJSON(w, status, map[string]string{"error": msg})
+func (s *Simulator) fail(w http.ResponseWriter, status int, code, msg string) {
+	s.log.Debug("registration failed", "status", status, "code", code, "err", msg)
+	writeJSON(w, status, map[string]string{"error": msg, "code": code})
 }
 
 // sleep waits d, or until ctx ends.
