@@ -1,0 +1,113 @@
+package receipts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/pipelines/receipts/registrar"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/schemas"
+)
+
+// Registrar registers a receipt with one service (a registrar.Client).
+type Registrar interface {
+	Register(ctx context.Context, key string, body any) (number string, err error)
+}
+
+// register is the handler of a stage that registers each receipt with
+// one service: the tax stage and the logistics stage.
+type register struct {
+	codec    *schemas.Codec
+	service  string // in reasons: "the tax office"
+	registry Registrar
+	next     string                                        // where a registered receipt goes
+	record   func(r *Receipt, number string, at time.Time) // what the registration adds to the receipt
+	now      func() time.Time
+}
+
+var _ processor.Handler = (*register)(nil)
+
+// Process implements processor.Handler. The receipt's id is the call's
+// idempotency key, so a try repeated after a lost reply or an abort
+// registers once. A service's refusal (any 4xx but a reused key) rejects
+// the receipt with the service's reason; a reused key means a second
+// body under the id, which the first body's registration stands for.
+func (h *register) Process(ctx context.Context, rec *kgo.Record, _ processor.State) ([]*kgo.Record, error) {
+	var r Receipt
+	if err := h.codec.Decode(rec.Value, &r); err != nil {
+		return nil, processor.Permanent(err)
+	}
+	body, err := registration(&r)
+	if err != nil {
+		return nil, processor.Permanent(err)
+	}
+	number, err := h.registry.Register(ctx, r.ID, body)
+	switch {
+	case errors.Is(err, registrar.ErrKeyReused):
+		return nil, processor.Duplicate(fmt.Errorf("%s has receipt %s with another body: %w", h.service, r.ID, err))
+	case processor.IsPermanent(err):
+		r.Reason, r.RejectedAt = fmt.Sprintf("%s refused the receipt: %v", h.service, err), h.now()
+		out, eerr := h.encode(TopicRejected, &r)
+		if eerr != nil {
+			return nil, eerr
+		}
+		return out, processor.Reject(err)
+	case err != nil:
+		return nil, err // transient: the runtime retries, then parks
+	}
+	h.record(&r, number, h.now())
+	return h.encode(h.next, &r)
+}
+
+func (h *register) encode(topic string, r *Receipt) ([]*kgo.Record, error) {
+	v, err := h.codec.Encode(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode receipt %s: %w", r.ID, err)
+	}
+	return []*kgo.Record{{Topic: topic, Key: []byte(r.ID), Value: v}}, nil
+}
+
+// registration is what a service is sent: the receipt's id, client and
+// type, and its total, currency and time of issue as the receipt gives
+// them (a type for registration has them; one without is refused by the
+// service), and the whole receipt.
+func registration(r *Receipt) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(r.Value)))
+	dec.UseNumber()
+	var value map[string]any
+	if err := dec.Decode(&value); err != nil {
+		return nil, fmt.Errorf("receipt %s: its value: %w", r.ID, err)
+	}
+	body := map[string]any{"receipt_id": r.ID, "client": r.Client, "type": r.Type, "receipt": value}
+	for _, k := range []string{"total", "currency", "issued_at"} {
+		if v, ok := value[k]; ok {
+			body[k] = v
+		}
+	}
+	return body, nil
+}
+
+// newRegister returns the handler of stage (StageTax or StageLogistics)
+// calling registry.
+func newRegister(codec *schemas.Codec, stage string, registry Registrar) *register {
+	h := &register{codec: codec, registry: registry, now: time.Now}
+	switch stage {
+	case StageTax:
+		h.service, h.next = "the tax office", TopicTaxed
+		h.record = func(r *Receipt, number string, at time.Time) { r.TaxRegistration, r.TaxRegisteredAt = number, at }
+	case StageLogistics:
+		h.service, h.next = "the logistics service", TopicRegistered
+		h.record = func(r *Receipt, number string, at time.Time) {
+			r.LogisticsRegistration, r.LogisticsRegisteredAt = number, at
+		}
+	default:
+		panic("receipts: no registration stage " + stage)
+	}
+	return h
+}
