@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/processor"
 )
 
@@ -134,10 +135,16 @@ func TestStageConfigFollowsTheDescriptor(t *testing.T) {
 	if !slices.Equal(a.Retry.DelayTopics, []string{"ration.orders.a.delay.1", "ration.orders.a.delay.2"}) || !b.Retry.Hold {
 		t.Errorf("a's tiers %v, b holds %v", a.Retry.DelayTopics, b.Retry.Hold)
 	}
-	tn := processor.DefaultTuning()
-	tn.RetryDelays = []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond}
-	if got := config("a", tn).Retry.DelayTopics; len(got) != 3 {
-		t.Errorf("overridden tiers: %v, want 3", got)
+	more := d.WithRetryDelays([]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond})
+	c, err := more.StageConfig("a", processor.DefaultTuning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Retry.DelayTopics; len(got) != 3 || !slices.Contains(topicNames(more.TopicSpecs()), got[2]) {
+		t.Errorf("overridden tiers: %v, want 3, each a topic to create", got)
+	}
+	if d.Stages[0].Retry[0] != time.Second || more.Stages[2].Retry != nil {
+		t.Error("WithRetryDelays changed the original, or gave a view tiers")
 	}
 	if _, err := d.StageConfig("c", processor.DefaultTuning()); err == nil {
 		t.Error("a stage that does not exist has a config")
@@ -168,4 +175,12 @@ func TestTopicSpecsListEveryTopic(t *testing.T) {
 	if len(compact) != len(want) {
 		t.Errorf("%d topics, want %d: %v", len(compact), len(want), compact)
 	}
+}
+
+func topicNames(specs []kafkaconn.TopicSpec) []string {
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	return names
 }

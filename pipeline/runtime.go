@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/rationhq/ration/internal/kafkaacl"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -33,13 +34,9 @@ func (d Descriptor) StageConfig(stage string, t processor.Tuning) (processor.Con
 		c.Last = s.Name == d.last()
 	}
 	if s.Retry != nil {
-		delays := s.Retry
-		if len(t.RetryDelays) > 0 {
-			delays = t.RetryDelays
-		}
 		c.Retry = &processor.Retry{
-			Delays:      slices.Clone(delays),
-			DelayTopics: d.DelayTopics(s.Name, len(delays)),
+			Delays:      slices.Clone(s.Retry),
+			DelayTopics: d.DelayTopics(s.Name, len(s.Retry)),
 			ParkedTopic: d.ParkedTopic(s.Name),
 			Hold:        s.Hold,
 		}
@@ -48,6 +45,23 @@ func (d Descriptor) StageConfig(stage string, t processor.Tuning) (processor.Con
 		c.ChangelogTopic = d.ChangelogTopic(s.Name)
 	}
 	return c, nil
+}
+
+// WithRetryDelays returns d with delays as the delay tiers of every stage
+// that has tiers (none: d as it is): what --retry-delays does, applied to
+// the descriptor so that the topics created, the grants and the stages
+// all have the same tiers.
+func (d Descriptor) WithRetryDelays(delays []time.Duration) Descriptor {
+	if len(delays) == 0 {
+		return d
+	}
+	d.Stages = slices.Clone(d.Stages)
+	for i := range d.Stages {
+		if d.Stages[i].Retry != nil {
+			d.Stages[i].Retry = slices.Clone(delays)
+		}
+	}
+	return d
 }
 
 // StageNames lists the stages and views, in order.

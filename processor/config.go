@@ -88,7 +88,9 @@ type Tuning struct {
 	// restarted worker gets its buckets back. Default true.
 	LeaveOnShutdown bool
 	// RetryDelays, if set, replace the delay tiers of every stage with
-	// retries. Default: each stage's own (its descriptor's).
+	// retries (--retry-delays; applied to the pipelines' descriptors with
+	// pipeline.Descriptor.WithRetryDelays before their topics are made).
+	// Default: each stage's own (its descriptor's).
 	RetryDelays []time.Duration
 }
 

@@ -18,6 +18,13 @@ func (s *Stage) checkTopics(ctx context.Context) error {
 	if s.cfg.ChangelogTopic != "" {
 		topics = append(topics, s.cfg.ChangelogTopic)
 	}
+	bucketed := len(topics) // the rest need only exist
+	if r := s.cfg.Retry; r != nil {
+		topics = append(append(topics, r.DelayTopics...), r.ParkedTopic)
+	}
+	if s.cfg.DeadLetterTopic != "" {
+		topics = append(topics, s.cfg.DeadLetterTopic)
+	}
 	cl, err := kgo.NewClient(slices.Clone(s.deps.Kafka)...)
 	if err != nil {
 		return err
@@ -28,10 +35,14 @@ func (s *Stage) checkTopics(ctx context.Context) error {
 		return fmt.Errorf("describe topics: %w", err)
 	}
 	want := -1
-	for _, t := range topics {
+	for i, t := range topics {
 		d, ok := details[t]
 		if !ok || d.Err != nil {
-			return fmt.Errorf("topic %s: missing (%v); start the pipeline with a role that creates its topics", t, d.Err)
+			return fmt.Errorf("topic %s: missing (%v); start the pipeline with a role that creates its topics "+
+				"(with --retry-delays naming more tiers than the pipeline's, those roles need the same flag)", t, d.Err)
+		}
+		if i >= bucketed {
+			continue
 		}
 		n := len(d.Partitions)
 		if want < 0 {

@@ -69,6 +69,7 @@ metrics listen on --metrics, or on a free port when the default is taken.`, d.Na
 func runWorker(ctx context.Context, g *globals, d pipeline.Descriptor, kafka kafkaconn.Config, t processor.Tuning,
 	stages []string, metricsAddr string, metrics ...obs.Opt) error {
 	reg := obs.NewRegistry()
+	d = d.WithRetryDelays(t.RetryDelays)
 	env, err := roles.NewEnv(ctx, kafka, []pipeline.Descriptor{d}, g.log, reg)
 	if err != nil {
 		return err

@@ -124,7 +124,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 
 	kafka := b.KafkaConn()
 	kafka.Partitions = cfg.Partitions
-	env, err := roles.NewEnv(ctx, kafka, cfg.Pipelines, log, obs.NewRegistry())
+	ds := make([]pipeline.Descriptor, len(cfg.Pipelines))
+	for i, d := range cfg.Pipelines {
+		ds[i] = d.WithRetryDelays(cfg.Tuning.RetryDelays)
+	}
+	env, err := roles.NewEnv(ctx, kafka, ds, log, obs.NewRegistry())
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}

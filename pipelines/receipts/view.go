@@ -76,9 +76,13 @@ func (v *statusView) Process(_ context.Context, rec *kgo.Record, st processor.St
 		return nil, v.put(st, string(rec.Key), &s)
 	}
 	s.Status = string(s.status())
-	s.PrevStatus = before.PrevStatus // a change is what it shows, not where it came from
 	if s == before {
-		return nil, nil
+		return nil, nil // a repeat
+	}
+	if shown(s) == shown(before) {
+		// Nothing a reader sees changed (a try failed, say): kept, not
+		// written.
+		return nil, v.put(st, string(rec.Key), &s)
 	}
 	if ended(Status(s.Status)) && !ended(Status(before.Status)) {
 		st.Put(expiryKey(v.now().Add(v.keepEnded).UnixMilli(), s.ID), nil)
@@ -123,6 +127,12 @@ func (v *statusView) EndBatch(_ context.Context, _ int32, st processor.State) ([
 		}
 	}
 	return nil, nil
+}
+
+// shown is what readers of a status see: all but how it is folded.
+func shown(s ReceiptStatus) ReceiptStatus {
+	s.RetriedAt, s.PrevStatus, s.Version = 0, "", 0
+	return s
 }
 
 // ended reports whether a receipt with status s is done with.

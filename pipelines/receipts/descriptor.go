@@ -1,0 +1,65 @@
+package receipts
+
+import (
+	"time"
+
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/receipts/receipttype"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/schemas"
+)
+
+// keepEnded is how long the status view keeps a receipt after it ended.
+const keepEnded = 10 * time.Minute
+
+// New returns the receipts pipeline's descriptor with the default
+// options.
+func New() pipeline.Descriptor { return NewWith(DefaultOptions()) }
+
+// NewWith returns the receipts pipeline's descriptor; its stages call
+// the services opts names (bound to flags before the stages start).
+func NewWith(opts *Options) pipeline.Descriptor {
+	d := pipeline.Descriptor{
+		Name: Name,
+		Topics: []pipeline.Topic{
+			{Name: TopicTypes, Value: new(receipttype.Record), Compact: true},
+			{Name: TopicReceived, Value: new(Receipt)},
+			{Name: TopicTaxed, Value: new(Receipt)},
+			{Name: TopicRegistered, Value: new(Receipt)},
+			{Name: TopicRejected, Value: new(Receipt)},
+			{Name: TopicStatuses, Value: new(ReceiptStatus), Compact: true},
+		},
+		Options:      opts,
+		StateRecords: []schemas.Record{new(ReceiptStatus)},
+	}
+	registerStage := func(name, in, out string) pipeline.Stage {
+		return pipeline.Stage{
+			Name:    name,
+			Inputs:  []string{in},
+			Outputs: []string{out, TopicRejected},
+			Retry:   processor.DefaultDelays(),
+			Handler: func(env pipeline.Env) (processor.Handler, error) {
+				registry, err := opts.registry(name)
+				if err != nil {
+					return nil, err
+				}
+				return newRegister(env.Codec, name, registry), nil
+			},
+		}
+	}
+	d.Stages = []pipeline.Stage{
+		registerStage(StageTax, TopicReceived, TopicTaxed),
+		registerStage(StageLogistics, TopicTaxed, TopicRegistered),
+		{
+			Name:    ViewStatus,
+			Inputs:  []string{TopicReceived, TopicTaxed, TopicRegistered, TopicRejected, d.EventsTopic()},
+			Outputs: []string{TopicStatuses},
+			State:   true,
+			View:    true,
+			Handler: func(env pipeline.Env) (processor.Handler, error) {
+				return &statusView{codec: env.Codec, events: d.EventsTopic(), keepEnded: keepEnded, now: time.Now}, nil
+			},
+		},
+	}
+	return d
+}
