@@ -1,6 +1,7 @@
 package receipts
 
 import (
+	"embed"
 	"time"
 
 	"github.com/rationhq/ration/pipeline"
@@ -8,6 +9,9 @@ import (
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
 )
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
 
 // keepEnded is how long the status view keeps a receipt after it ended.
 const keepEnded = 10 * time.Minute
@@ -19,6 +23,10 @@ func New() pipeline.Descriptor { return NewWith(DefaultOptions()) }
 // NewWith returns the receipts pipeline's descriptor; its stages call
 // the services opts names (bound to flags before the stages start).
 func NewWith(opts *Options) pipeline.Descriptor {
+	migrations, err := migrationFS()
+	if err != nil {
+		panic(err) // embedded
+	}
 	d := pipeline.Descriptor{
 		Name: Name,
 		Topics: []pipeline.Topic{
@@ -30,6 +38,8 @@ func NewWith(opts *Options) pipeline.Descriptor {
 			{Name: TopicStatuses, Value: new(ReceiptStatus), Compact: true},
 		},
 		Options:      opts,
+		Sink:         sinkMappings(),
+		Migrations:   migrations,
 		StateRecords: []schemas.Record{new(ReceiptStatus)},
 	}
 	registerStage := func(name, in, out string) pipeline.Stage {

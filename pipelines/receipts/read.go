@@ -1,0 +1,218 @@
+package receipts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/sink"
+)
+
+// View is a receipt as the read API shows it.
+type View struct {
+	ID                    string             `json:"id"`
+	Type                  string             `json:"type"`
+	Status                Status             `json:"status"`
+	ReceivedAt            *ration.Timestamp  `json:"received_at"`
+	AcceptedAt            *ration.Timestamp  `json:"accepted_at"`
+	TaxRegistration       string             `json:"tax_registration"`
+	LogisticsRegistration string             `json:"logistics_registration"`
+	Reason                string             `json:"reason"`
+	ParkedStage           string             `json:"parked_stage,omitempty"`
+	History               []ration.ItemEvent `json:"history,omitempty"`
+}
+
+// ErrNotFound is a receipt the reader does not have (or may not show).
+var ErrNotFound = ration.ErrNotFound
+
+// Reader answers the receipts' read API from the read model
+// (migrations/0001): a lookup reads one receipt's rows, a page the rows of
+// the receipts it returns and of those it skips in the period.
+type Reader struct {
+	conn driver.Conn
+	qdb  string
+}
+
+// NewReader reads database db through conn (sink.Open, which has applied
+// the pipeline's migrations).
+func NewReader(conn driver.Conn, db string) (*Reader, error) {
+	qdb, err := sink.QuoteDB(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{conn: conn, qdb: qdb}, nil
+}
+
+// latest picks a receipt's latest row: ReplacingMergeTree keeps it on
+// merge, and until then argMax over the version picks it.
+const latest = `argMax(type, version), toString(argMax(status, version)), argMax(received_ms, version),
+    argMax(accepted_ms, version), argMax(tax_registration, version), argMax(logistics_registration, version),
+    argMax(reason, version), argMax(parked_stage, version)`
+
+// Receipt returns the receipt id of client.
+func (r *Reader) Receipt(ctx context.Context, client, id string) (View, error) {
+	rows, err := r.conn.Query(ctx, `SELECT id, `+latest+` FROM `+r.qdb+`.receipts
+WHERE client = ? AND id = ? GROUP BY id`, client, id)
+	if err != nil {
+		return View{}, fmt.Errorf("receipt: %w", err)
+	}
+	views, err := scanViews(rows)
+	if err != nil {
+		return View{}, fmt.Errorf("receipt: %w", err)
+	}
+	if len(views) == 0 {
+		return View{}, fmt.Errorf("receipt %q: %w", id, ErrNotFound)
+	}
+	return views[0], nil
+}
+
+// Filter selects a page of receipts.
+type Filter struct {
+	Client   string    // whose receipts
+	From, To time.Time // received in [From, To)
+	Status   Status    // "" for any
+	Type     string    // "" for any
+	Limit    int
+	Cursor   string // where the previous page ended; "" for the first
+}
+
+// Page is one page of receipts, in the order they were received, and the
+// cursor of the next ("" after the last).
+type Page struct {
+	Receipts []View `json:"receipts"`
+	Next     string `json:"next_cursor"`
+}
+
+// List returns a page of f.Client's receipts. Every match is on exactly
+// one page: a page ends at a receipt, the next starts after it.
+//
+// A page aggregates only the rows of a range of receipts: it asks for the
+// k-th row after the cursor (k = limit+1, doubled while older versions,
+// rows of receipts that left the status, or other types make the range
+// come up short), then aggregates the range up to it.
+func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
+	afterMs, afterID, err := decodeCursor(f.Cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	table, where, live, statusColumn := "receipts_by_time", "client = ?", "1", "toString(argMax(status, version))"
+	args := []any{f.Client}
+	if f.Status != "" {
+		table, where, live, statusColumn = "receipts_by_status", "client = ? AND status = ?", "argMax(deleted, version) = 0", "toString(any(status))"
+		args = append(args, string(f.Status))
+	}
+	where += " AND received_ms >= ? AND received_ms < ?"
+	args = append(args, uint64(f.From.UnixMilli()), uint64(f.To.UnixMilli()))
+	having := live
+	if f.Type != "" {
+		having += " AND argMax(type, version) = ?"
+	}
+	var views []View
+	const after = "(received_ms > ? OR (received_ms = ? AND id > ?))"
+	for k := f.Limit + 1; len(views) <= f.Limit; k *= 2 {
+		// The k-th row after the cursor bounds the range; without one the
+		// range runs to the end of the period.
+		bound, boundArgs, last := "", []any(nil), false
+		var upperMs uint64
+		var upperID string
+		err := r.conn.QueryRow(ctx, fmt.Sprintf(`SELECT received_ms, id FROM %s.%s WHERE %s AND %s
+ORDER BY received_ms, id LIMIT %d, 1`, r.qdb, table, where, after, k-1), append(args, afterMs, afterMs, afterID)...).Scan(&upperMs, &upperID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			last = true
+		case err != nil:
+			return Page{}, fmt.Errorf("receipts: %w", err)
+		default:
+			bound = " AND (received_ms < ? OR (received_ms = ? AND id <= ?))"
+			boundArgs = []any{upperMs, upperMs, upperID}
+		}
+		q := fmt.Sprintf(`SELECT id, `+strings.Replace(latest, "toString(argMax(status, version))", statusColumn, 1)+`
+FROM %s.%s WHERE %s AND %s%s
+GROUP BY id HAVING %s ORDER BY argMax(received_ms, version), id LIMIT %d`, r.qdb, table, where, after, bound, having, f.Limit+1-len(views))
+		qargs := append(append(append([]any{}, args...), afterMs, afterMs, afterID), boundArgs...)
+		if f.Type != "" {
+			qargs = append(qargs, f.Type)
+		}
+		rows, err := r.conn.Query(ctx, q, qargs...)
+		if err != nil {
+			return Page{}, fmt.Errorf("receipts: %w", err)
+		}
+		got, err := scanViews(rows)
+		if err != nil {
+			return Page{}, fmt.Errorf("receipts: %w", err)
+		}
+		views = append(views, got...)
+		if last {
+			break
+		}
+		afterMs, afterID = upperMs, upperID
+	}
+	page := Page{Receipts: views}
+	if len(views) > f.Limit {
+		page.Receipts = views[:f.Limit]
+		last := views[f.Limit-1]
+		page.Next = encodeCursor(uint64(last.ReceivedAt.UnixMilli()), last.ID)
+	}
+	if page.Receipts == nil {
+		page.Receipts = []View{}
+	}
+	return page, nil
+}
+
+func scanViews(rows driver.Rows) ([]View, error) {
+	defer rows.Close()
+	var out []View
+	for rows.Next() {
+		var (
+			v                    View
+			status               string
+			receivedMs, accepted uint64
+		)
+		if err := rows.Scan(&v.ID, &v.Type, &status, &receivedMs, &accepted, &v.TaxRegistration, &v.LogisticsRegistration,
+			&v.Reason, &v.ParkedStage); err != nil {
+			return nil, err
+		}
+		v.Status = Status(status)
+		v.ReceivedAt, v.AcceptedAt = stamp(receivedMs), stamp(accepted)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func stamp(ms uint64) *ration.Timestamp {
+	if ms == 0 {
+		return nil
+	}
+	return ration.NewTimestamp(time.UnixMilli(int64(ms)).UTC())
+}
+
+// A cursor is the (received_ms, id) a page ended at, base64url-encoded so
+// clients treat it as opaque.
+func encodeCursor(ms uint64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatUint(ms, 10) + "/" + id))
+}
+
+// ErrBadCursor is a cursor no page gave.
+var ErrBadCursor = ration.ErrBadCursor
+
+func decodeCursor(c string) (uint64, string, error) {
+	if c == "" {
+		return 0, "", nil
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	if err == nil {
+		ms, id, ok := strings.Cut(string(b), "/")
+		if n, perr := strconv.ParseUint(ms, 10, 64); ok && perr == nil && id != "" {
+			return n, id, nil
+		}
+	}
+	return 0, "", fmt.Errorf("cursor %.40q: %w", c, ErrBadCursor)
+}

@@ -1,0 +1,172 @@
+package receipts
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/internal/chserver/chtest"
+	"github.com/rationhq/ration/internal/kafkatest"
+	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/sink"
+)
+
+func openDB(t *testing.T) (driver.Conn, string) {
+	t.Helper()
+	srv := chtest.Shared(t)
+	db := fmt.Sprintf("t_receipts_%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	migrations, err := migrationFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sink.Open(ctx, srv.Addr(), db, sink.Migrations{Owner: Name, FS: migrations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, db
+}
+
+// TestListPagesEveryMatchOnce: the read model's pages give every receipt
+// of a client in a period, in a status and of a type, exactly once and in
+// order, as the receipts' latest statuses say, with every version of every
+// receipt stored and some stored twice (the sink's replays); a lookup
+// gives a receipt's latest status and nothing of another client's.
+func TestListPagesEveryMatchOnce(t *testing.T) {
+	conn, db := openDB(t)
+	codec := kafkatest.Codec(t, kafkatest.Setup{Records: []schemas.Record{new(ReceiptStatus)}})
+	r := rand.New(rand.NewPCG(7, 8))
+	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	paths := [][]Status{
+		{StatusReceived},
+		{StatusReceived, StatusTaxRegistered},
+		{StatusReceived, StatusTaxRegistered, StatusAccepted},
+		{StatusReceived, StatusRejected},
+		{StatusReceived, StatusParked, StatusTaxRegistered, StatusParked},
+	}
+	latest := map[string]ReceiptStatus{}
+	var rows []sink.Row
+	for i := range 600 {
+		client := []string{"shop", "fuel-co"}[r.IntN(2)]
+		at := base.Add(time.Duration(r.IntN(60*24)) * time.Minute).UnixMilli()
+		if r.IntN(5) == 0 {
+			at = base.UnixMilli() + int64(r.IntN(3))*1000 // ties in time
+		}
+		s := ReceiptStatus{ID: ID(client, fmt.Sprintf("R-%04d", i)), Client: client, ReceiptID: fmt.Sprintf("R-%04d", i),
+			Type: []string{"retail", "fuel"}[r.IntN(2)], ContentType: ContentJSON, ReceivedAt: at}
+		prev := ""
+		for v, st := range paths[r.IntN(len(paths))] {
+			s.Status, s.PrevStatus, s.Version = string(st), prev, int64(v+1)
+			if st == StatusAccepted {
+				s.TaxRegistration, s.LogisticsRegistration, s.LogisticsRegisteredAt = "TAX-x", "LOG-x", at+1000
+			}
+			b, err := codec.Encode(&s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, rs...)
+			if r.IntN(4) == 0 {
+				rows = append(rows, rs...) // replayed
+			}
+			prev = s.Status
+		}
+		latest[s.ID] = s
+	}
+	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	ctx := context.Background()
+	for len(rows) > 0 { // several inserts: several parts, merged or not
+		n := min(len(rows), 400)
+		if err := sink.Insert(ctx, conn, db, rows[:n]); err != nil {
+			t.Fatal(err)
+		}
+		rows = rows[n:]
+	}
+	reader, err := NewReader(conn, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	from, to := base.Add(6*time.Hour), base.Add(20*time.Hour)
+	for _, f := range []Filter{
+		{Client: "shop", From: base, To: base.Add(48 * time.Hour)},
+		{Client: "shop", From: from, To: to},
+		{Client: "fuel-co", From: base, To: base.Add(48 * time.Hour), Status: StatusParked},
+		{Client: "shop", From: base, To: base.Add(48 * time.Hour), Status: StatusTaxRegistered}, // left by the accepted
+		{Client: "fuel-co", From: base, To: base.Add(48 * time.Hour), Status: StatusReceived},     // left by most
+		{Client: "fuel-co", From: from, To: to, Status: StatusAccepted, Type: "fuel"},
+		{Client: "shop", From: base, To: base.Add(48 * time.Hour), Type: "retail"},
+	} {
+		var want []string
+		for id, s := range latest {
+			at := time.UnixMilli(s.ReceivedAt)
+			if s.Client == f.Client && !at.Before(f.From) && at.Before(f.To) && (f.Status == "" || s.Status == string(f.Status)) &&
+				(f.Type == "" || s.Type == f.Type) {
+				want = append(want, id)
+			}
+		}
+		slices.SortFunc(want, func(a, b string) int {
+			if c := latest[a].ReceivedAt - latest[b].ReceivedAt; c != 0 {
+				return int(c)
+			}
+			return cmpString(a, b)
+		})
+		for _, limit := range []int{1, 7, 1000} {
+			f.Limit, f.Cursor = limit, ""
+			var got []string
+			for range len(want) + 2 {
+				page, err := reader.List(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range page.Receipts {
+					got = append(got, v.ID)
+					if s := latest[v.ID]; string(v.Status) != s.Status || v.Type != s.Type {
+						t.Fatalf("%s listed as %+v, latest %+v", v.ID, v, s)
+					}
+				}
+				if page.Next == "" {
+					break
+				}
+				f.Cursor = page.Next
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("filter %+v limit %d: %d receipts %v, want %d %v", f, limit, len(got), got, len(want), want)
+			}
+		}
+	}
+	for id, s := range latest {
+		v, err := reader.Receipt(ctx, s.Client, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(v.Status) != s.Status || (s.Status == string(StatusAccepted)) != (v.AcceptedAt != nil) {
+			t.Fatalf("%s: %+v, latest %+v", id, v, s)
+		}
+		other := map[string]string{"shop": "fuel-co", "fuel-co": "shop"}[s.Client]
+		if _, err := reader.Receipt(ctx, other, id); err == nil {
+			t.Fatalf("%s found as %s's", id, other)
+		}
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
