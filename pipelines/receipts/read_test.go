@@ -104,7 +104,7 @@ func TestListPagesEveryMatchOnce(t *testing.T) {
 		{Client: "shop", From: from, To: to},
 		{Client: "fuel-co", From: base, To: base.Add(48 * time.Hour), Status: StatusParked},
 		{Client: "shop", From: base, To: base.Add(48 * time.Hour), Status: StatusTaxRegistered}, // left by the accepted
-		{Client: "fuel-co", From: base, To: base.Add(48 * time.Hour), Status: StatusReceived},     // left by most
+		{Client: "fuel-co", From: base, To: base.Add(48 * time.Hour), Status: StatusReceived},   // left by most
 		{Client: "fuel-co", From: from, To: to, Status: StatusAccepted, Type: "fuel"},
 		{Client: "shop", From: base, To: base.Add(48 * time.Hour), Type: "retail"},
 	} {
