@@ -26,6 +26,19 @@ func principalOf(r *http.Request) (auth.Principal, bool) {
 	return p, ok
 }
 
+// Anonymous is the caller of a server without authentication (Deps.Clients
+// nil): an admin.
+var Anonymous = auth.Principal{Name: "anonymous", Scope: schemas.ScopeAdmin}
+
+// Caller returns the client that made r: for a route whose answer depends
+// on who asks (a client reads its own receipts).
+func Caller(r *http.Request) auth.Principal {
+	if p, ok := principalOf(r); ok {
+		return p
+	}
+	return Anonymous
+}
+
 // authorize guards a route: a key that a registered, unrevoked client
 // holds (401 otherwise), within the client's rate limit (429), and a scope
 // that covers the route's (403). Every authenticated request that is not a

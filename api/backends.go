@@ -29,4 +29,7 @@ type Backends struct {
 	Log     *slog.Logger
 	// Registry takes the routes' metrics.
 	Registry prometheus.Registerer
+	// Tasks takes what the routes need running beside the server; nil
+	// for routes that need none.
+	Tasks *Tasks
 }

@@ -47,6 +47,7 @@ type API struct {
 	inspector *buckets.Inspector
 	reproc    *reprocess.Reprocessor
 	srv       *api.Server
+	tasks     api.Tasks
 	closers   []func()
 }
 
@@ -83,7 +84,7 @@ func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (_ *API, err error) {
 	}
 	a.closers = append(a.closers, a.inspector.Close)
 	routes, err := routes(e.Pipelines, api.Backends{Kafka: a.cl, Codec: e.Codec, ClickHouse: a.reader.Conn(),
-		Database: cfg.Database, History: a.reader, Config: cfg.API, Log: e.Log, Registry: e.Registry})
+		Database: cfg.Database, History: a.reader, Config: cfg.API, Log: e.Log, Registry: e.Registry, Tasks: &a.tasks})
 	if err != nil {
 		return nil, err
 	}
@@ -104,18 +105,23 @@ func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (_ *API, err error) {
 // `ration dev` also runs its schedule.
 func (a *API) Reprocessor() *reprocess.Reprocessor { return a.reproc }
 
-// Run follows the client registry and, once it has caught up (serving
-// before would refuse valid keys) and the admin key file holds a
-// registered key, serves until ctx ends; ready gets the bound address.
+// Run follows the client registry and runs the routes' tasks and, once
+// they have caught up (serving before would refuse valid keys, or valid
+// receipts of a type just put) and the admin key file holds a registered
+// key, serves until ctx ends; ready gets the bound address.
 func (a *API) Run(ctx context.Context, ready func(net.Addr)) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.follower.Run(ctx) })
 	g.Go(func() error { return a.inspector.Run(ctx) })
+	g.Go(func() error { return a.tasks.Run(ctx) })
 	g.Go(func() error {
 		select {
 		case <-a.follower.Ready():
 		case <-ctx.Done():
 			return nil
+		}
+		if err := a.tasks.Ready(ctx); err != nil {
+			return nil // stopped while starting
 		}
 		if a.cfg.AdminKeyFile != "" {
 			created, err := auth.EnsureAdminKey(ctx, a.store, a.cfg.AdminKeyFile, "admin")

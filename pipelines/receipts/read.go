@@ -28,6 +28,9 @@ type View struct {
 	Reason                string             `json:"reason"`
 	ParkedStage           string             `json:"parked_stage,omitempty"`
 	History               []ration.ItemEvent `json:"history,omitempty"`
+	// Digest is the SHA-256 of the receipt as first sent: the same body is
+	// the same receipt, another one a conflict.
+	Digest string `json:"-"`
 }
 
 // ErrNotFound is a receipt the reader does not have (or may not show).
@@ -55,7 +58,7 @@ func NewReader(conn driver.Conn, db string) (*Reader, error) {
 // merge, and until then argMax over the version picks it.
 const latest = `argMax(type, version), toString(argMax(status, version)), argMax(received_ms, version),
     argMax(accepted_ms, version), argMax(tax_registration, version), argMax(logistics_registration, version),
-    argMax(reason, version), argMax(parked_stage, version)`
+    argMax(reason, version), argMax(parked_stage, version), argMax(digest, version)`
 
 // Receipt returns the receipt id of client.
 func (r *Reader) Receipt(ctx context.Context, client, id string) (View, error) {
@@ -76,7 +79,7 @@ WHERE client = ? AND id = ? GROUP BY id`, client, id)
 
 // Filter selects a page of receipts.
 type Filter struct {
-	Client   string    // whose receipts
+	Client   string    // whose receipts; "" for every client's
 	From, To time.Time // received in [From, To)
 	Status   Status    // "" for any
 	Type     string    // "" for any
@@ -103,10 +106,15 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	table, where, live, statusColumn := "receipts_by_time", "client = ?", "1", "toString(argMax(status, version))"
-	args := []any{f.Client}
+	table, where, live, statusColumn := "receipts_by_time", "1", "1", "toString(argMax(status, version))"
+	var args []any
+	if f.Client != "" {
+		where += " AND client = ?"
+		args = append(args, f.Client)
+	}
 	if f.Status != "" {
-		table, where, live, statusColumn = "receipts_by_status", "client = ? AND status = ?", "argMax(deleted, version) = 0", "toString(any(status))"
+		table, live, statusColumn = "receipts_by_status", "argMax(deleted, version) = 0", "toString(any(status))"
+		where += " AND status = ?"
 		args = append(args, string(f.Status))
 	}
 	where += " AND received_ms >= ? AND received_ms < ?"
@@ -177,7 +185,7 @@ func scanViews(rows driver.Rows) ([]View, error) {
 			receivedMs, accepted uint64
 		)
 		if err := rows.Scan(&v.ID, &v.Type, &status, &receivedMs, &accepted, &v.TaxRegistration, &v.LogisticsRegistration,
-			&v.Reason, &v.ParkedStage); err != nil {
+			&v.Reason, &v.ParkedStage, &v.Digest); err != nil {
 			return nil, err
 		}
 		v.Status = Status(status)

@@ -107,11 +107,13 @@ func TestListPagesEveryMatchOnce(t *testing.T) {
 		{Client: "fuel-co", From: base, To: base.Add(48 * time.Hour), Status: StatusReceived},   // left by most
 		{Client: "fuel-co", From: from, To: to, Status: StatusAccepted, Type: "fuel"},
 		{Client: "shop", From: base, To: base.Add(48 * time.Hour), Type: "retail"},
+		{From: from, To: to},                         // every client's (an admin)
+		{From: from, To: to, Status: StatusAccepted}, // every client's accepted
 	} {
 		var want []string
 		for id, s := range latest {
 			at := time.UnixMilli(s.ReceivedAt)
-			if s.Client == f.Client && !at.Before(f.From) && at.Before(f.To) && (f.Status == "" || s.Status == string(f.Status)) &&
+			if (f.Client == "" || s.Client == f.Client) && !at.Before(f.From) && at.Before(f.To) && (f.Status == "" || s.Status == string(f.Status)) &&
 				(f.Type == "" || s.Type == f.Type) {
 				want = append(want, id)
 			}

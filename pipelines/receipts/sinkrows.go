@@ -11,7 +11,7 @@ import (
 
 // The columns every read-model table has after its key, in one order.
 var statusColumns = []string{
-	"receipt_id", "type", "content_type", "tax_registration", "tax_registered_ms",
+	"receipt_id", "type", "content_type", "digest", "tax_registration", "tax_registered_ms",
 	"logistics_registration", "accepted_ms", "reason", "parked_stage",
 }
 
@@ -35,7 +35,7 @@ func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 		return nil, err
 	}
 	v, at := uint64(s.Version), uint64(s.ReceivedAt)
-	rest := []any{s.ReceiptID, s.Type, s.ContentType, s.TaxRegistration, uint64(s.TaxRegisteredAt),
+	rest := []any{s.ReceiptID, s.Type, s.ContentType, s.Digest, s.TaxRegistration, uint64(s.TaxRegisteredAt),
 		s.LogisticsRegistration, uint64(s.LogisticsRegisteredAt), s.Reason, parkedStage(s)}
 	rows := []sink.Row{
 		{Table: receiptsTable, Values: append([]any{s.Client, s.ID, v, s.Status, at}, rest...)},
@@ -44,7 +44,7 @@ func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	}
 	if s.PrevStatus != "" && s.PrevStatus != s.Status {
 		rows = append(rows, sink.Row{Table: byStatusTable, Values: append([]any{s.Client, s.PrevStatus, at, s.ID, v, uint8(1)},
-			"", "", "", "", uint64(0), "", uint64(0), "", "")})
+			"", "", "", "", "", uint64(0), "", uint64(0), "", "")})
 	}
 	return rows, nil
 }

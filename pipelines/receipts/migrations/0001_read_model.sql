@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS {db}.receipts (
     receipt_id             String,
     type                   String,
     content_type           String,
+    digest                 String,  -- hex SHA-256 of the receipt as first sent
     status                 Enum8('RECEIVED' = 1, 'TAX_REGISTERED' = 2, 'LOGISTICS_REGISTERED' = 3, 'ACCEPTED' = 4,
                                  'REJECTED' = 5, 'PARKED' = 6, 'FAILED' = 7),
     received_ms            UInt64,
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS {db}.receipts_by_time (
     receipt_id             String,
     type                   String,
     content_type           String,
+    digest                 String,  -- hex SHA-256 of the receipt as first sent
     status                 Enum8('RECEIVED' = 1, 'TAX_REGISTERED' = 2, 'LOGISTICS_REGISTERED' = 3, 'ACCEPTED' = 4,
                                  'REJECTED' = 5, 'PARKED' = 6, 'FAILED' = 7),
     tax_registration       String,
@@ -61,6 +63,7 @@ CREATE TABLE IF NOT EXISTS {db}.receipts_by_status (
     receipt_id             String,
     type                   String,
     content_type           String,
+    digest                 String,  -- hex SHA-256 of the receipt as first sent
     tax_registration       String,
     tax_registered_ms      UInt64,
     logistics_registration String,
