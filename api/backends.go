@@ -19,7 +19,10 @@ type Backends struct {
 	// Kafka produces accepted writes (franz-go's defaults: idempotent,
 	// acks=all). Nil: a read-only API.
 	Kafka *kgo.Client
-	Codec *schemas.Codec
+	// KafkaOpts reach the same cluster, for a client of the routes' own
+	// (a follower of a topic).
+	KafkaOpts []kgo.Opt
+	Codec     *schemas.Codec
 	// ClickHouse answers reads, in Database. Nil: an ingest-only API.
 	ClickHouse driver.Conn
 	Database   string

@@ -82,8 +82,9 @@ func WantError(t testing.TB, status int, contentType string, body []byte, wantSt
 		t.Fatalf("error body %q: %v", body, err)
 	}
 	msg, ok := e["error"].(string)
-	if len(e) != 1 || !ok || msg == "" {
-		t.Fatalf("error body %s, want {\"error\": \"...\"}", body)
+	_, reasons := e["reasons"]
+	if !ok || msg == "" || len(e) > 2 || (len(e) == 2 && !reasons) {
+		t.Fatalf("error body %s, want {\"error\": \"...\"} (and \"reasons\")", body)
 	}
 	if !strings.Contains(msg, wantIn) {
 		t.Fatalf("error %q, want it to mention %q", msg, wantIn)

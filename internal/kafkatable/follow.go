@@ -33,6 +33,7 @@ type Follower struct {
 	opts  []kgo.Opt
 	log   *slog.Logger
 	ready chan struct{}
+	since time.Time // the zero time: from the start
 }
 
 // New returns a follower of topic that calls apply for every record (a
@@ -45,15 +46,27 @@ func New(topic string, apply func(*kgo.Record), log *slog.Logger, opts ...kgo.Op
 	return &Follower{topic: topic, apply: apply, opts: opts, log: log.With("topic", topic), ready: make(chan struct{})}
 }
 
+// Since makes f read the topic from the first record at or after t rather
+// than from its start: a log's recent past, not a table. Call it before
+// Run.
+func (f *Follower) Since(t time.Time) *Follower {
+	f.since = t
+	return f
+}
+
 // Ready is closed once the follower has applied every record that was in
 // the topic when it started: before that the table may lack entries.
 func (f *Follower) Ready() <-chan struct{} { return f.ready }
 
 // Run follows the topic until ctx ends, then returns nil.
 func (f *Follower) Run(ctx context.Context) error {
+	from := kgo.NewOffset().AtStart()
+	if !f.since.IsZero() {
+		from = kgo.NewOffset().AfterMilli(f.since.UnixMilli())
+	}
 	opts := append([]kgo.Opt{
 		kgo.ConsumeTopics(f.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumeResetOffset(from),
 		kgo.FetchMaxWait(FetchWait),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	}, f.opts...)
@@ -122,18 +135,31 @@ func (f *Follower) markReady(ends map[int32]int64) {
 	}
 }
 
-// endOffsets returns, per non-empty partition, the end offset to catch up
-// to (the last stable offset: a read_committed consumer stops there).
+// endOffsets returns, per partition with records to read, the end offset
+// to catch up to (the last stable offset: a read_committed consumer stops
+// there).
 func (f *Follower) endOffsets(ctx context.Context, cl *kgo.Client) (map[int32]int64, error) {
 	for {
-		offs, err := kadm.NewClient(cl).ListEndOffsets(ctx, f.topic)
+		adm := kadm.NewClient(cl)
+		offs, err := adm.ListEndOffsets(ctx, f.topic)
 		if err == nil {
 			err = offs.Error()
+		}
+		starts := kadm.ListedOffsets{}
+		if err == nil && !f.since.IsZero() {
+			starts, err = adm.ListOffsetsAfterMilli(ctx, f.since.UnixMilli(), f.topic)
+			if err == nil {
+				err = starts.Error()
+			}
 		}
 		if err == nil {
 			ends := map[int32]int64{}
 			offs.Each(func(o kadm.ListedOffset) {
-				if o.Offset > 0 {
+				from := int64(0)
+				if s, ok := starts.Lookup(o.Topic, o.Partition); ok {
+					from = s.Offset
+				}
+				if o.Offset > from {
 					ends[o.Partition] = o.Offset
 				}
 			})

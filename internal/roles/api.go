@@ -83,7 +83,7 @@ func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (_ *API, err error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.inspector.Close)
-	routes, err := routes(e.Pipelines, api.Backends{Kafka: a.cl, Codec: e.Codec, ClickHouse: a.reader.Conn(),
+	routes, err := routes(e.Pipelines, api.Backends{Kafka: a.cl, KafkaOpts: e.Kafka.Opts(e.Log), Codec: e.Codec, ClickHouse: a.reader.Conn(),
 		Database: cfg.Database, History: a.reader, Config: cfg.API, Log: e.Log, Registry: e.Registry, Tasks: &a.tasks})
 	if err != nil {
 		return nil, err

@@ -77,6 +77,25 @@ WHERE client = ? AND id = ? GROUP BY id`, client, id)
 	return views[0], nil
 }
 
+// Document returns the receipt id of client as it was sent, and its
+// content type.
+func (r *Reader) Document(ctx context.Context, client, id string) (contentType string, doc []byte, err error) {
+	v, err := r.Receipt(ctx, client, id)
+	if err != nil {
+		return "", nil, err
+	}
+	var body string
+	err = r.conn.QueryRow(ctx, `SELECT content_type, document FROM `+r.qdb+`.receipt_documents
+WHERE client = ? AND id = ? AND digest = ? LIMIT 1`, client, id, v.Digest).Scan(&contentType, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, fmt.Errorf("document of %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("document: %w", err)
+	}
+	return contentType, []byte(body), nil
+}
+
 // Filter selects a page of receipts.
 type Filter struct {
 	Client   string    // whose receipts; "" for every client's

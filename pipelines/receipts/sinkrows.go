@@ -16,14 +16,25 @@ var statusColumns = []string{
 }
 
 var (
-	receiptsTable = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...)}
-	byTimeTable   = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
-	byStatusTable = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
+	receiptsTable  = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...)}
+	byTimeTable    = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
+	byStatusTable  = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
+	documentsTable = &sink.Table{Name: "receipt_documents", Columns: []string{"client", "id", "digest", "received_ms", "content_type", "document"}}
 )
 
-// sinkMappings store the status view's output in the read model.
+// sinkMappings store the status view's output in the read model, and
+// every receipt as it was sent.
 func sinkMappings() []sink.Mapping {
-	return []sink.Mapping{{Topic: TopicStatuses, Rows: statusRows}}
+	return []sink.Mapping{{Topic: TopicStatuses, Rows: statusRows}, {Topic: TopicReceived, Rows: documentRows}}
+}
+
+func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
+	var rc Receipt
+	if err := codec.Decode(r.Value, &rc); err != nil {
+		return nil, err
+	}
+	return []sink.Row{{Table: documentsTable, Values: []any{rc.Client, rc.ID, rc.Digest, uint64(millis(rc.ReceivedAt)),
+		rc.ContentType, string(rc.Document)}}}, nil
 }
 
 // statusRows file a receipt's new status in receipts, receipts_by_time
