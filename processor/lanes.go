@@ -16,15 +16,15 @@ type processFunc func(context.Context, *kgo.Record) ([]*kgo.Record, outcome, err
 type outcome uint8
 
 const (
-	outcomeDone     outcome = iota // processed
-	outcomeRejected                // refused for good by the handler, with outputs saying so
-	outcomeDead                    // failed permanently: dead-lettered or skipped
-	outcomeDelayed                 // failed transiently: sent to a delay tier
-	outcomeWaiting                 // sent to a delay tier behind an older record of its key
-	outcomeParked                  // failed in every tier: parked for the reprocessor
-	outcomeReleased                // a give-up notice released a held key
-	outcomeDropped                 // a give-up notice with nothing to release
-	outcomeDuplicate               // another form of an item the stage took before (ErrDuplicate)
+	outcomeDone      outcome = iota // processed
+	outcomeRejected                 // refused for good by the handler, with outputs saying so
+	outcomeDead                     // failed permanently: dead-lettered or skipped
+	outcomeDelayed                  // failed transiently: sent to a delay tier
+	outcomeWaiting                  // sent to a delay tier behind an older record of its key
+	outcomeParked                   // failed in every tier: parked for the reprocessor
+	outcomeReleased                 // a give-up notice released a held key
+	outcomeDropped                  // a give-up notice with nothing to release
+	outcomeDuplicate                // another form of an item the stage took before (ErrDuplicate)
 )
 
 var outcomeNames = [...]string{"committed", "rejected", "dead_lettered", "delayed", "waiting", "parked", "released", "dropped", "duplicate"}
