@@ -53,6 +53,16 @@ type Options interface {
 	Validate() error
 }
 
+// Simulated are Options naming outside services (a tax office) that
+// `ration dev` runs itself, simulated, unless a flag named real ones.
+type Simulated interface {
+	// Simulate starts a simulator of every service whose flag is not set
+	// (set reports whether a flag was given; nil: none was), points the
+	// options at it, and returns "name=URL" of each for dev's ready line
+	// and how to stop them.
+	Simulate(set func(flag string) bool, log *slog.Logger) (urls []string, stop func(), err error)
+}
+
 // Stage declares one stage (or view) of a pipeline.
 type Stage struct {
 	// Name is the stage's one name within its pipeline.

@@ -10,12 +10,13 @@ import (
 
 	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/dm"
+	"github.com/rationhq/ration/pipelines/receipts"
 )
 
 // All returns a fresh descriptor of every pipeline (its options at their
 // defaults, ready to be bound to flags).
 func All() []pipeline.Descriptor {
-	return []pipeline.Descriptor{dm.New()}
+	return []pipeline.Descriptor{dm.New(), receipts.New()}
 }
 
 // Names lists the pipelines' names.

@@ -19,14 +19,17 @@ func newDevCmd(g *globals) *cobra.Command {
 server (or uses --clickhouse HOST:PORT), the sink, the HTTP API, the
 reprocessor and --workers workers of every pipeline (each running every
 stage of its pipeline), the DM pipeline with the built-in checker simulator
-(or --checker-url). When all is up it prints one line:
+(or --checker-url), and the receipts pipeline with simulated tax and
+logistics services (or --tax-url, --logistics-url). When all is up it
+prints one line:
 
-  ration ready api=http://HOST:PORT kafka=HOST:PORT registry=http://HOST:PORT clickhouse=HOST:PORT
+  ration ready api=http://HOST:PORT kafka=HOST:PORT registry=http://HOST:PORT clickhouse=HOST:PORT tax=http://HOST:PORT logistics=http://HOST:PORT
 
 Ctrl-C stops it cleanly; a restart on the same --data-dir keeps every topic,
 offset, schema and table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.FlagSet = cmd.Flags().Changed
 			return devstack.Run(cmd.Context(), cfg, g.log, func(a devstack.Addrs) {
 				fmt.Fprintln(os.Stdout, a.ReadyLine())
 			})

@@ -58,6 +58,10 @@ type Config struct {
 	// Reprocess configures the reprocessor, which runs on its schedule
 	// and for POST /v1/reprocess/runs.
 	Reprocess reprocess.Config
+	// FlagSet reports whether a flag was given (`ration dev`'s); a
+	// pipeline's outside services whose flags were not are run simulated
+	// (pipeline.Simulated). Nil: none was.
+	FlagSet func(flag string) bool
 }
 
 // DefaultConfig returns the defaults of `ration dev`.
@@ -80,11 +84,18 @@ type Addrs struct {
 	Kafka      string // host:port
 	Registry   string // http://host:port
 	ClickHouse string // native host:port
+	// Services are the pipelines' outside services, "name=URL" (tax=...),
+	// simulated unless named by flags.
+	Services []string
 }
 
 // ReadyLine is the one line `ration dev` prints when everything is up.
 func (a Addrs) ReadyLine() string {
-	return fmt.Sprintf("ration ready api=%s kafka=%s registry=%s clickhouse=%s", a.API, a.Kafka, a.Registry, a.ClickHouse)
+	line := fmt.Sprintf("ration ready api=%s kafka=%s registry=%s clickhouse=%s", a.API, a.Kafka, a.Registry, a.ClickHouse)
+	for _, s := range a.Services {
+		line += " " + s
+	}
+	return line
 }
 
 // AdminKeyFile is where, under the data dir, `ration dev` keeps the admin
@@ -120,6 +131,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 		}
 		defer closeLogged(log, "clickhouse", ch.Stop)
 		addrs.ClickHouse = ch.Addr()
+	}
+
+	for _, d := range cfg.Pipelines {
+		sim, ok := d.Options.(pipeline.Simulated)
+		if !ok {
+			continue
+		}
+		urls, stop, err := sim.Simulate(cfg.FlagSet, log.With("component", "simulator", "pipeline", d.Name))
+		if err != nil {
+			return fmt.Errorf("dev: %s's services: %w", d.Name, err)
+		}
+		defer stop()
+		addrs.Services = append(addrs.Services, urls...)
 	}
 
 	kafka := b.KafkaConn()

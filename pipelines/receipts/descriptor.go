@@ -40,6 +40,7 @@ func NewWith(opts *Options) pipeline.Descriptor {
 		Options:      opts,
 		Sink:         sinkMappings(),
 		Migrations:   migrations,
+		Routes:       Routes,
 		StateRecords: []schemas.Record{new(ReceiptStatus)},
 	}
 	registerStage := func(name, in, out string) pipeline.Stage {

@@ -3,6 +3,9 @@ package receipts
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -57,4 +60,47 @@ func (o *Options) registry(stage string) (Registrar, error) {
 		base = o.LogisticsURL
 	}
 	return registrar.New(base, nil, registrar.Timeout(o.RegisterTimeout))
+}
+
+var _ pipeline.Simulated = (*Options)(nil)
+
+// Simulate implements pipeline.Simulated: `ration dev` runs the tax office
+// and the logistics service simulated, on free loopback ports, unless
+// --tax-url or --logistics-url names a real one.
+func (o *Options) Simulate(set func(flag string) bool, log *slog.Logger) ([]string, func(), error) {
+	var (
+		urls  []string
+		stops []func()
+	)
+	stop := func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+	for _, s := range []struct {
+		flag string
+		svc  registrar.Service
+		url  *string
+	}{{"tax-url", registrar.TaxOffice, &o.TaxURL}, {"logistics-url", registrar.Logistics, &o.LogisticsURL}} {
+		if set != nil && set(s.flag) {
+			urls = append(urls, s.svc.Name+"="+*s.url)
+			continue
+		}
+		sim, err := registrar.NewSimulator(s.svc, log)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		srv := &http.Server{Handler: sim, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		stops = append(stops, func() { _ = srv.Close() })
+		*s.url = "http://" + ln.Addr().String()
+		urls = append(urls, s.svc.Name+"="+*s.url)
+	}
+	return urls, stop, nil
 }

@@ -45,12 +45,10 @@ type routes struct {
 }
 
 // Routes returns the receipts pipeline's HTTP routes over b. They follow
-// the types topic and the receipts received lately (b.Tasks runs the
-// followers).
+// the types topic and the receipts received lately: b.Tasks runs the
+// followers (without Tasks the routes know no type and no recent receipt,
+// which only listing the routes can do with).
 func Routes(b api.Backends) ([]api.Route, error) {
-	if b.Tasks == nil {
-		return nil, errors.New("receipts routes: no tasks to follow their topics with")
-	}
 	rs := &routes{b: b, types: receipttype.NewRegistry(), recent: newRecent(recentWindow), log: b.Log, now: time.Now}
 	if rs.log == nil {
 		rs.log = slog.New(slog.DiscardHandler)
@@ -63,11 +61,12 @@ func Routes(b api.Backends) ([]api.Route, error) {
 		}
 		rs.reader = r
 	}
-	opts := b.KafkaOpts
-	types := rs.types.Follow(TopicTypes, b.Codec, rs.log, opts...)
-	b.Tasks.Go(types.Run, types.Ready())
-	recent := rs.recent.follower(b.Codec, rs.log, opts...)
-	b.Tasks.Go(recent.Run, recent.Ready())
+	if b.Tasks != nil {
+		types := rs.types.Follow(TopicTypes, b.Codec, rs.log, b.KafkaOpts...)
+		b.Tasks.Go(types.Run, types.Ready())
+		recent := rs.recent.follower(b.Codec, rs.log, b.KafkaOpts...)
+		b.Tasks.Go(recent.Run, recent.Ready())
+	}
 	return []api.Route{
 		{Method: http.MethodPost, Path: "/v1/receipts", Scope: schemas.ScopeWrite, Handle: rs.submit},
 		{Method: http.MethodGet, Path: "/v1/receipts", Scope: schemas.ScopeRead, Handle: rs.list},
