@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/rationhq/ration"
 )
 
 // Error is a request the server answers with an error status: a route's
@@ -15,12 +17,8 @@ type Error struct {
 	reasons []Reason
 }
 
-// Reason is one of several things wrong with a request: where in its body
-// (a JSON pointer, "" for the whole) and what.
-type Reason struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
+// Reason is one of several things wrong with a request's body.
+type Reason = ration.Reason
 
 // WithReasons returns e answering with reasons too ({"error": msg,
 // "reasons": [...]}), for a body with several things wrong at once.

@@ -144,7 +144,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 // every reason with its path.
 func TestReasonsAreAnswered(t *testing.T) {
 	route := Route{http.MethodPost, "/v1/check", schemas.ScopeWrite, func(http.ResponseWriter, *http.Request) error {
-		return Errorf(http.StatusUnprocessableEntity, "2 things are wrong").WithReasons([]Reason{{"/a", "missing"}, {"", "too big"}})
+		return Errorf(http.StatusUnprocessableEntity, "2 things are wrong").WithReasons([]Reason{{Path: "/a", Message: "missing"}, {Path: "", Message: "too big"}})
 	}}
 	srv, err := New(Defaults(), Deps{Routes: []Route{route}})
 	if err != nil {

@@ -17,21 +17,7 @@ import (
 )
 
 // View is a receipt as the read API shows it.
-type View struct {
-	ID                    string             `json:"id"`
-	Type                  string             `json:"type"`
-	Status                Status             `json:"status"`
-	ReceivedAt            *ration.Timestamp  `json:"received_at"`
-	AcceptedAt            *ration.Timestamp  `json:"accepted_at"`
-	TaxRegistration       string             `json:"tax_registration"`
-	LogisticsRegistration string             `json:"logistics_registration"`
-	Reason                string             `json:"reason"`
-	ParkedStage           string             `json:"parked_stage,omitempty"`
-	History               []ration.ItemEvent `json:"history,omitempty"`
-	// Digest is the SHA-256 of the receipt as first sent: the same body is
-	// the same receipt, another one a conflict.
-	Digest string `json:"-"`
-}
+type View = ration.Receipt
 
 // ErrNotFound is a receipt the reader does not have (or may not show).
 var ErrNotFound = ration.ErrNotFound
@@ -106,12 +92,8 @@ type Filter struct {
 	Cursor   string // where the previous page ended; "" for the first
 }
 
-// Page is one page of receipts, in the order they were received, and the
-// cursor of the next ("" after the last).
-type Page struct {
-	Receipts []View `json:"receipts"`
-	Next     string `json:"next_cursor"`
-}
+// Page is one page of receipts (ration.ReceiptPage).
+type Page = ration.ReceiptPage
 
 // List returns a page of f.Client's receipts. Every match is on exactly
 // one page: a page ends at a receipt, the next starts after it.

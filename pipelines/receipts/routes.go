@@ -337,11 +337,7 @@ func (rs *routes) putType(w http.ResponseWriter, r *http.Request) error {
 	if _, err := receipttype.Compile(name, doc); err != nil {
 		var inv *receipttype.InvalidError
 		if errors.As(err, &inv) {
-			reasons := make([]api.Reason, len(inv.Reasons))
-			for i, x := range inv.Reasons {
-				reasons[i] = api.Reason{Path: x.Path, Message: x.Message}
-			}
-			return api.Errorf(http.StatusUnprocessableEntity, "receipt type %s does not compile", api.Clip(name, 70)).WithReasons(reasons)
+			return api.Errorf(http.StatusUnprocessableEntity, "receipt type %s does not compile", api.Clip(name, 70)).WithReasons(inv.Reasons)
 		}
 		return err
 	}

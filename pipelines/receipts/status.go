@@ -1,35 +1,27 @@
 package receipts
 
-import "github.com/rationhq/ration/schemas"
-
-// Status is where a receipt stands.
-type Status string
-
-// The statuses of a receipt. With the tax office registered first and the
-// logistics service second (docs/DESIGN.md, "Receipts"), a receipt goes
-// RECEIVED → TAX_REGISTERED → ACCEPTED; LOGISTICS_REGISTERED, registered
-// with the logistics service but not yet accepted, is the same moment as
-// ACCEPTED and never shown. A receipt waiting for the reprocessor is
-// PARKED; one a service refused is REJECTED, with the reason; one the
-// reprocessor gave up on, or that could not be read, is FAILED.
-const (
-	StatusReceived            Status = "RECEIVED"
-	StatusTaxRegistered       Status = "TAX_REGISTERED"
-	StatusLogisticsRegistered Status = "LOGISTICS_REGISTERED"
-	StatusAccepted            Status = "ACCEPTED"
-	StatusRejected            Status = "REJECTED"
-	StatusParked              Status = "PARKED"
-	StatusFailed              Status = "FAILED"
+import (
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/schemas"
 )
 
-// Valid reports whether s is a status.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusReceived, StatusTaxRegistered, StatusLogisticsRegistered, StatusAccepted, StatusRejected, StatusParked, StatusFailed:
-		return true
-	}
-	return false
-}
+// Status is where a receipt stands (ration.ReceiptStatus). With the tax
+// office registered first and the logistics service second (docs/DESIGN.md,
+// "Receipts"), a receipt goes RECEIVED → TAX_REGISTERED → ACCEPTED;
+// LOGISTICS_REGISTERED, registered with the logistics service but not yet
+// accepted, is the same moment as ACCEPTED and never shown.
+type Status = ration.ReceiptStatus
+
+// The statuses, by their names in this package.
+const (
+	StatusReceived            = ration.ReceiptReceived
+	StatusTaxRegistered       = ration.ReceiptTaxRegistered
+	StatusLogisticsRegistered = ration.ReceiptLogisticsRegistered
+	StatusAccepted            = ration.ReceiptAccepted
+	StatusRejected            = ration.ReceiptRejected
+	StatusParked              = ration.ReceiptParked
+	StatusFailed              = ration.ReceiptFailed
+)
 
 // ReceiptStatus is a receipt's status and what it is made of: the status
 // view's state of the receipt, and what it writes after every change.

@@ -189,10 +189,6 @@ func lookup(types Types, name string, named bool) (receipttype.Entry, error) {
 
 // invalid is the 422 of a receipt with reasons.
 func invalid(typ string, rs []receipttype.Reason) error {
-	reasons := make([]api.Reason, len(rs))
-	for i, r := range rs {
-		reasons[i] = api.Reason{Path: r.Path, Message: r.Message}
-	}
 	msg := fmt.Sprintf("the receipt is not valid: %d reasons", len(rs))
 	if typ != "" {
 		msg = fmt.Sprintf("the receipt is not a valid %s receipt: %d reasons", typ, len(rs))
@@ -200,5 +196,5 @@ func invalid(typ string, rs []receipttype.Reason) error {
 	if len(rs) == 1 {
 		msg = strings.Replace(msg, "1 reasons", "1 reason", 1)
 	}
-	return api.Errorf(http.StatusUnprocessableEntity, "%s", msg).WithReasons(reasons)
+	return api.Errorf(http.StatusUnprocessableEntity, "%s", msg).WithReasons(rs)
 }

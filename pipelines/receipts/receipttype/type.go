@@ -21,6 +21,8 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/cel"
+
+	"github.com/rationhq/ration"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -35,10 +37,7 @@ type Document struct {
 
 // Reason is one violation: where (a JSON pointer into the receipt, "" for
 // the whole of it) and what.
-type Reason struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
+type Reason = ration.Reason
 
 // Type is a compiled receipt type.
 type Type struct {
@@ -88,23 +87,23 @@ func (e *InvalidError) Unwrap() error { return ErrInvalid }
 func Compile(name string, doc []byte) (*Type, error) {
 	invalid := func(rs ...Reason) error { return &InvalidError{Reasons: rs} }
 	if !NamePattern.MatchString(name) {
-		return nil, invalid(Reason{"", fmt.Sprintf("a type name is a lower-case letter, then up to 63 letters, digits, _ or -; got %.70q", name)})
+		return nil, invalid(Reason{Path: "", Message: fmt.Sprintf("a type name is a lower-case letter, then up to 63 letters, digits, _ or -; got %.70q", name)})
 	}
 	if len(doc) > MaxDocumentBytes {
-		return nil, invalid(Reason{"", fmt.Sprintf("a type document is at most %d bytes", MaxDocumentBytes)})
+		return nil, invalid(Reason{Path: "", Message: fmt.Sprintf("a type document is at most %d bytes", MaxDocumentBytes)})
 	}
 	var d Document
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
-		return nil, invalid(Reason{"", "not a type document: " + err.Error()})
+		return nil, invalid(Reason{Path: "", Message: "not a type document: " + err.Error()})
 	}
 	var reasons []Reason
 	if len(d.Schema) == 0 || string(d.Schema) == "null" {
-		reasons = append(reasons, Reason{"/schema", "a type needs a schema"})
+		reasons = append(reasons, Reason{Path: "/schema", Message: "a type needs a schema"})
 	}
 	if len(d.Rules) > MaxRules {
-		reasons = append(reasons, Reason{"/rules", fmt.Sprintf("at most %d rules", MaxRules)})
+		reasons = append(reasons, Reason{Path: "/rules", Message: fmt.Sprintf("at most %d rules", MaxRules)})
 	}
 	t := &Type{Name: name, Document: d}
 	if len(d.Schema) > 0 {
@@ -120,7 +119,7 @@ func Compile(name string, doc []byte) (*Type, error) {
 	for _, n := range names {
 		prg, err := compileRule(n, d.Rules[n])
 		if err != nil {
-			reasons = append(reasons, Reason{"/rules/" + pointerEscape(n), err.Error()})
+			reasons = append(reasons, Reason{Path: "/rules/" + pointerEscape(n), Message: err.Error()})
 			continue
 		}
 		t.rules = append(t.rules, rule{name: n, prg: prg})
@@ -136,7 +135,7 @@ func Compile(name string, doc []byte) (*Type, error) {
 func compileSchema(name string, raw json.RawMessage) (*jsonschema.Schema, any, []Reason) {
 	shape, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
-		return nil, nil, []Reason{{"/schema", "not JSON: " + err.Error()}}
+		return nil, nil, []Reason{{Path: "/schema", Message: "not JSON: " + err.Error()}}
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
@@ -144,11 +143,11 @@ func compileSchema(name string, raw json.RawMessage) (*jsonschema.Schema, any, [
 	c.UseLoader(refuseLoader{})
 	url := "urn:ration:receipt-type:" + name
 	if err := c.AddResource(url, shape); err != nil {
-		return nil, nil, []Reason{{"/schema", err.Error()}}
+		return nil, nil, []Reason{{Path: "/schema", Message: err.Error()}}
 	}
 	sch, err := c.Compile(url)
 	if err != nil {
-		return nil, nil, []Reason{{"/schema", err.Error()}}
+		return nil, nil, []Reason{{Path: "/schema", Message: err.Error()}}
 	}
 	return sch, shape, nil
 }
@@ -171,7 +170,7 @@ func (t *Type) Validate(receipt any) []Reason {
 	var reasons []Reason
 	for _, r := range t.rules {
 		if msg := r.check(receipt); msg != "" {
-			reasons = append(reasons, Reason{"", msg})
+			reasons = append(reasons, Reason{Path: "", Message: msg})
 		}
 	}
 	return reasons
@@ -183,14 +182,14 @@ func (t *Type) Validate(receipt any) []Reason {
 func schemaReasons(err error) []Reason {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return []Reason{{"", err.Error()}}
+		return []Reason{{Path: "", Message: err.Error()}}
 	}
 	var reasons []Reason
 	seen := make(map[Reason]bool)
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) == 0 {
-			r := Reason{pointer(e.InstanceLocation), e.ErrorKind.LocalizedString(english)}
+			r := Reason{Path: pointer(e.InstanceLocation), Message: e.ErrorKind.LocalizedString(english)}
 			if !seen[r] {
 				seen[r] = true
 				reasons = append(reasons, r)
