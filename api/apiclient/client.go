@@ -1,5 +1,5 @@
 // Package apiclient is a Go client of ration's HTTP API (docs/openapi.yaml),
-// used by the `ration dm` commands. Every non-2xx answer comes back as an
+// used by the `ration dm` and `ration receipts` commands. Every non-2xx answer comes back as an
 // *Error carrying the server's status and message.
 package apiclient
 
@@ -25,6 +25,9 @@ type Error struct {
 	// Message is the server's {"error": ...}, or the status text when the
 	// answer was not ration's JSON (a proxy in between, say).
 	Message string
+	// Reasons are the server's "reasons", for a body with several things
+	// wrong (an invalid receipt).
+	Reasons []ration.Reason
 }
 
 func (e *Error) Error() string {
@@ -127,20 +130,49 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 // doStatus is do, also returning a 2xx answer's status.
 func (c *Client) doStatus(ctx context.Context, method, path string, in, out any) (int, error) {
-	var body io.Reader
+	var body []byte
+	contentType := ""
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return 0, fmt.Errorf("apiclient: encode request: %w", err)
 		}
-		body = bytes.NewReader(b)
+		body, contentType = b, "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	status, b, _, err := c.raw(ctx, method, path, contentType, body)
 	if err != nil {
-		return 0, fmt.Errorf("apiclient: %w", err)
+		return status, err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if err := json.Unmarshal(b, out); err != nil {
+		return status, fmt.Errorf("apiclient: %s %s: decode answer: %w", method, path, err)
+	}
+	return status, nil
+}
+
+func answerError(status int, body []byte) *Error {
+	var e struct {
+		Error   string          `json:"error"`
+		Reasons []ration.Reason `json:"reasons"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return &Error{Status: status, Message: e.Error, Reasons: e.Reasons}
+	}
+	return &Error{Status: status, Message: http.StatusText(status)}
+}
+
+// raw sends body as it is and returns a 2xx answer's status, body and
+// content type.
+func (c *Client) raw(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, string, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, nil, "", fmt.Errorf("apiclient: %w", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.key != "" {
@@ -148,30 +180,17 @@ func (c *Client) doStatus(ctx context.Context, method, path string, in, out any)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("apiclient: %s %s: %w", method, path, err)
+		return 0, nil, "", fmt.Errorf("apiclient: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	// Answers are small, except a page of 10 000 users (~2 MB); the cap
+	// Answers are small, except a page of 10 000 (a few MB); the cap
 	// keeps a misbehaving server from filling memory.
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return 0, fmt.Errorf("apiclient: %s %s: read answer: %w", method, path, err)
+		return 0, nil, "", fmt.Errorf("apiclient: %s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, answerError(resp.StatusCode, b)
+		return resp.StatusCode, nil, "", answerError(resp.StatusCode, b)
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return resp.StatusCode, fmt.Errorf("apiclient: %s %s: decode answer: %w", method, path, err)
-	}
-	return resp.StatusCode, nil
-}
-
-func answerError(status int, body []byte) *Error {
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return &Error{Status: status, Message: e.Error}
-	}
-	return &Error{Status: status, Message: http.StatusText(status)}
+	return resp.StatusCode, b, resp.Header.Get("Content-Type"), nil
 }
