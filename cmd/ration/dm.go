@@ -162,22 +162,27 @@ func (d *dmCLI) historyCmd() *cobra.Command {
 			if asJSON {
 				return writeIndented(out, map[string]any{"events": events})
 			}
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tSTAGE\tSTATUS\tATTEMPT\tRETRIES\tWORKER\tFROM\tERROR")
-			for _, e := range events {
-				from := fmt.Sprintf("%s/%d@%d", e.SourceTopic, e.SourcePartition, e.SourceOffset)
-				errText := "-"
-				if e.Error != "" {
-					errText = e.ErrorClass + ": " + e.Error
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.Time.UTC().Format(ration.TimestampLayout),
-					e.Stage, e.Status, e.Attempt, e.RetryCount, e.Worker, from, errText)
-			}
-			return tw.Flush()
+			return writeHistory(out, events)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
+}
+
+// writeHistory writes an item's status changes as a table.
+func writeHistory(out io.Writer, events []ration.ItemEvent) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tSTAGE\tSTATUS\tATTEMPT\tRETRIES\tWORKER\tFROM\tERROR")
+	for _, e := range events {
+		from := fmt.Sprintf("%s/%d@%d", e.SourceTopic, e.SourcePartition, e.SourceOffset)
+		errText := "-"
+		if e.Error != "" {
+			errText = e.ErrorClass + ": " + e.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.Time.UTC().Format(ration.TimestampLayout),
+			e.Stage, e.Status, e.Attempt, e.RetryCount, e.Worker, from, errText)
+	}
+	return tw.Flush()
 }
 
 func (d *dmCLI) listCmd() *cobra.Command {

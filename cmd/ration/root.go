@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(g),
 		newBrokerCmd(g),
 		newDMCmd(g),
+		newReceiptsCmd(g),
 		newDeadCmd(g),
 		newPipelinesCmd(g),
 		newClientsCmd(g),
