@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rationhq/ration/bench"
+	receiptsamples "github.com/rationhq/ration/docs/receipts"
 )
 
 func newBenchCmd(_ *globals) *cobra.Command {
@@ -54,7 +55,7 @@ of each counts; the last line is ratio=<pipeline/ceiling>.`,
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
 	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	cmd.AddCommand(dm, newBenchDMReadCmd())
+	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd())
 	return cmd
 }
 
@@ -87,5 +88,46 @@ growth=<stats p50 at N / at N/10>.`,
 	fs.IntVar(&cfg.Samples, "samples", 100, "samples of each read on the state view (the baseline takes a tenth)")
 	fs.StringVar(&cfg.ClickHouse, "clickhouse", "", "native address of a ClickHouse server to use (default: start one)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated histories and sampled users")
+	return cmd
+}
+
+func newBenchReceiptsCmd() *cobra.Command {
+	cfg := bench.ReceiptsConfig{API: "http://127.0.0.1:8080"}
+	cmd := &cobra.Command{
+		Use:   "receipts",
+		Short: "Receipts at a constant arrival rate against a running stack: POST latency, POST to ACCEPTED",
+		Long: `Sends receipts of about 2 kB (type ` + bench.BenchType + `, put first: an admin key) to the
+API of a running stack (ration dev, say) at --rate per second for
+--duration, each at its planned time whether or not earlier ones were
+answered (open loop: latency counts from the planned time, so a stall is
+not hidden), and follows one in --follow-one-in to ACCEPTED. It prints a
+line per rate; with --find-max it raises the rate by half each step until
+the POST p99 passes --max-p99 or a request fails, and ends on
+max_rate=<receipts/s>.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Key == "" {
+				cfg.Key = os.Getenv("RATION_API_KEY")
+			}
+			doc, err := receiptsamples.Type("retail")
+			if err != nil {
+				return err
+			}
+			rep, err := bench.RunReceipts(cmd.Context(), cfg, doc, os.Stderr)
+			if err != nil {
+				return err
+			}
+			rep.Print(os.Stdout, cfg.FindMax)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cfg.API, "api", cfg.API, "base URL of the stack's HTTP API")
+	fs.StringVar(&cfg.Key, "key", "", "an admin API key (prefer RATION_API_KEY)")
+	fs.Float64Var(&cfg.Rate, "rate", 1000, "receipts per second (the first step, with --find-max)")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each rate is sent")
+	fs.BoolVar(&cfg.FindMax, "find-max", false, "raise the rate until the POST p99 passes --max-p99 or a request fails")
+	fs.DurationVar(&cfg.MaxP99, "max-p99", 500*time.Millisecond, "the POST p99 a rate must keep")
+	fs.IntVar(&cfg.FollowOneIn, "follow-one-in", 50, "follow one receipt in this many to ACCEPTED")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +13,7 @@ import (
 func newDevCmd(g *globals) *cobra.Command {
 	cfg := devstack.DefaultConfig()
 	cfg.DataDir = ".data/dev"
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole system in one process on embedded defaults",
@@ -30,12 +32,24 @@ offset, schema and table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.FlagSet = cmd.Flags().Changed
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return devstack.Run(cmd.Context(), cfg, g.log, func(a devstack.Addrs) {
 				fmt.Fprintln(os.Stdout, a.ReadyLine())
 			})
 		},
 	}
 	fs := cmd.Flags()
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where Kafka, the registry and ClickHouse keep their data")
 	fs.StringVar(&cfg.API.Addr, "http", cfg.API.Addr, "HTTP API listen address")
 	fs.StringVar(&cfg.Broker.KafkaAddr, "kafka", cfg.Broker.KafkaAddr, "embedded Kafka listen address (port 0: a free port, kept across restarts)")
