@@ -172,3 +172,56 @@ func cmpString(a, b string) int {
 	}
 	return 0
 }
+
+// TestRepeatsAnswerConcurrentLookups: lookups made at once, many sharing
+// queries, each get their own receipt's digest and status, or nothing for
+// a receipt never stored, or another client's.
+func TestRepeatsAnswerConcurrentLookups(t *testing.T) {
+	conn, db := openDB(t)
+	codec := kafkatest.Codec(t, kafkatest.Setup{Records: []schemas.Record{new(ReceiptStatus)}})
+	var rows []sink.Row
+	for i := range 200 {
+		s := ReceiptStatus{ID: ID("shop", fmt.Sprintf("R-%d", i)), Client: "shop", ReceiptID: fmt.Sprintf("R-%d", i), Type: "retail",
+			Digest: fmt.Sprintf("d%d", i), Status: string(StatusAccepted), ReceivedAt: time.Now().UnixMilli(), Version: 1}
+		b, err := codec.Encode(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, rs...)
+	}
+	if err := sink.Insert(context.Background(), conn, db, rows); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := NewReader(conn, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRepeats(reader, 10*time.Second)
+	errs := make(chan error, 400)
+	for i := range 400 {
+		go func() {
+			client, n := "shop", i
+			if i%4 == 3 {
+				client = "other" // the id is shop's: nothing
+			}
+			digest, status, err := r.lookup(context.Background(), client, ID("shop", fmt.Sprintf("R-%d", n)))
+			want, wantStatus := fmt.Sprintf("d%d", n), StatusAccepted
+			if n >= 200 || client == "other" {
+				want, wantStatus = "", ""
+			}
+			if err == nil && (digest != want || status != wantStatus) {
+				err = fmt.Errorf("lookup %d of %s: %q %q, want %q %q", n, client, digest, status, want, wantStatus)
+			}
+			errs <- err
+		}()
+	}
+	for range 400 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

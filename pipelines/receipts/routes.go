@@ -36,12 +36,13 @@ const (
 // (a client reads its own, an admin every client's), and managing their
 // types (admins).
 type routes struct {
-	b      api.Backends
-	types  *receipttype.Registry
-	recent *recent
-	reader *Reader // nil without ClickHouse
-	log    *slog.Logger
-	now    func() time.Time
+	b       api.Backends
+	types   *receipttype.Registry
+	recent  *recent
+	reader  *Reader  // nil without ClickHouse
+	repeats *repeats // nil without ClickHouse
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // Routes returns the receipts pipeline's HTTP routes over b. They follow
@@ -60,6 +61,7 @@ func Routes(b api.Backends) ([]api.Route, error) {
 			return nil, err
 		}
 		rs.reader = r
+		rs.repeats = newRepeats(r, b.Config.BackendTimeout)
 	}
 	if b.Tasks != nil {
 		types := rs.types.Follow(TopicTypes, b.Codec, rs.log, b.KafkaOpts...)
@@ -132,24 +134,21 @@ func (rs *routes) submit(w http.ResponseWriter, r *http.Request) error {
 func (rs *routes) known(ctx context.Context, client, id string) (digest string, status Status, err error) {
 	if e, ok := rs.recent.get(id); ok {
 		status = StatusReceived
-		if rs.reader != nil {
-			if v, err := rs.reader.Receipt(ctx, client, id); err == nil {
-				status = v.Status
+		if rs.repeats != nil {
+			if _, st, err := rs.repeats.lookup(ctx, client, id); err == nil && st != "" {
+				status = st
 			}
 		}
 		return e.Digest, status, nil
 	}
-	if rs.reader == nil {
+	if rs.repeats == nil {
 		return "", "", nil
 	}
-	v, err := rs.reader.Receipt(ctx, client, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return "", "", nil
-	case err != nil:
+	digest, status, err = rs.repeats.lookup(ctx, client, id)
+	if err != nil {
 		return "", "", api.Unavailable("receipts cannot be checked for repeats now (ClickHouse)", err)
 	}
-	return v.Digest, v.Status, nil
+	return digest, status, nil
 }
 
 // owner returns the client whose receipt id is, if the caller may read it:

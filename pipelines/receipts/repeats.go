@@ -1,0 +1,139 @@
+package receipts
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// repeats tells whether receipts were received before, from ClickHouse,
+// for the POSTs that the index of recent receipts cannot answer. Concurrent
+// lookups share queries: the first waiting lookup starts a query for every
+// id waiting at that moment, and the lookups arriving meanwhile form the
+// next one. At a few receipts a second a lookup is one query; at
+// thousands, a query serves hundreds.
+type repeats struct {
+	reader  *Reader
+	timeout time.Duration
+
+	mu      sync.Mutex
+	waiting map[receiptKey][]chan repeatAnswer
+	running bool
+}
+
+type receiptKey struct{ client, id string }
+
+// repeatAnswer is what ClickHouse holds of a receipt: its digest and
+// status ("" digest: nothing).
+type repeatAnswer struct {
+	digest string
+	status Status
+	err    error
+}
+
+// maxRepeatBatch bounds the ids of one query.
+const maxRepeatBatch = 1000
+
+func newRepeats(reader *Reader, timeout time.Duration) *repeats {
+	return &repeats{reader: reader, timeout: timeout, waiting: make(map[receiptKey][]chan repeatAnswer)}
+}
+
+// lookup returns the digest and status of client's receipt id, "" if
+// ClickHouse has none.
+func (r *repeats) lookup(ctx context.Context, client, id string) (string, Status, error) {
+	w := make(chan repeatAnswer, 1)
+	r.mu.Lock()
+	k := receiptKey{client, id}
+	r.waiting[k] = append(r.waiting[k], w)
+	if !r.running {
+		r.running = true
+		go r.serve()
+	}
+	r.mu.Unlock()
+	select {
+	case a := <-w:
+		return a.digest, a.status, a.err
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+}
+
+// serve runs queries while lookups wait.
+func (r *repeats) serve() {
+	for {
+		r.mu.Lock()
+		if len(r.waiting) == 0 {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		batch := make(map[receiptKey][]chan repeatAnswer, min(len(r.waiting), maxRepeatBatch))
+		for k, ws := range r.waiting {
+			if len(batch) == maxRepeatBatch {
+				break
+			}
+			batch[k] = ws
+			delete(r.waiting, k)
+		}
+		r.mu.Unlock()
+		keys := make([]receiptKey, 0, len(batch))
+		for k := range batch {
+			keys = append(keys, k)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+		found, err := r.reader.digests(ctx, keys)
+		cancel()
+		for k, ws := range batch {
+			a := repeatAnswer{err: err}
+			if err == nil {
+				a = found[k]
+			}
+			for _, w := range ws {
+				w <- a
+			}
+		}
+	}
+}
+
+// digests returns the digest and status of each of keys that the read
+// model holds.
+func (rd *Reader) digests(ctx context.Context, keys []receiptKey) (map[receiptKey]repeatAnswer, error) {
+	clients, ids := make([]string, 0, len(keys)), make([]string, 0, len(keys))
+	for _, k := range keys {
+		if !slices.Contains(clients, k.client) {
+			clients = append(clients, k.client)
+		}
+		ids = append(ids, k.id)
+	}
+	q := fmt.Sprintf(`SELECT client, id, argMax(digest, version), toString(argMax(status, version)) FROM %s.receipts
+WHERE client IN (%s) AND id IN (%s) GROUP BY client, id`, rd.qdb, placeholders(len(clients)), placeholders(len(ids)))
+	args := make([]any, 0, len(clients)+len(ids))
+	for _, c := range clients {
+		args = append(args, c)
+	}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := rd.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("repeats: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[receiptKey]repeatAnswer, len(keys))
+	for rows.Next() {
+		var k receiptKey
+		var a repeatAnswer
+		var status string
+		if err := rows.Scan(&k.client, &k.id, &a.digest, &status); err != nil {
+			return nil, fmt.Errorf("repeats: %w", err)
+		}
+		a.status = Status(status)
+		out[k] = a
+	}
+	return out, rows.Err()
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
