@@ -338,8 +338,12 @@ type group struct {
 func joinGroup(t *testing.T, k *kafkatest.Kafka, name string, topics []string, ids ...string) *group {
 	t.Helper()
 	g := &group{members: map[string]*kgo.Client{}, owned: map[string]map[tp]bool{}, changed: make(chan struct{}, 1)}
+	// Every member's map exists before any member starts: a callback of
+	// an earlier member reads g.owned while the loop goes on.
 	for _, id := range ids {
 		g.owned[id] = map[tp]bool{}
+	}
+	for _, id := range ids {
 		update := func(parts map[string][]int32, own bool) {
 			g.mu.Lock()
 			for topic, ps := range parts {
