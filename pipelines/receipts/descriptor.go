@@ -36,12 +36,13 @@ func NewWith(opts *Options) pipeline.Descriptor {
 			{Name: TopicRegistered, Value: new(Receipt)},
 			{Name: TopicRejected, Value: new(Receipt)},
 			{Name: TopicStatuses, Value: new(ReceiptStatus), Compact: true},
+			{Name: TopicTotals, Value: new(ReceiptTotal), Compact: true},
 		},
 		Options:      opts,
 		Sink:         sinkMappings(),
 		Migrations:   migrations,
 		Routes:       Routes,
-		StateRecords: []schemas.Record{new(ReceiptStatus)},
+		StateRecords: []schemas.Record{new(ReceiptStatus), new(ReceiptTotal)},
 	}
 	registerStage := func(name, in, out string) pipeline.Stage {
 		return pipeline.Stage{
@@ -70,6 +71,14 @@ func NewWith(opts *Options) pipeline.Descriptor {
 			Handler: func(env pipeline.Env) (processor.Handler, error) {
 				return &statusView{codec: env.Codec, events: d.EventsTopic(), keepEnded: keepEnded, now: time.Now}, nil
 			},
+		},
+		{
+			Name:    ViewTotals,
+			Inputs:  []string{TopicRegistered},
+			Outputs: []string{TopicTotals},
+			State:   true,
+			View:    true,
+			Handler: func(env pipeline.Env) (processor.Handler, error) { return &totalsView{codec: env.Codec}, nil },
 		},
 	}
 	return d

@@ -20,6 +20,9 @@ const (
 	// TopicStatuses holds each receipt's status after every change, from
 	// the status view (compacted).
 	TopicStatuses = "ration.receipts.statuses"
+	// TopicTotals holds the running totals of accepted receipts, from the
+	// totals view (compacted).
+	TopicTotals = "ration.receipts.totals"
 )
 
 // The pipeline's stages and view.
@@ -31,4 +34,6 @@ const (
 	// ViewStatus folds the path's records and events into each receipt's
 	// status.
 	ViewStatus = "status"
+	// ViewTotals adds accepted receipts to the analytics' running totals.
+	ViewTotals = "totals"
 )

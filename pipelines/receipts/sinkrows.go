@@ -1,7 +1,9 @@
 package receipts
 
 import (
+	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -20,12 +22,68 @@ var (
 	byTimeTable    = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
 	byStatusTable  = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
 	documentsTable = &sink.Table{Name: "receipt_documents", Columns: []string{"client", "id", "digest", "received_ms", "content_type", "document"}}
+	linesTable     = &sink.Table{Name: "receipt_lines", Columns: []string{"client", "date", "id", "line", "type", "received_ms",
+		"product", "category", "quantity", "price", "amount", "currency"}}
+	byDayTable = &sink.Table{Name: "receipt_totals_by_day", Columns: []string{"day", "type", "category", "bucket", "version",
+		"lines", "quantity", "amount"}}
+	byClientMonthTable = &sink.Table{Name: "receipt_totals_by_client_month", Columns: []string{"client", "month", "type", "bucket",
+		"version", "receipts", "lines", "amount"}}
 )
 
-// sinkMappings store the status view's output in the read model, and
-// every receipt as it was sent.
+// sinkMappings store the status view's output in the read model, every
+// receipt as it was sent, every line of every accepted receipt and the
+// totals view's rollups.
 func sinkMappings() []sink.Mapping {
-	return []sink.Mapping{{Topic: TopicStatuses, Rows: statusRows}, {Topic: TopicReceived, Rows: documentRows}}
+	return []sink.Mapping{
+		{Topic: TopicStatuses, Rows: statusRows},
+		{Topic: TopicReceived, Rows: documentRows},
+		{Topic: TopicRegistered, Rows: lineRows},
+		{Topic: TopicTotals, Rows: totalRows},
+	}
+}
+
+func lineRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
+	var rc Receipt
+	if err := codec.Decode(r.Value, &rc); err != nil {
+		return nil, err
+	}
+	s, err := saleOf(rc.Value, rc.ReceivedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := sink.Storable(s.Issued); err != nil {
+		return nil, err
+	}
+	date := s.Issued.Truncate(24 * time.Hour)
+	rows := make([]sink.Row, len(s.Lines))
+	for i, l := range s.Lines {
+		rows[i] = sink.Row{Table: linesTable, Values: []any{rc.Client, date, rc.ID, sink.ClampU16(i), rc.Type,
+			uint64(millis(rc.ReceivedAt)), l.Product, l.Category, l.Quantity, l.Price, l.Amount, s.Currency}}
+	}
+	return rows, nil
+}
+
+func totalRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
+	var t ReceiptTotal
+	if err := codec.Decode(r.Value, &t); err != nil {
+		return nil, err
+	}
+	day, err := time.Parse("2006-01-02", t.Day)
+	if err != nil {
+		return nil, fmt.Errorf("total %s: day %q: %w", t.Kind, t.Day, err)
+	}
+	if err := sink.Storable(day); err != nil {
+		return nil, err
+	}
+	switch t.Kind {
+	case totalByDay:
+		return []sink.Row{{Table: byDayTable, Values: []any{day, t.Type, t.Category, t.Bucket, uint64(t.Version),
+			uint64(t.Lines), t.Quantity, t.Amount}}}, nil
+	case totalByClientMonth:
+		return []sink.Row{{Table: byClientMonthTable, Values: []any{t.Client, day, t.Type, t.Bucket, uint64(t.Version),
+			uint64(t.Receipts), uint64(t.Lines), t.Amount}}}, nil
+	}
+	return nil, fmt.Errorf("a total of kind %q", t.Kind)
 }
 
 func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {

@@ -1,0 +1,21 @@
+-- What customers bought over the New Year holidays (24 December to 7
+-- January) in each of the last 20 years, by category: lines, quantity and
+-- amount, from the rollup by day (a few rows per day, whatever the number
+-- of receipts). The inner query takes each bucket's latest total; the
+-- outer sums the buckets.
+SELECT
+    toUInt16(if(toMonth(day) = 12, toYear(day) + 1, toYear(day))) AS new_year,
+    category,
+    sum(lines)    AS lines,
+    sum(quantity) AS quantity,
+    sum(amount)   AS amount
+FROM (
+    SELECT day, type, category, bucket,
+           argMax(lines, version) AS lines, argMax(quantity, version) AS quantity, argMax(amount, version) AS amount
+    FROM {db}.receipt_totals_by_day
+    WHERE day >= toDate(concat(toString(toYear(today()) - 20), '-12-24'))
+      AND ((toMonth(day) = 12 AND toDayOfMonth(day) >= 24) OR (toMonth(day) = 1 AND toDayOfMonth(day) <= 7))
+    GROUP BY day, type, category, bucket
+)
+GROUP BY new_year, category
+ORDER BY new_year, category

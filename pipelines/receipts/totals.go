@@ -1,0 +1,156 @@
+package receipts
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/schemas"
+)
+
+// ReceiptTotal is a running total of accepted receipts in one bucket:
+// the totals view's state of it and what it writes.
+type ReceiptTotal struct {
+	Kind     string  `avro:"kind"`
+	Bucket   int32   `avro:"bucket"`
+	Day      string  `avro:"day"`
+	Client   string  `avro:"client"`
+	Type     string  `avro:"type"`
+	Category string  `avro:"category"`
+	Receipts int64   `avro:"receipts"`
+	Lines    int64   `avro:"lines"`
+	Quantity float64 `avro:"quantity"`
+	Amount   float64 `avro:"amount"`
+	Version  int64   `avro:"version"`
+}
+
+var receiptTotalSchema = schemas.MustSchema(avsc, "avro/receipt_total.avsc")
+
+// AvroSchema implements schemas.Record.
+func (*ReceiptTotal) AvroSchema() *schemas.Schema { return receiptTotalSchema }
+
+// The kinds of total.
+const (
+	totalByDay         = "day"          // by day, type and category
+	totalByClientMonth = "client_month" // by client, month and type
+)
+
+// totalsView is the totals view's handler: it adds every accepted
+// receipt to the totals of its day, type and line categories and of its
+// client, month and type, in its bucket's state, exactly once as every
+// stage is; and at the end of a batch writes each total the batch changed
+// as an absolute value with a new version. The sink stores those where
+// the latest version wins, so a replayed insert changes nothing: the
+// rollups analysts read are exact (docs/DESIGN.md, "Receipts").
+type totalsView struct {
+	codec *schemas.Codec
+}
+
+var (
+	_ processor.Handler    = (*totalsView)(nil)
+	_ processor.BatchEnder = (*totalsView)(nil)
+)
+
+// Keys of the view's state: a total, and the totals the batch changed.
+const (
+	totalPrefix = "t/"
+	dirtyPrefix = "d/"
+)
+
+// Process implements processor.Handler.
+func (v *totalsView) Process(_ context.Context, rec *kgo.Record, st processor.State) ([]*kgo.Record, error) {
+	var r Receipt
+	if err := v.codec.Decode(rec.Value, &r); err != nil {
+		return nil, processor.Permanent(err)
+	}
+	s, err := saleOf(r.Value, r.ReceivedAt)
+	if err != nil {
+		return nil, processor.Permanent(err)
+	}
+	day := s.Issued.Format("2006-01-02")
+	month := s.Issued.Format("2006-01") + "-01"
+	add := func(t ReceiptTotal, receipts int64, l *Line) error {
+		key := totalKey(t)
+		cur, err := v.get(st, key)
+		if err != nil {
+			return err
+		}
+		if cur.Kind == "" {
+			cur = t
+			cur.Bucket = rec.Partition
+		}
+		cur.Receipts += receipts
+		if l != nil {
+			cur.Lines++
+			cur.Quantity += l.Quantity
+			cur.Amount += l.Amount
+		}
+		b, err := v.codec.Encode(&cur)
+		if err != nil {
+			return err
+		}
+		st.Put(totalPrefix+key, b)
+		st.Put(dirtyPrefix+key, nil)
+		return nil
+	}
+	byMonth := ReceiptTotal{Kind: totalByClientMonth, Day: month, Client: r.Client, Type: r.Type}
+	if err := add(byMonth, 1, nil); err != nil {
+		return nil, err
+	}
+	// The client's month counts the receipt's amount once, as the sum of
+	// its lines.
+	for i := range s.Lines {
+		l := s.Lines[i]
+		if err := add(ReceiptTotal{Kind: totalByDay, Day: day, Type: r.Type, Category: l.Category}, 0, &l); err != nil {
+			return nil, err
+		}
+		if err := add(byMonth, 0, &Line{Amount: l.Amount}); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// EndBatch implements processor.BatchEnder: every total the batch
+// changed, with a new version.
+func (v *totalsView) EndBatch(_ context.Context, _ int32, st processor.State) ([]*kgo.Record, error) {
+	var out []*kgo.Record
+	for {
+		k, _, ok := st.First(dirtyPrefix)
+		if !ok {
+			return out, nil
+		}
+		st.Delete(k)
+		key := strings.TrimPrefix(k, dirtyPrefix)
+		t, err := v.get(st, key)
+		if err != nil {
+			return nil, err
+		}
+		t.Version++
+		b, err := v.codec.Encode(&t)
+		if err != nil {
+			return nil, err
+		}
+		st.Put(totalPrefix+key, b)
+		out = append(out, &kgo.Record{Topic: TopicTotals, Key: []byte(strconv.Itoa(int(t.Bucket)) + "/" + key), Value: b})
+	}
+}
+
+func (v *totalsView) get(st processor.State, key string) (ReceiptTotal, error) {
+	var t ReceiptTotal
+	if b, ok := st.Get(totalPrefix + key); ok {
+		if err := v.codec.Decode(b, &t); err != nil {
+			return t, fmt.Errorf("total %s: %w", key, err)
+		}
+	}
+	return t, nil
+}
+
+// totalKey names a total by its kind and dimensions.
+func totalKey(t ReceiptTotal) string {
+	return strings.Join([]string{t.Kind, t.Day, t.Client, t.Type, t.Category}, "\x1f")
+}
