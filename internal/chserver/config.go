@@ -89,3 +89,7 @@ func serverArgs(binary, configFile string) []string {
 	}
 	return args
 }
+
+// AnalystUser is a user of the server that may read every table and
+// change nothing: the one to give analysts (docs/analytics.md).
+const AnalystUser = "analyst"

@@ -134,7 +134,12 @@ func (l layout) writeConfig(p ports) error {
 		// An idle connection notices a shutdown only every poll_interval
 		// seconds (default 10): clients' pooled connections would hold
 		// every stop that long.
-		`  <profiles><default><poll_interval>1</poll_interval></default></profiles>`,
+		`  <profiles>`,
+		`    <default><poll_interval>1</poll_interval></default>`,
+		// Analysts read and change nothing (readonly 2: they may still set
+		// a query's own settings, such as max_execution_time).
+		`    <readonly><poll_interval>1</poll_interval><readonly>2</readonly></readonly>`,
+		`  </profiles>`,
 		`  <users>`,
 		`    <default>`,
 		`      <password></password>`,
@@ -142,6 +147,12 @@ func (l layout) writeConfig(p ports) error {
 		`      <profile>default</profile>`,
 		`      <quota>default</quota>`,
 		`    </default>`,
+		`    <` + AnalystUser + `>`,
+		`      <password></password>`,
+		`      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>`,
+		`      <profile>readonly</profile>`,
+		`      <quota>default</quota>`,
+		`    </` + AnalystUser + `>`,
 		`  </users>`,
 		`  <quotas><default></default></quotas>`,
 		`</yandex>`,

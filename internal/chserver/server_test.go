@@ -118,3 +118,28 @@ func TestConfigNeedsDir(t *testing.T) {
 		t.Fatal("started without a data dir")
 	}
 }
+
+// TestAnalystReadsAndChangesNothing: the analyst user reads a table and
+// may neither write to it nor create one.
+func TestAnalystReadsAndChangesNothing(t *testing.T) {
+	srv := chtest.Start(t)
+	ctx := context.Background()
+	if err := connect(t, srv.Addr()).Exec(ctx, "CREATE TABLE default.facts (n UInt8) ENGINE = Memory"); err != nil {
+		t.Fatal(err)
+	}
+	analyst, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.Addr()}, Protocol: clickhouse.Native,
+		Auth: clickhouse.Auth{Username: chserver.AnalystUser}, DialTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { analyst.Close() })
+	var n uint64
+	if err := analyst.QueryRow(ctx, "SELECT count() FROM default.facts").Scan(&n); err != nil {
+		t.Fatalf("the analyst cannot read: %v", err)
+	}
+	for _, q := range []string{"INSERT INTO default.facts VALUES (1)", "CREATE TABLE default.mine (n UInt8) ENGINE = Memory", "DROP TABLE default.facts"} {
+		if err := analyst.Exec(ctx, q); err == nil || !strings.Contains(strings.ToLower(err.Error()), "readonly") {
+			t.Errorf("%s: %v, want refused (readonly)", q, err)
+		}
+	}
+}
