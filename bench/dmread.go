@@ -160,31 +160,13 @@ func RunDMRead(ctx context.Context, cfg DMReadConfig, progress io.Writer) (DMRea
 		return DMReadReport{}, fmt.Errorf("users %d: need at least 10", cfg.Users)
 	}
 	rep := DMReadReport{Users: cfg.Users}
-	addr, stop, err := clickhouse(ctx, cfg.ClickHouse, progress)
-	if err != nil {
-		return rep, err
-	}
-	defer stop()
-
 	d := dm.New()
-	reg := srfake.New()
-	defer reg.Close()
-	topics, records := pipeline.Schemas([]pipeline.Descriptor{d})
-	codec, err := kafkaconn.Config{Registry: reg.URL()}.Codec(ctx, topics, records...)
+	bd, err := openBenchDB(ctx, cfg.ClickHouse, d, "bench_dm_read", progress)
 	if err != nil {
 		return rep, err
 	}
-	db := fmt.Sprintf("bench_dm_read_%d", time.Now().UnixNano())
-	conn, err := sink.Open(ctx, addr, db, pipeline.SinkLayout([]pipeline.Descriptor{d}).Migrations...)
-	if err != nil {
-		return rep, err
-	}
-	defer conn.Close()
-	defer func() {
-		if err := conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+db); err != nil {
-			fmt.Fprintln(progress, "drop bench database:", err)
-		}
-	}()
+	defer bd.close()
+	codec, conn, db := bd.codec, bd.conn, bd.db
 
 	l, err := newDMLoader(d, codec, conn, db, cfg.Seed)
 	if err != nil {
@@ -227,27 +209,60 @@ func RunDMRead(ctx context.Context, cfg DMReadConfig, progress io.Writer) (DMRea
 	return rep, nil
 }
 
-// clickhouse returns the address of the server at addr, or starts one.
-func clickhouse(ctx context.Context, addr string, progress io.Writer) (string, func(), error) {
-	if addr != "" {
-		return addr, func() {}, nil
-	}
-	dir, err := os.MkdirTemp("", "ration-bench-clickhouse-")
-	if err != nil {
-		return "", nil, err
-	}
-	fmt.Fprintln(progress, "starting clickhouse-server in", dir)
-	srv, err := chserver.Start(ctx, chserver.Config{Dir: dir})
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	return srv.Addr(), func() {
-		if err := srv.Stop(); err != nil {
-			fmt.Fprintln(progress, "stop clickhouse-server:", err)
+// benchDB is a database of its own for one run of a benchmark, on the
+// ClickHouse server at an address or one it starts, with a pipeline's
+// migrations applied and a codec of its records; close drops it.
+type benchDB struct {
+	codec *schemas.Codec
+	conn  driver.Conn
+	db    string
+	close func()
+}
+
+func openBenchDB(ctx context.Context, addr string, d pipeline.Descriptor, name string, progress io.Writer) (*benchDB, error) {
+	var stops []func()
+	b := &benchDB{close: func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
 		}
-		os.RemoveAll(dir)
-	}, nil
+	}}
+	fail := func(err error) (*benchDB, error) { b.close(); return nil, err }
+	if addr == "" {
+		dir, err := os.MkdirTemp("", "ration-bench-clickhouse-")
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, func() { os.RemoveAll(dir) })
+		fmt.Fprintln(progress, "starting clickhouse-server in", dir)
+		srv, err := chserver.Start(ctx, chserver.Config{Dir: dir})
+		if err != nil {
+			return fail(err)
+		}
+		stops = append(stops, func() {
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintln(progress, "stop clickhouse-server:", err)
+			}
+		})
+		addr = srv.Addr()
+	}
+	reg := srfake.New()
+	stops = append(stops, reg.Close)
+	topics, records := pipeline.Schemas([]pipeline.Descriptor{d})
+	var err error
+	if b.codec, err = (kafkaconn.Config{Registry: reg.URL()}).Codec(ctx, topics, records...); err != nil {
+		return fail(err)
+	}
+	b.db = fmt.Sprintf("%s_%d", name, time.Now().UnixNano())
+	if b.conn, err = sink.Open(ctx, addr, b.db, pipeline.SinkLayout([]pipeline.Descriptor{d}).Migrations...); err != nil {
+		return fail(err)
+	}
+	stops = append(stops, func() {
+		if err := b.conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+b.db); err != nil {
+			fmt.Fprintln(progress, "drop bench database:", err)
+		}
+		b.conn.Close()
+	})
+	return b, nil
 }
 
 // awaitMerges waits until no merge runs in db, so that the reads do not

@@ -55,7 +55,7 @@ of each counts; the last line is ratio=<pipeline/ceiling>.`,
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
 	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd())
+	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd(), newBenchAnalyticsCmd())
 	return cmd
 }
 
@@ -129,5 +129,39 @@ max_rate=<receipts/s>.`,
 	fs.BoolVar(&cfg.FindMax, "find-max", false, "raise the rate until the POST p99 passes --max-p99 or a request fails")
 	fs.DurationVar(&cfg.MaxP99, "max-p99", 500*time.Millisecond, "the POST p99 a rate must keep")
 	fs.IntVar(&cfg.FollowOneIn, "follow-one-in", 50, "follow one receipt in this many to ACCEPTED")
+	return cmd
+}
+
+func newBenchAnalyticsCmd() *cobra.Command {
+	var cfg bench.AnalyticsConfig
+	cmd := &cobra.Command{
+		Use:   "receipts-analytics",
+		Short: "The analysts' questions at N/10 and N receipt lines, ration's tables against one plain table",
+		Long: `Loads synthetic accepted receipts with --lines lines over --years into
+ClickHouse (a server it starts, or --clickhouse) as the pipeline stores them
+(the lines by the sink's mapping, the rollups by the totals view's own
+handler), and times a client's last 30 days, a page of 10 000 of a client's
+lines, and the New Year holidays of every year (docs/analytics.md), at a
+tenth of the lines and at all of them, on ration's tables and, as the
+baseline, on one plain table of the same lines. The last line is
+recent_p99_ms=… new_year_ms=… recent_growth=<p99 at N / at N/10>
+new_year_growth=<p50 at N / at N/10>.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := bench.RunReceiptsAnalytics(cmd.Context(), cfg, os.Stderr)
+			if err != nil {
+				return err
+			}
+			rep.Print(os.Stdout)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&cfg.Lines, "lines", 10_000_000, "receipt lines of the second measurement (the first has a tenth)")
+	fs.IntVar(&cfg.Years, "years", 20, "years the receipts are spread over")
+	fs.IntVar(&cfg.Clients, "clients", 10_000, "clients the receipts belong to")
+	fs.IntVar(&cfg.Samples, "samples", 50, "samples of each question on ration's tables (the baseline takes a fifth)")
+	fs.StringVar(&cfg.ClickHouse, "clickhouse", "", "native address of a ClickHouse server to use (default: start one)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated receipts and the sampled clients")
 	return cmd
 }

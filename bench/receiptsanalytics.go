@@ -1,0 +1,327 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	receiptsamples "github.com/rationhq/ration/docs/receipts"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/receipts"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/sink"
+)
+
+// AnalyticsConfig configures `ration bench receipts-analytics`.
+type AnalyticsConfig struct {
+	// Lines is how many receipt lines the second measurement holds; the
+	// first holds a tenth. Default 10 000 000.
+	Lines int
+	// Years the receipts are spread over, up to today. Default 20.
+	Years int
+	// Clients the receipts belong to. Default 10 000.
+	Clients int
+	// Samples of each question (the baseline takes a fifth, at least 3).
+	// Default 50.
+	Samples int
+	// ClickHouse is the native address of a server to use; empty starts
+	// one in a temporary directory.
+	ClickHouse string
+	Seed       uint64
+}
+
+func (c *AnalyticsConfig) setDefaults() {
+	if c.Lines == 0 {
+		c.Lines = 10_000_000
+	}
+	if c.Years == 0 {
+		c.Years = 20
+	}
+	if c.Clients == 0 {
+		c.Clients = 10_000
+	}
+	if c.Samples == 0 {
+		c.Samples = 50
+	}
+}
+
+// AnalyticsResult is one way of answering the questions, over one number
+// of lines.
+type AnalyticsResult struct {
+	Way     string // "ration" (ordered lines, rollups) or "raw" (one plain table of lines)
+	Lines   int
+	Recent  Quantiles // a client's last 30 days
+	Page    Quantiles // a client's first 10 000 lines of a year
+	NewYear Quantiles // the New Year holidays of every year
+}
+
+// AnalyticsReport is a run of `ration bench receipts-analytics`.
+type AnalyticsReport struct {
+	Lines   int
+	Load    time.Duration
+	Results []AnalyticsResult
+}
+
+func (r AnalyticsReport) result(way string, lines int) AnalyticsResult {
+	for _, res := range r.Results {
+		if res.Way == way && res.Lines == lines {
+			return res
+		}
+	}
+	return AnalyticsResult{}
+}
+
+// Print writes a table of every way's questions and, last, the figures
+// docs/benchmarks.md keeps.
+func (r AnalyticsReport) Print(w io.Writer) {
+	fmt.Fprintf(w, "lines=%d load=%s; times in ms\n", r.Lines, r.Load.Round(time.Second))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "way\tlines\t30 days p50\t30 days p99\tpage p50\tpage p99\tnew year p50\tnew year p99\t")
+	for _, res := range r.Results {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", res.Way, res.Lines, ms(res.Recent.P50), ms(res.Recent.P99),
+			ms(res.Page.P50), ms(res.Page.P99), ms(res.NewYear.P50), ms(res.NewYear.P99))
+	}
+	tw.Flush()
+	small, big := r.result("ration", r.Lines/10), r.result("ration", r.Lines)
+	fmt.Fprintf(w, "recent_p99_ms=%s new_year_ms=%s recent_growth=%.2f new_year_growth=%.2f\n",
+		ms(big.Recent.P99), ms(big.NewYear.P50), ratio(big.Recent.P99, small.Recent.P99), ratio(big.NewYear.P50, small.NewYear.P50))
+}
+
+// RunReceiptsAnalytics loads synthetic accepted receipts with cfg.Lines
+// lines spread over cfg.Years into ClickHouse as the pipeline stores them
+// (the lines by the sink's mapping, the rollups by the totals view's own
+// handler), and times the analysts' questions at a tenth of the lines and
+// at all of them: on ration's tables (docs/analytics.md) and, as the
+// baseline, on one plain table of the same lines in arrival order.
+func RunReceiptsAnalytics(ctx context.Context, cfg AnalyticsConfig, progress io.Writer) (AnalyticsReport, error) {
+	cfg.setDefaults()
+	rep := AnalyticsReport{Lines: cfg.Lines}
+	d := receipts.New()
+	bd, err := openBenchDB(ctx, cfg.ClickHouse, d, "bench_receipts_analytics", progress)
+	if err != nil {
+		return rep, err
+	}
+	defer bd.close()
+	if err := bd.conn.Exec(ctx, `CREATE TABLE `+bd.db+`.raw_lines ENGINE = MergeTree ORDER BY tuple() AS
+SELECT * FROM `+bd.db+`.receipt_lines WHERE 0`); err != nil {
+		return rep, fmt.Errorf("raw lines table: %w", err)
+	}
+	l, err := newAnalyticsLoader(d, bd, cfg)
+	if err != nil {
+		return rep, err
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, 3))
+	for _, lines := range []int{cfg.Lines / 10, cfg.Lines} {
+		fmt.Fprintf(progress, "loading lines up to %d...\n", lines)
+		start := time.Now()
+		if err := l.load(ctx, lines); err != nil {
+			return rep, err
+		}
+		rep.Load += time.Since(start)
+		if err := awaitMerges(ctx, bd.conn, bd.db); err != nil {
+			return rep, err
+		}
+		for _, way := range []struct {
+			name    string
+			samples int
+		}{{"ration", cfg.Samples}, {"raw", max(3, cfg.Samples/5)}} {
+			fmt.Fprintf(progress, "asking %d lines the %s way...\n", lines, way.name)
+			res, err := l.ask(ctx, r, way.name, way.samples)
+			if err != nil {
+				return rep, fmt.Errorf("%s: %w", way.name, err)
+			}
+			res.Way, res.Lines = way.name, lines
+			rep.Results = append(rep.Results, res)
+		}
+	}
+	return rep, nil
+}
+
+// analyticsLoader generates accepted receipts, folds them with the totals
+// view and stores their lines and the totals.
+type analyticsLoader struct {
+	bd      *benchDB
+	cfg     AnalyticsConfig
+	view    processor.Handler
+	ender   processor.BatchEnder
+	store   processor.Store
+	lines   sink.Mapping
+	totals  sink.Mapping
+	raw     *sink.Table // the baseline's table
+	now     time.Time
+	r       *rand.Rand
+	next    int // the next receipt
+	written int // lines so far
+}
+
+func newAnalyticsLoader(d pipeline.Descriptor, bd *benchDB, cfg AnalyticsConfig) (*analyticsLoader, error) {
+	stage, ok := d.Stage(receipts.ViewTotals)
+	if !ok {
+		return nil, fmt.Errorf("pipeline %s has no view %s", d.Name, receipts.ViewTotals)
+	}
+	view, err := stage.Handler(pipeline.Env{Codec: bd.codec})
+	if err != nil {
+		return nil, err
+	}
+	l := &analyticsLoader{bd: bd, cfg: cfg, view: view, store: processor.NewMemoryStore(), now: time.Now().UTC(),
+		r: rand.New(rand.NewPCG(cfg.Seed, 4))}
+	l.ender, _ = view.(processor.BatchEnder)
+	for _, m := range d.Sink {
+		switch m.Topic {
+		case receipts.TopicRegistered:
+			l.lines = m
+		case receipts.TopicTotals:
+			l.totals = m
+		}
+	}
+	return l, nil
+}
+
+// analyticsBuckets are the buckets the totals view's state is spread over.
+const analyticsBuckets = 12
+
+var analyticsCategories = []string{"dairy", "bakery", "produce", "meat", "drinks", "frozen", "household", "toys",
+	"clothing", "fuel", "shop", "food", "pharmacy", "first-aid", "books", "garden", "pets", "electronics", "snacks", "tobacco"}
+
+// load adds receipts until the lines reach n: each with one to eight
+// lines, of a random client, issued at a random time of the years.
+func (l *analyticsLoader) load(ctx context.Context, n int) error {
+	const chunk = 200_000 // lines per insert
+	span := time.Duration(l.cfg.Years) * 365 * 24 * time.Hour
+	for l.written < n {
+		var rows []sink.Row
+		for lines := 0; lines < chunk && l.written < n; l.next++ {
+			client := fmt.Sprintf("client-%05d", l.r.IntN(l.cfg.Clients))
+			issued := l.now.Add(-time.Duration(l.r.Int64N(int64(span))))
+			k := 1 + l.r.IntN(8)
+			items := make([]receipts.Line, k)
+			for i := range items {
+				amount := float64(1+l.r.IntN(20000)) / 100
+				items[i] = receipts.Line{Product: fmt.Sprintf("product-%04d", l.r.IntN(5000)),
+					Category: analyticsCategories[l.r.IntN(len(analyticsCategories))], Quantity: 1, Price: amount, Amount: amount}
+			}
+			value, err := json.Marshal(map[string]any{"issued_at": issued.Format(time.RFC3339), "currency": "EUR", "lines": items})
+			if err != nil {
+				return err
+			}
+			id := receipts.ID(client, fmt.Sprintf("R-%09d", l.next))
+			b, err := l.bd.codec.Encode(&receipts.Receipt{ID: id, Client: client, ReceiptID: fmt.Sprintf("R-%09d", l.next),
+				Type: []string{"retail", "fuel", "pharmacy", "restaurant"}[l.r.IntN(4)], Value: string(value), ReceivedAt: issued,
+				LogisticsRegisteredAt: issued})
+			if err != nil {
+				return err
+			}
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(id))
+			rec := &kgo.Record{Topic: receipts.TopicRegistered, Partition: int32(h.Sum32() % analyticsBuckets), Key: []byte(id), Value: b}
+			if _, err := l.view.Process(ctx, rec, processor.StoreState(l.store, rec.Partition)); err != nil {
+				return err
+			}
+			rs, err := l.lines.Rows(l.bd.codec, rec)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, rs...)
+			lines += k
+			l.written += k
+		}
+		for b := range int32(analyticsBuckets) {
+			out, err := l.ender.EndBatch(ctx, b, processor.StoreState(l.store, b))
+			if err != nil {
+				return err
+			}
+			for _, o := range out {
+				rs, err := l.totals.Rows(l.bd.codec, o)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, rs...)
+			}
+		}
+		// The baseline: the same lines in one plain table, in arrival
+		// order.
+		var raw []sink.Row
+		for _, row := range rows {
+			if row.Table.Name == "receipt_lines" {
+				if l.raw == nil {
+					l.raw = &sink.Table{Name: "raw_lines", Columns: row.Table.Columns}
+				}
+				raw = append(raw, sink.Row{Table: l.raw, Values: row.Values})
+			}
+		}
+		if err := sink.Insert(ctx, l.bd.conn, l.bd.db, append(rows, raw...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ask times the questions the way named.
+func (l *analyticsLoader) ask(ctx context.Context, r *rand.Rand, way string, samples int) (AnalyticsResult, error) {
+	var res AnalyticsResult
+	table := "receipt_lines FINAL"
+	if way == "raw" {
+		table = "raw_lines"
+	}
+	timeQuery := func(q func() string) (Quantiles, error) {
+		ds := make([]time.Duration, 0, samples)
+		for range samples {
+			query := q()
+			start := time.Now()
+			rows, err := l.bd.conn.Query(ctx, query)
+			if err != nil {
+				return Quantiles{}, fmt.Errorf("%s: %w", query, err)
+			}
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return Quantiles{}, err
+			}
+			ds = append(ds, time.Since(start))
+		}
+		return quantiles(ds), nil
+	}
+	client := func() string { return fmt.Sprintf("client-%05d", r.IntN(l.cfg.Clients)) }
+	var err error
+	if res.Recent, err = timeQuery(func() string {
+		if way == "ration" {
+			q, _ := receiptsamples.Query("client_last_30_days", l.bd.db, client())
+			return q
+		}
+		return fmt.Sprintf(`SELECT id, type, min(date) AS day, count() AS lines, sum(amount) AS total, any(currency) AS currency
+FROM %s.raw_lines WHERE client = '%s' AND date >= today() - 30 GROUP BY id, type ORDER BY day DESC, id`, l.bd.db, client())
+	}); err != nil {
+		return res, err
+	}
+	if res.Page, err = timeQuery(func() string {
+		year := l.now.Year() - r.IntN(l.cfg.Years)
+		return fmt.Sprintf(`SELECT id, line, date, product, category, amount FROM %s.%s
+WHERE client = '%s' AND date >= toDate('%d-01-01') AND date < toDate('%d-01-01') ORDER BY date, id, line LIMIT 10000`,
+			l.bd.db, table, client(), year, year+1)
+	}); err != nil {
+		return res, err
+	}
+	if res.NewYear, err = timeQuery(func() string {
+		if way == "ration" {
+			q, _ := receiptsamples.Query("new_year", l.bd.db, "")
+			return q
+		}
+		return fmt.Sprintf(`SELECT toUInt16(if(toMonth(date) = 12, toYear(date) + 1, toYear(date))) AS new_year, category,
+    count() AS lines, sum(quantity) AS quantity, sum(amount) AS amount
+FROM %s.raw_lines
+WHERE (toMonth(date) = 12 AND toDayOfMonth(date) >= 24) OR (toMonth(date) = 1 AND toDayOfMonth(date) <= 7)
+GROUP BY new_year, category ORDER BY new_year, category`, l.bd.db)
+	}); err != nil {
+		return res, err
+	}
+	return res, nil
+}
