@@ -47,12 +47,12 @@ func Caller(r *http.Request) auth.Principal {
 // be). The key never reaches a log line, an error message or an audit
 // record.
 func (s *Server) authorize(rt Route, h http.Handler) http.Handler {
-	if rt.Scope == public || s.deps.Clients == nil {
+	if rt.Scope == Public || (s.deps.Clients == nil && rt.Users == nil) {
 		return h
 	}
 	pattern := rt.Pattern()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.authenticate(r)
+		p, ok := s.authenticate(r, rt.Users)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ration"`)
 			s.fail(w, r, pattern, Errorf(http.StatusUnauthorized, "a valid API key is required: Authorization: Bearer KEY"))
@@ -85,12 +85,26 @@ func (s *Server) serveAllowed(w http.ResponseWriter, r *http.Request, rt Route, 
 	h.ServeHTTP(w, r)
 }
 
-// authenticate reads the bearer key of r and looks it up.
-func (s *Server) authenticate(r *http.Request) (auth.Principal, bool) {
+// authenticate reads the bearer of r and looks it up: among users (nil:
+// the route has none), then among the API's clients. Without a client
+// registry, a request that is no user's is Anonymous.
+func (s *Server) authenticate(r *http.Request, users Authenticator) (auth.Principal, bool) {
 	h := r.Header.Get("Authorization")
 	const bearer = "Bearer "
-	if len(h) <= len(bearer) || !strings.EqualFold(h[:len(bearer)], bearer) {
+	key := ""
+	if len(h) > len(bearer) && strings.EqualFold(h[:len(bearer)], bearer) {
+		key = strings.TrimSpace(h[len(bearer):])
+	}
+	if users != nil && key != "" {
+		if p, ok := users.Authenticate(key); ok {
+			return p, true
+		}
+	}
+	switch {
+	case s.deps.Clients == nil:
+		return Anonymous, true
+	case key == "":
 		return auth.Principal{}, false
 	}
-	return s.deps.Clients.Authenticate(strings.TrimSpace(h[len(bearer):]))
+	return s.deps.Clients.Authenticate(key)
 }

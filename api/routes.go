@@ -15,12 +15,17 @@ type Route struct {
 	// Path is a net/http pattern path, which is also OpenAPI's template
 	// syntax.
 	Path string
-	// Scope is what a client's key must allow; "" is a public route.
+	// Scope is what a client's key must allow; Public needs no key.
 	Scope schemas.Scope
 	// Handle answers a request, or returns the answer's *Error (any other
 	// error is a 500): every error answer has the same JSON shape and log
 	// line.
 	Handle func(w http.ResponseWriter, r *http.Request) error
+	// Users, if set, authenticates the route's callers that are not API
+	// clients (a pipeline's own users, by their tokens): a bearer it
+	// knows is the caller, with the scope it gives; any other bearer is
+	// looked up among the API's clients.
+	Users Authenticator
 }
 
 // Pattern is the route's net/http pattern and its metrics label.
@@ -31,24 +36,24 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 // pipelines, which a test in package pipelines checks.
 func (s *Server) Routes() []Route {
 	own := []Route{
-		{http.MethodGet, "/healthz", public, s.healthz},
-		{http.MethodGet, "/metrics", public, s.serveMetrics},
-		{http.MethodPost, "/v1/clients", schemas.ScopeAdmin, s.addClient},
-		{http.MethodGet, "/v1/clients", schemas.ScopeAdmin, s.listClients},
-		{http.MethodDelete, "/v1/clients/{name}", schemas.ScopeAdmin, s.revokeClient},
-		{http.MethodGet, "/v1/audit", schemas.ScopeAdmin, s.audit},
-		{http.MethodGet, "/v1/dead", schemas.ScopeAdmin, s.listDead},
-		{http.MethodPost, "/v1/dead/replay", schemas.ScopeAdmin, s.replayDead},
-		{http.MethodPost, "/v1/dead/purge", schemas.ScopeAdmin, s.purgeDead},
-		{http.MethodPost, "/v1/reprocess/runs", schemas.ScopeAdmin, s.runReprocess},
-		{http.MethodGet, "/v1/reprocess/runs/{id}", schemas.ScopeAdmin, s.getReprocessRun},
-		{http.MethodGet, "/v1/pipelines", schemas.ScopeRead, s.pipelines},
+		{Method: http.MethodGet, Path: "/healthz", Scope: Public, Handle: s.healthz},
+		{Method: http.MethodGet, Path: "/metrics", Scope: Public, Handle: s.serveMetrics},
+		{Method: http.MethodPost, Path: "/v1/clients", Scope: schemas.ScopeAdmin, Handle: s.addClient},
+		{Method: http.MethodGet, Path: "/v1/clients", Scope: schemas.ScopeAdmin, Handle: s.listClients},
+		{Method: http.MethodDelete, Path: "/v1/clients/{name}", Scope: schemas.ScopeAdmin, Handle: s.revokeClient},
+		{Method: http.MethodGet, Path: "/v1/audit", Scope: schemas.ScopeAdmin, Handle: s.audit},
+		{Method: http.MethodGet, Path: "/v1/dead", Scope: schemas.ScopeAdmin, Handle: s.listDead},
+		{Method: http.MethodPost, Path: "/v1/dead/replay", Scope: schemas.ScopeAdmin, Handle: s.replayDead},
+		{Method: http.MethodPost, Path: "/v1/dead/purge", Scope: schemas.ScopeAdmin, Handle: s.purgeDead},
+		{Method: http.MethodPost, Path: "/v1/reprocess/runs", Scope: schemas.ScopeAdmin, Handle: s.runReprocess},
+		{Method: http.MethodGet, Path: "/v1/reprocess/runs/{id}", Scope: schemas.ScopeAdmin, Handle: s.getReprocessRun},
+		{Method: http.MethodGet, Path: "/v1/pipelines", Scope: schemas.ScopeRead, Handle: s.pipelines},
 	}
 	return append(own, s.deps.Routes...)
 }
 
-// public marks a route that needs no key: probes and scrapers.
-const public schemas.Scope = ""
+// Public marks a route that needs no key: probes, scrapers, a login.
+const Public schemas.Scope = ""
 
 // mount builds the handler of every route, and of everything else.
 // net/http's mux answers an unknown path or a wrong method in plain text;

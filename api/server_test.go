@@ -143,7 +143,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 // TestReasonsAreAnswered: an error with reasons answers {"error", "reasons"},
 // every reason with its path.
 func TestReasonsAreAnswered(t *testing.T) {
-	route := Route{http.MethodPost, "/v1/check", schemas.ScopeWrite, func(http.ResponseWriter, *http.Request) error {
+	route := Route{Method: http.MethodPost, Path: "/v1/check", Scope: schemas.ScopeWrite, Handle: func(http.ResponseWriter, *http.Request) error {
 		return Errorf(http.StatusUnprocessableEntity, "2 things are wrong").WithReasons([]Reason{{Path: "/a", Message: "missing"}, {Path: "", Message: "too big"}})
 	}}
 	srv, err := New(Defaults(), Deps{Routes: []Route{route}})

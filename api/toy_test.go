@@ -27,9 +27,9 @@ func newToyRoutes() *toyRoutes { return &toyRoutes{} }
 
 func (toy *toyRoutes) routes() []Route {
 	return []Route{
-		{http.MethodPost, "/v1/toy/items", schemas.ScopeWrite, toy.add},
-		{http.MethodGet, "/v1/toy/items", schemas.ScopeRead, toy.list},
-		{http.MethodGet, "/v1/toy/items/{id}", schemas.ScopeRead, toy.get},
+		{Method: http.MethodPost, Path: "/v1/toy/items", Scope: schemas.ScopeWrite, Handle: toy.add},
+		{Method: http.MethodGet, Path: "/v1/toy/items", Scope: schemas.ScopeRead, Handle: toy.list},
+		{Method: http.MethodGet, Path: "/v1/toy/items/{id}", Scope: schemas.ScopeRead, Handle: toy.get},
 	}
 }
 

@@ -10,13 +10,14 @@ import (
 
 	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/dm"
+	"github.com/rationhq/ration/pipelines/points"
 	"github.com/rationhq/ration/pipelines/receipts"
 )
 
 // All returns a fresh descriptor of every pipeline (its options at their
 // defaults, ready to be bound to flags).
 func All() []pipeline.Descriptor {
-	return []pipeline.Descriptor{dm.New(), receipts.New()}
+	return []pipeline.Descriptor{dm.New(), receipts.New(), points.New()}
 }
 
 // Names lists the pipelines' names.

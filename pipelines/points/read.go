@@ -1,0 +1,257 @@
+package points
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/sink"
+)
+
+// ErrNotFound is what the reader does not have.
+var ErrNotFound = ration.ErrNotFound
+
+// Reader answers the points API's reads from the ledger's tables
+// (migrations/0001): a group reads its own rows, a history page its
+// entries and no others.
+type Reader struct {
+	conn driver.Conn
+	qdb  string
+}
+
+// NewReader reads database db through conn (sink.Open, which has applied
+// the pipeline's migrations).
+func NewReader(conn driver.Conn, db string) (*Reader, error) {
+	qdb, err := sink.QuoteDB(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{conn: conn, qdb: qdb}, nil
+}
+
+// Groups returns the groups of ids that the ledger has recorded, each as
+// of its last change, in the order of ids.
+func (r *Reader) Groups(ctx context.Context, ids []string) ([]ration.PointsGroup, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// One placeholder per id: 18.16 takes a bound slice for an array,
+	// which IN refuses.
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := r.conn.Query(ctx, `SELECT group_id, max(seq), argMax(name, seq), argMax(location, seq),
+    argMax(balance, seq), argMax(members, seq), argMax(created_ms, seq), argMax(updated_ms, seq)
+FROM `+r.qdb+`.points_groups WHERE group_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) GROUP BY group_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("groups: %w", err)
+	}
+	defer rows.Close()
+	found := make(map[string]ration.PointsGroup, len(ids))
+	for rows.Next() {
+		var (
+			g                ration.PointsGroup
+			seq              uint64
+			created, updated uint64
+		)
+		if err := rows.Scan(&g.GroupID, &seq, &g.Name, &g.Location, &g.Balance, &g.Members, &created, &updated); err != nil {
+			return nil, fmt.Errorf("groups: %w", err)
+		}
+		g.Seq = int64(seq)
+		g.CreatedAt = ration.Timestamp{Time: time.UnixMilli(int64(created)).UTC()}
+		g.UpdatedAt = ration.Timestamp{Time: time.UnixMilli(int64(updated)).UTC()}
+		found[g.GroupID] = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("groups: %w", err)
+	}
+	out := make([]ration.PointsGroup, 0, len(found))
+	for _, id := range ids {
+		if g, ok := found[id]; ok {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// Group returns group id.
+func (r *Reader) Group(ctx context.Context, id string) (ration.PointsGroup, error) {
+	gs, err := r.Groups(ctx, []string{id})
+	if err != nil {
+		return ration.PointsGroup{}, err
+	}
+	if len(gs) == 0 {
+		return ration.PointsGroup{}, fmt.Errorf("group %q: %w", id, ErrNotFound)
+	}
+	return gs[0], nil
+}
+
+// UserGroups returns the ids of the groups user created or joined.
+func (r *Reader) UserGroups(ctx context.Context, user string) ([]string, error) {
+	rows, err := r.conn.Query(ctx, `SELECT DISTINCT group_id FROM `+r.qdb+`.points_ledger_by_user
+WHERE user_id = ? AND kind IN ('create', 'join') ORDER BY group_id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("groups of %s: %w", user, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("groups of %s: %w", user, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// entryColumns are a ledger entry's columns, in PointsEntry's order.
+const entryColumns = `group_id, seq, at_ms, toString(kind), command_id, issuer, user_id, points, balance, charged, discount, detail`
+
+// GroupHistory returns up to limit entries of group's ledger, newest
+// first, from before the cursor of an earlier page ("" for the newest).
+func (r *Reader) GroupHistory(ctx context.Context, group, cursor string, limit int) (ration.PointsHistory, error) {
+	before := uint64(1<<63 - 1)
+	if cursor != "" {
+		n, err := strconv.ParseUint(cursor, 10, 63)
+		if err != nil {
+			return ration.PointsHistory{}, fmt.Errorf("%w: cursor %q", ErrBadCursor, cursor)
+		}
+		before = n
+	}
+	rows, err := r.conn.Query(ctx, `SELECT `+entryColumns+` FROM `+r.qdb+`.points_ledger
+WHERE group_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1 BY seq LIMIT ?`, group, before, limit)
+	if err != nil {
+		return ration.PointsHistory{}, fmt.Errorf("history of %s: %w", group, err)
+	}
+	h, err := scanHistory(rows, limit)
+	if err != nil {
+		return h, fmt.Errorf("history of %s: %w", group, err)
+	}
+	if h.NextCursor != "" {
+		h.NextCursor = strconv.FormatInt(h.Entries[len(h.Entries)-1].Seq, 10)
+	}
+	return h, nil
+}
+
+// UserHistory returns up to limit entries of user's across their groups,
+// newest first, from before the cursor of an earlier page.
+func (r *Reader) UserHistory(ctx context.Context, user, cursor string, limit int) (ration.PointsHistory, error) {
+	at, group, seq := uint64(1<<63-1), "", uint64(0)
+	if cursor != "" {
+		parts := strings.SplitN(cursor, "~", 3)
+		var err1, err2 error
+		if len(parts) == 3 {
+			at, err1 = strconv.ParseUint(parts[0], 10, 63)
+			seq, err2 = strconv.ParseUint(parts[2], 10, 63)
+			group = parts[1]
+		}
+		if len(parts) != 3 || err1 != nil || err2 != nil {
+			return ration.PointsHistory{}, fmt.Errorf("%w: cursor %q", ErrBadCursor, cursor)
+		}
+	}
+	rows, err := r.conn.Query(ctx, `SELECT `+entryColumns+` FROM `+r.qdb+`.points_ledger_by_user
+WHERE user_id = ? AND (at_ms < ? OR (at_ms = ? AND (group_id < ? OR (group_id = ? AND seq < ?))))
+ORDER BY at_ms DESC, group_id DESC, seq DESC LIMIT 1 BY group_id, seq LIMIT ?`,
+		user, at, at, group, group, seq, limit)
+	if err != nil {
+		return ration.PointsHistory{}, fmt.Errorf("history of %s: %w", user, err)
+	}
+	h, err := scanHistory(rows, limit)
+	if err != nil {
+		return h, fmt.Errorf("history of %s: %w", user, err)
+	}
+	if h.NextCursor != "" {
+		e := h.Entries[len(h.Entries)-1]
+		h.NextCursor = strconv.FormatInt(e.At.UnixMilli(), 10) + "~" + e.GroupID + "~" + strconv.FormatInt(e.Seq, 10)
+	}
+	return h, nil
+}
+
+// ErrBadCursor is a cursor no page gave.
+var ErrBadCursor = fmt.Errorf("not a cursor of this list")
+
+// scanHistory reads entries; a full page has a next cursor (set by the
+// caller from its last entry).
+func scanHistory(rows driver.Rows, limit int) (ration.PointsHistory, error) {
+	defer rows.Close()
+	h := ration.PointsHistory{Entries: []ration.PointsEntry{}}
+	for rows.Next() {
+		var (
+			e                 ration.PointsEntry
+			seq, at           uint64
+			charged, discount int64
+		)
+		if err := rows.Scan(&e.GroupID, &seq, &at, &e.Kind, &e.CommandID, &e.Issuer, &e.UserID, &e.Points, &e.Balance,
+			&charged, &discount, &e.Detail); err != nil {
+			return h, err
+		}
+		e.Seq, e.At = int64(seq), ration.Timestamp{Time: time.UnixMilli(int64(at)).UTC()}
+		e.Charged, e.Discount = units(charged), units(discount)
+		h.Entries = append(h.Entries, e)
+	}
+	if len(h.Entries) == limit {
+		h.NextCursor = "more"
+	}
+	return h, rows.Err()
+}
+
+// Outcome returns the outcome of command id of group, once the sink has
+// stored it.
+func (r *Reader) Outcome(ctx context.Context, group, id string) (Outcome, error) {
+	rows, err := r.conn.Query(ctx, `SELECT toString(outcome), reason, command_id, issuer, toString(kind), user_id, points,
+    balance, seq, charged, discount, detail, digest, at_ms
+FROM `+r.qdb+`.points_commands WHERE group_id = ? AND id = ? LIMIT 1`, group, id)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("outcome of %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Outcome{}, fmt.Errorf("outcome of %s: %w", id, err)
+		}
+		return Outcome{}, fmt.Errorf("outcome of %s: %w", id, ErrNotFound)
+	}
+	o := Outcome{ID: id, GroupID: group}
+	var seq, at uint64
+	if err := rows.Scan(&o.Outcome, &o.Reason, &o.CommandID, &o.Issuer, &o.Kind, &o.UserID, &o.Points, &o.Balance, &seq,
+		&o.Charged, &o.Discount, &o.Detail, &o.Digest, &at); err != nil {
+		return Outcome{}, fmt.Errorf("outcome of %s: %w", id, err)
+	}
+	o.Seq, o.At = int64(seq), time.UnixMilli(int64(at)).UTC()
+	return o, nil
+}
+
+// LedgerSums returns each group's sum of points over its ledger, and its
+// entries: what its balance must equal.
+func (r *Reader) LedgerSums(ctx context.Context) (map[string][2]int64, error) {
+	rows, err := r.conn.Query(ctx, `SELECT group_id, sum(points), count() FROM (
+    SELECT group_id, seq, any(points) AS points FROM `+r.qdb+`.points_ledger GROUP BY group_id, seq)
+GROUP BY group_id`)
+	if err != nil {
+		return nil, fmt.Errorf("ledger sums: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][2]int64)
+	for rows.Next() {
+		var (
+			g   string
+			sum int64
+			n   uint64
+		)
+		if err := rows.Scan(&g, &sum, &n); err != nil {
+			return nil, fmt.Errorf("ledger sums: %w", err)
+		}
+		out[g] = [2]int64{sum, int64(n)}
+	}
+	return out, rows.Err()
+}
+
+// units turns cents into currency units.
+func units(cents int64) float64 { return float64(cents) / 100 }
