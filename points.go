@@ -103,7 +103,7 @@ type PointsOutcome struct {
 	// insufficient_points, balance_overflow.
 	Reason string `json:"reason,omitempty"`
 	// Points is the change of the group's balance, Balance the balance
-	// after the command (a rejected redemption: the balance it lacked).
+	// after the command (a rejected one leaves it as it was).
 	Points  int64 `json:"points"`
 	Balance int64 `json:"balance"`
 	// Seq is the command's ledger entry number in its group.

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,6 +131,43 @@ func TestPointsEndToEnd(t *testing.T) {
 	}
 	if _, err := carol.PointsUserHistory(ctx, ids["bob"], "", 0); status(err) != http.StatusNotFound {
 		t.Fatalf("carol reading bob's history: %v, want 404", err)
+	}
+
+	// Bad input: a clear 4xx with a JSON error, before anything is sent.
+	token := func(name string) string {
+		sess, err := s.api.PointsLogin(ctx, ids[name], "pw-of-"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sess.Token
+	}("alice")
+	for _, bad := range []struct {
+		name, contentType, body string
+		want                    int
+	}{
+		{"malformed JSON", "application/json", `{"command_id": "x",`, http.StatusBadRequest},
+		{"an unknown field", "application/json", `{"command_id": "x", "group_id": "` + group + `", "points": 1, "admin": true}`, http.StatusBadRequest},
+		{"a wrong content type", "text/plain", `{}`, http.StatusUnsupportedMediaType},
+		{"a body over 64 KiB", "application/json", `{"command_id": "` + strings.Repeat("x", 70_000) + `"}`, http.StatusRequestEntityTooLarge},
+		{"no command id", "application/json", `{"group_id": "` + group + `", "points": 1}`, http.StatusUnprocessableEntity},
+		{"an item and points", "application/json", `{"command_id": "x", "group_id": "` + group + `", "points": 1, "item_id": "coffee"}`, http.StatusUnprocessableEntity},
+		{"negative points", "application/json", `{"command_id": "x", "group_id": "` + group + `", "points": -5}`, http.StatusUnprocessableEntity},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, s.addrs.API+"/v1/points/redemptions", strings.NewReader(bad.body))
+		req.Header.Set("Content-Type", bad.contentType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Error string `json:"error"`
+		}
+		derr := json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != bad.want || derr != nil || e.Error == "" {
+			t.Errorf("%s: %d %q (%v), want %d with a JSON error", bad.name, resp.StatusCode, e.Error, derr, bad.want)
+		}
 	}
 
 	// Earn: a bill; the television's discount, the group having 2 members.

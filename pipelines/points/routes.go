@@ -146,6 +146,22 @@ func (rs *routes) produce(ctx context.Context, topic, key string, v schemas.Reco
 	return nil
 }
 
+// maxBody bounds a request's body: the largest, a bill of 100 lines, is a
+// few kB.
+const maxBody = 64 << 10
+
+// decode reads r's JSON body into v: 415 for another content type, 413
+// past maxBody, 400 for anything but one JSON object of v's fields.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := api.CheckContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
+	if err := api.DecodeJSON(http.MaxBytesReader(w, r.Body, maxBody), v); err != nil {
+		return err
+	}
+	return nil
+}
+
 // caller returns the user who made r: 401 for a caller that is not one.
 func caller(r *http.Request) (string, error) {
 	if u, ok := userOf(api.Caller(r)); ok {
@@ -172,7 +188,7 @@ func text(field, s string, max int) *api.Error {
 
 func (rs *routes) createUser(w http.ResponseWriter, r *http.Request) error {
 	var in ration.PointsNewUser
-	if err := api.DecodeJSON(r.Body, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	if err := text("name", in.Name, 100); err != nil {
@@ -208,7 +224,7 @@ func (rs *routes) createUser(w http.ResponseWriter, r *http.Request) error {
 
 func (rs *routes) login(w http.ResponseWriter, r *http.Request) error {
 	var in ration.PointsLogin
-	if err := api.DecodeJSON(r.Body, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	u, ok := rs.user(r.Context(), in.UserID)
@@ -359,7 +375,7 @@ func (rs *routes) putItem(w http.ResponseWriter, r *http.Request) error {
 		return api.Errorf(http.StatusUnprocessableEntity, "an item id is a letter or digit, then up to 63 letters, digits, '.', '_' or '-'")
 	}
 	var in ration.PointsItem
-	if err := api.DecodeJSON(r.Body, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	if err := text("name", in.Name, 100); err != nil {
@@ -411,7 +427,7 @@ func (rs *routes) createGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in ration.PointsNewGroup
-	if err := api.DecodeJSON(r.Body, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	if err := text("name", in.Name, 100); err != nil {
@@ -452,7 +468,7 @@ func (rs *routes) join(w http.ResponseWriter, r *http.Request) error {
 	}
 	var in ration.PointsJoin
 	if r.ContentLength != 0 {
-		if err := api.DecodeJSON(r.Body, &in); err != nil {
+		if err := decode(w, r, &in); err != nil {
 			return err
 		}
 	}
@@ -475,7 +491,7 @@ func (rs *routes) bill(w http.ResponseWriter, r *http.Request) error {
 		return api.Errorf(http.StatusForbidden, "only staff bill")
 	}
 	var in ration.PointsBill
-	if err := api.DecodeJSON(r.Body, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	if err := commandID(in.CommandID); err != nil {
@@ -514,7 +530,7 @@ func (rs *routes) redeem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in ration.PointsRedemption
-	if err := api.DecodeJSON(r.Body, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	if err := commandID(in.CommandID); err != nil {
