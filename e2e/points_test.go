@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -267,4 +270,26 @@ func TestLedgerWorkersKilledAndStalledDecideEachCommandOnce(t *testing.T) {
 	for _, w := range []*worker{w1, w2} {
 		w.terminate(t, 30*time.Second)
 	}
+}
+
+// TestPointsLoadRunWithChaos (PT-8, PT-9): the consistency load run, short,
+// with its chaos — ledger workers killed with SIGKILL, the broker
+// restarted, client connections cut — finds no violation.
+func TestPointsLoadRunWithChaos(t *testing.T) {
+	cmd := exec.Command(rationBin, "bench", "points", "--duration", "15s", "--chaos", "--data-dir", t.TempDir())
+	cmd.Env = childEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	if err != nil || !strings.HasPrefix(last, "violations=0 ") {
+		t.Fatalf("bench points --chaos: %v\n%s\nstderr:\n%s", err, out, stderr.String())
+	}
+	for _, want := range []string{"killed and started again", "broker (ration dev) restarted", "client connections cut"} {
+		if n := strings.Count(string(out), want); n == 0 || (want == "killed and started again" && n < 3) {
+			t.Errorf("%q %d times in the report:\n%s", want, n, out)
+		}
+	}
+	t.Log(last)
 }

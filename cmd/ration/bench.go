@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -55,7 +56,7 @@ of each counts; the last line is ratio=<pipeline/ceiling>.`,
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
 	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd(), newBenchAnalyticsCmd())
+	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd(), newBenchAnalyticsCmd(), newBenchPointsCmd())
 	return cmd
 }
 
@@ -163,5 +164,53 @@ new_year_growth=<p50 at N / at N/10>.`,
 	fs.IntVar(&cfg.Samples, "samples", 50, "samples of each question on ration's tables (the baseline takes a fifth)")
 	fs.StringVar(&cfg.ClickHouse, "clickhouse", "", "native address of a ClickHouse server to use (default: start one)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated receipts and the sampled clients")
+	return cmd
+}
+
+func newBenchPointsCmd() *cobra.Command {
+	cfg := bench.PointsConfig{Users: 20, Groups: 5, Clients: 8, Duration: time.Minute, Workers: 2, Seed: 1}
+	cmd := &cobra.Command{
+		Use:   "points",
+		Short: "The points consistency load run: many clients billing and redeeming, checked as it goes (PT-8, PT-9)",
+		Long: `Starts a stack of its own (ration dev without workers, and --workers
+ledger worker processes), creates --users users across the three regions,
+one staff member per region and --groups groups (each user in two), and
+keeps billing and redeeming from --clients concurrent clients for
+--duration, each command retried with its own id on any error until it
+has an outcome. It checks as it goes and at the end: no balance ever
+negative; every command one outcome; no ledger entry applied twice; each
+group's entries gapless, each balance the previous plus its points; the
+group in Kafka at its last entry; the ledger in ClickHouse the same
+entries. With --chaos it also kills a ledger worker with SIGKILL three
+times, restarts the broker once on its data dir and cuts every client
+connection each eighth of the run. The last line is
+violations=<n> commands_per_s=<r>; the command fails when n > 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			bin, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			cfg.Bin = bin
+			rep, err := bench.RunPoints(cmd.Context(), cfg, os.Stderr)
+			if err != nil {
+				return err
+			}
+			rep.Print(os.Stdout)
+			if len(rep.Violations) > 0 {
+				return fmt.Errorf("%d violations", len(rep.Violations))
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&cfg.Users, "users", cfg.Users, "users, across the three regions")
+	fs.IntVar(&cfg.Groups, "groups", cfg.Groups, "groups; each user joins two")
+	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent clients")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the load runs")
+	fs.BoolVar(&cfg.Chaos, "chaos", false, "kill ledger workers, restart the broker, cut client connections")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "ledger worker processes")
+	fs.StringVar(&cfg.Dir, "data-dir", "", "the stack's data dir (default: a temporary one, removed after)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the load's choices")
 	return cmd
 }
