@@ -125,7 +125,7 @@ func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, err
 	// The ceiling and the pipeline each run twice, taking turns, and the
 	// faster run of each counts: neither side pays alone for warming up
 	// the broker or for a pause of it.
-	first, err := runCeiling(ctx, cfg, seed, 1, progress)
+	first, err := runCeiling(ctx, cfg, seed, dm.TopicChecks, 1, progress)
 	if err != nil {
 		return rep, err
 	}
@@ -148,7 +148,7 @@ func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, err
 	rep.LatencyP99 = percentile(lat, 0.99)
 	stop()
 
-	second, err := runCeiling(ctx, cfg, seed, 2, progress)
+	second, err := runCeiling(ctx, cfg, seed, dm.TopicChecks, 2, progress)
 	if err != nil {
 		return rep, err
 	}
@@ -202,16 +202,17 @@ func endOffsets(ctx context.Context, cl *kgo.Client, topic string) (map[string]m
 	return from, nil
 }
 
-// runCeiling copies every mark to its own topic in transactions, with the
-// runtime and a handler that does nothing but copy.
-func runCeiling(ctx context.Context, cfg DMConfig, seed []kgo.Opt, run int, progress io.Writer) (time.Duration, error) {
+// runCeiling copies every record of in (cfg.Users of them) to its own
+// topic in transactions, with the runtime and a handler that does nothing
+// but copy.
+func runCeiling(ctx context.Context, cfg DMConfig, seed []kgo.Opt, in string, run int, progress io.Writer) (time.Duration, error) {
 	fmt.Fprintf(progress, "ceiling %d: transactional copy...\n", run)
 	out := fmt.Sprintf("bench.copy.%d", run)
 	from := map[string]map[int32]kgo.Offset{out: {}}
 	for p := range cfg.Partitions {
 		from[out][p] = kgo.NewOffset().AtStart()
 	}
-	return timeStages(ctx, cfg.Workers, seed, from, cfg.Users, func(int) processor.Handler {
+	return timeStages(ctx, cfg.Workers, seed, in, from, cfg.Users, func(int) processor.Handler {
 		return processor.HandlerFunc(func(_ context.Context, r *kgo.Record, _ processor.State) ([]*kgo.Record, error) {
 			return []*kgo.Record{{Topic: out, Key: r.Key, Value: r.Value}}, nil
 		})
@@ -239,9 +240,9 @@ func produceMarks(ctx context.Context, cl *kgo.Client, codec *schemas.Codec, pre
 	return nil
 }
 
-// timeStages runs n stages of handler h until want records arrived after
-// from, and returns how long that took.
-func timeStages(ctx context.Context, n int, seed []kgo.Opt, from map[string]map[int32]kgo.Offset, want int, h func(int) processor.Handler, name string) (time.Duration, error) {
+// timeStages runs n stages of handler h over topic in until want records
+// arrived after from, and returns how long that took.
+func timeStages(ctx context.Context, n int, seed []kgo.Opt, in string, from map[string]map[int32]kgo.Offset, want int, h func(int) processor.Handler, name string) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -249,7 +250,7 @@ func timeStages(ctx context.Context, n int, seed []kgo.Opt, from map[string]map[
 		t := processor.DefaultTuning()
 		t.InstanceID = fmt.Sprintf("%s-%d", name, i)
 		cfg := processor.Config{Tuning: t, Pipeline: "bench", Name: name, Group: "ration.bench." + name,
-			TransactionalIDPrefix: "ration.bench." + name + ".", Topics: []string{dm.TopicChecks}}
+			TransactionalIDPrefix: "ration.bench." + name + ".", Topics: []string{in}}
 		s, err := processor.New(cfg, h(i), processor.Deps{Kafka: seed})
 		if err != nil {
 			cancel()
@@ -270,22 +271,7 @@ func timeStages(ctx context.Context, n int, seed []kgo.Opt, from map[string]map[
 // startDMWorkers runs n workers of the DM check stage (the state view,
 // which no check waits for, is left out).
 func startDMWorkers(ctx context.Context, n int, env *roles.Env) (stop func(), err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for i := range n {
-		t := processor.DefaultTuning()
-		t.InstanceID = fmt.Sprintf("bench-dm-%d", i)
-		ws, err := env.Workers(dm.Name, []string{dm.StageCheck}, t)
-		if err != nil {
-			cancel()
-			wg.Wait()
-			return nil, err
-		}
-		for _, w := range ws {
-			wg.Go(func() { _ = w.Run(ctx) })
-		}
-	}
-	return func() { cancel(); wg.Wait() }, nil
+	return startWorkers(ctx, n, env, dm.Name, []string{dm.StageCheck})
 }
 
 // awaitRecords counts committed records from the offsets from until want

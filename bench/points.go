@@ -43,12 +43,12 @@ type PointsConfig struct {
 
 // PointsReport is what a run found.
 type PointsReport struct {
-	Duration                  time.Duration
+	Duration                   time.Duration
 	Commands, Applied, Retries int64
-	Rejected                  map[string]int64
-	Latency                   Quantiles // a command, first send to outcome
-	Chaos                     []string
-	Violations                []string
+	Rejected                   map[string]int64
+	Latency                    Quantiles // a command, first send to outcome
+	Chaos                      []string
+	Violations                 []string
 }
 
 // CommandsPerSecond is the commands decided per second of load.
@@ -79,7 +79,7 @@ type pointsRun struct {
 	groups []string
 
 	mu         sync.Mutex
-	decided    map[string]ration.PointsOutcome            // by group and command id
+	decided    map[string]ration.PointsOutcome           // by group and command id
 	entries    map[string]map[int64]ration.PointsOutcome // group -> seq -> the command applied as it
 	violations []string
 	latencies  []time.Duration
