@@ -56,7 +56,8 @@ of each counts; the last line is ratio=<pipeline/ceiling>.`,
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
 	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd(), newBenchAnalyticsCmd(), newBenchPointsCmd())
+	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd(), newBenchAnalyticsCmd(), newBenchPointsCmd(),
+		newBenchPointsLedgerCmd())
 	return cmd
 }
 
@@ -212,5 +213,33 @@ violations=<n> commands_per_s=<r>; the command fails when n > 0.`,
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "ledger worker processes")
 	fs.StringVar(&cfg.Dir, "data-dir", "", "the stack's data dir (default: a temporary one, removed after)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the load's choices")
+	return cmd
+}
+
+func newBenchPointsLedgerCmd() *cobra.Command {
+	var cfg bench.PointsLedgerConfig
+	cmd := &cobra.Command{
+		Use:   "points-ledger",
+		Short: "The ledger stage's commands per second through Kafka alone, against a transactional copy",
+		Long: `On an in-process broker, produces --commands points commands over --groups
+groups (bills and redemptions, many beyond the balance), then times
+--workers ledger workers deciding them against the ceiling of the same
+broker, a transactional copy of the same commands; each side runs twice,
+taking turns, the faster counting. The last line is
+commands_per_s=<ledger> ratio=<ledger/ceiling>.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := bench.RunPointsLedger(cmd.Context(), cfg, os.Stderr)
+			if err != nil {
+				return err
+			}
+			rep.Print(os.Stdout)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&cfg.Commands, "commands", 200_000, "commands per run")
+	fs.IntVar(&cfg.Groups, "groups", 1_000, "groups")
+	fs.IntVar(&cfg.Workers, "workers", 2, "ledger workers")
 	return cmd
 }
