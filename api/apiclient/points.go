@@ -35,6 +35,14 @@ func (c *Client) PointsUser(ctx context.Context, id string) (ration.PointsUser, 
 	return u, err
 }
 
+// PointsMe returns the user whose token the client holds, and their
+// groups.
+func (c *Client) PointsMe(ctx context.Context) (ration.PointsUser, error) {
+	var u ration.PointsUser
+	err := c.do(ctx, http.MethodGet, "/v1/points/me", nil, &u)
+	return u, err
+}
+
 // PointsCatalogue returns the catalogue.
 func (c *Client) PointsCatalogue(ctx context.Context) ([]ration.PointsItem, error) {
 	var out struct {

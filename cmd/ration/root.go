@@ -60,6 +60,7 @@ func newRootCmd() *cobra.Command {
 		newAPICmd(g),
 		newSinkCmd(g),
 		newReprocessCmd(g),
+		newPointsCmd(g),
 	)
 	acceptSeconds(root)
 	return root

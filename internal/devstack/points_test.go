@@ -261,7 +261,7 @@ func TestPointsEndToEnd(t *testing.T) {
 	if err != nil || len(rest.Entries) != 5+k-10 || rest.Entries[0].Seq != first.Entries[9].Seq-1 {
 		t.Fatalf("the next page: %+v, %v", rest, err)
 	}
-	me, err := bob.PointsUser(ctx, ids["bob"])
+	me, err := bob.PointsMe(ctx)
 	if err != nil || len(me.Groups) != 1 || me.Groups[0].GroupID != group || me.Region != "R2" {
 		t.Fatalf("bob: %+v, %v", me, err)
 	}

@@ -103,6 +103,7 @@ func Routes(b api.Backends) ([]api.Route, error) {
 	return []api.Route{
 		{Method: http.MethodPost, Path: "/v1/points/users", Scope: schemas.ScopeWrite, Handle: rs.createUser},
 		{Method: http.MethodPost, Path: "/v1/points/login", Scope: api.Public, Handle: rs.login},
+		{Method: http.MethodGet, Path: "/v1/points/me", Scope: schemas.ScopeRead, Users: users, Handle: rs.me},
 		{Method: http.MethodGet, Path: "/v1/points/users/{id}", Scope: schemas.ScopeRead, Users: users, Handle: rs.getUser},
 		{Method: http.MethodGet, Path: "/v1/points/users/{id}/history", Scope: schemas.ScopeRead, Users: users, Handle: rs.userHistory},
 		{Method: http.MethodGet, Path: "/v1/points/catalogue", Scope: schemas.ScopeRead, Users: users, Handle: rs.listCatalogue},
@@ -245,11 +246,25 @@ func mayRead(r *http.Request, id string) bool {
 	return !isUser || u == id
 }
 
+// me answers the caller's own user and groups: who a token is.
+func (rs *routes) me(w http.ResponseWriter, r *http.Request) error {
+	id, err := caller(r)
+	if err != nil {
+		return err
+	}
+	return rs.answerUser(w, r, id)
+}
+
 func (rs *routes) getUser(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if !mayRead(r, id) {
 		return api.Errorf(http.StatusNotFound, "no user %q", api.Clip(id, 20))
 	}
+	return rs.answerUser(w, r, id)
+}
+
+// answerUser answers user id and their groups.
+func (rs *routes) answerUser(w http.ResponseWriter, r *http.Request, id string) error {
 	u, ok := rs.user(r.Context(), id)
 	if !ok {
 		return api.Errorf(http.StatusNotFound, "no user %q", api.Clip(id, 20))
