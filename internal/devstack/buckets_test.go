@@ -24,8 +24,8 @@ func TestPipelinesShowTheDMBuckets(t *testing.T) {
 		if err != nil {
 			return false, err.Error()
 		}
-		// DM's check stage, then its state view; then the receipts'.
-		if len(r.Pipelines) != 2 || r.Pipelines[0].Name != "dm" || len(r.Pipelines[0].Stages) != 2 {
+		// DM's check stage, then its state view; then the other pipelines'.
+		if len(r.Pipelines) < 2 || r.Pipelines[0].Name != "dm" || len(r.Pipelines[0].Stages) != 2 {
 			return false, fmt.Sprintf("%+v", r.Pipelines)
 		}
 		stage = r.Pipelines[0].Stages[0]
