@@ -253,7 +253,7 @@ func openBenchDB(ctx context.Context, addr string, d pipeline.Descriptor, name s
 		return fail(err)
 	}
 	b.db = fmt.Sprintf("%s_%d", name, time.Now().UnixNano())
-	if b.conn, err = sink.Open(ctx, addr, b.db, pipeline.SinkLayout([]pipeline.Descriptor{d}).Migrations...); err != nil {
+	if b.conn, err = sink.Open(ctx, sink.Target{ClickHouse: addr, Database: b.db}, pipeline.SinkLayout([]pipeline.Descriptor{d}).Migrations...); err != nil {
 		return fail(err)
 	}
 	stops = append(stops, func() {

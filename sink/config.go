@@ -10,12 +10,8 @@ import (
 
 // Config sets up a sink. The zero value of a field means its default.
 type Config struct {
-	// ClickHouse is the server's native protocol address, host:port.
-	// Default 127.0.0.1:9000.
-	ClickHouse string
-	// Database holds ration's tables; it is created if missing. Default
-	// "ration".
-	Database string
+	// Target is where rows go.
+	Target
 	// Group is the Kafka consumer group. Default "ration-sink".
 	Group string
 	// BatchRows flushes once this many records are buffered. Default 10 000.
@@ -36,11 +32,12 @@ func DefaultConfig() Config {
 }
 
 func (c *Config) setDefaults() {
+	def := DefaultTarget()
 	if c.ClickHouse == "" {
-		c.ClickHouse = "127.0.0.1:9000"
+		c.ClickHouse = def.ClickHouse
 	}
 	if c.Database == "" {
-		c.Database = "ration"
+		c.Database = def.Database
 	}
 	if c.Group == "" {
 		c.Group = "ration-sink"
@@ -56,11 +53,10 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Flags binds c to --clickhouse, --clickhouse-db, --sink-group,
-// --batch-rows and --flush-interval, with c's values as defaults.
+// Flags binds c to the target's flags, --sink-group, --batch-rows and
+// --flush-interval, with c's values as defaults.
 func (c *Config) Flags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.ClickHouse, "clickhouse", c.ClickHouse, "ClickHouse native protocol address, host:port")
-	fs.StringVar(&c.Database, "clickhouse-db", c.Database, "ClickHouse database (created if missing)")
+	c.Target.Flags(fs)
 	fs.StringVar(&c.Group, "sink-group", c.Group, "Kafka consumer group of the sink")
 	fs.IntVar(&c.BatchRows, "batch-rows", c.BatchRows, "flush after this many records")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", c.FlushInterval, "flush at least this often while records arrive")
@@ -69,10 +65,7 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 // Validate reports a config that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	if c.ClickHouse == "" {
-		errs = append(errs, errors.New("no ClickHouse address"))
-	}
-	if _, err := QuoteDB(c.Database); err != nil {
+	if err := c.Target.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Group == "" {

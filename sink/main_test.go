@@ -127,7 +127,7 @@ func openReader(t testing.TB, addr, db string) *Reader {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r, err := OpenReader(ctx, addr, db, thingMigrations)
+	r, err := OpenReader(ctx, Target{ClickHouse: addr, Database: db}, thingMigrations)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func produceTx(t testing.TB, cl *kgo.Client, commit bool, rs ...*kgo.Record) {
 
 // sinkConfig is a sink config that flushes fast.
 func sinkConfig(addr, db, group string) Config {
-	return Config{ClickHouse: addr, Database: db, Group: group, FlushInterval: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	return Config{Target: Target{ClickHouse: addr, Database: db}, Group: group, FlushInterval: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
 }
 
 // sinkKafka is the Kafka config of a sink of the brokers at addrs. The

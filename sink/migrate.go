@@ -99,12 +99,14 @@ func QuoteDB(db string) (string, error) {
 	return "`" + db + "`", nil
 }
 
-// Migrate creates database db if missing and applies the migrations not yet
-// recorded: the shared tables' (recorded in db.schema_migrations), then
-// each of pipelines' (recorded in db.pipeline_migrations). It is safe to
-// run again and from two processes at once.
-func Migrate(ctx context.Context, conn driver.Conn, db string, pipelines ...Migrations) error {
-	q, err := QuoteDB(db)
+// Migrate creates t's database if missing and applies the migrations not
+// yet recorded: the shared tables' (recorded in schema_migrations), then
+// each of pipelines' (recorded in pipeline_migrations). It is safe to run
+// again and from two processes at once. With t.Cluster, every statement
+// runs ON CLUSTER in its cluster form (onCluster), so a migration is
+// applied once for the whole cluster.
+func Migrate(ctx context.Context, conn driver.Conn, t Target, pipelines ...Migrations) error {
+	q, err := QuoteDB(t.Database)
 	if err != nil {
 		return err
 	}
@@ -119,22 +121,27 @@ func Migrate(ctx context.Context, conn driver.Conn, db string, pipelines ...Migr
 		}
 		seen[p.Owner] = true
 	}
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+q); err != nil {
-		return fmt.Errorf("create database %s: %w", db, err)
+	m := migrator{conn: conn, q: q, t: t}
+	createDB := "CREATE DATABASE IF NOT EXISTS " + q
+	if t.Cluster != "" {
+		createDB += " ON CLUSTER " + t.Cluster
+	}
+	if err := conn.Exec(ctx, createDB); err != nil {
+		return fmt.Errorf("create database %s: %w", t.Database, err)
 	}
 	// ReplacingMergeTree: two processes racing record a version twice, and
 	// the duplicate collapses.
-	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+q+".schema_migrations "+
+	if err := m.exec(ctx, "CREATE TABLE IF NOT EXISTS {db}.schema_migrations "+
 		"(version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree ORDER BY version"); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	if err := apply(ctx, conn, q, "", ms); err != nil {
+	if err := m.apply(ctx, "", ms); err != nil {
 		return err
 	}
 	if len(pipelines) == 0 {
 		return nil
 	}
-	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+q+".pipeline_migrations "+
+	if err := m.exec(ctx, "CREATE TABLE IF NOT EXISTS {db}.pipeline_migrations "+
 		"(pipeline String, version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree ORDER BY (pipeline, version)"); err != nil {
 		return fmt.Errorf("create pipeline_migrations: %w", err)
 	}
@@ -143,8 +150,32 @@ func Migrate(ctx context.Context, conn driver.Conn, db string, pipelines ...Migr
 		if err != nil {
 			return fmt.Errorf("migrations of %s: %w", p.Owner, err)
 		}
-		if err := apply(ctx, conn, q, p.Owner, ms); err != nil {
+		if err := m.apply(ctx, p.Owner, ms); err != nil {
 			return fmt.Errorf("%s: %w", p.Owner, err)
+		}
+	}
+	return nil
+}
+
+// migrator runs DDL on one server or, in cluster mode, on a cluster.
+type migrator struct {
+	conn driver.Conn
+	q    string // the database, quoted
+	t    Target
+}
+
+// exec runs stmt ({db} standing for the database) in the target's form.
+func (m migrator) exec(ctx context.Context, stmt string) error {
+	stmts := []string{stmt}
+	if m.t.Cluster != "" {
+		var err error
+		if stmts, err = onCluster(stmt, m.t.Database, m.t.Cluster); err != nil {
+			return err
+		}
+	}
+	for _, s := range stmts {
+		if err := m.conn.Exec(ctx, strings.ReplaceAll(s, "{db}", m.q)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -152,34 +183,35 @@ func Migrate(ctx context.Context, conn driver.Conn, db string, pipelines ...Migr
 
 // apply runs the migrations of owner ("" for the shared tables) that are
 // not recorded yet, recording each after its statements ran.
-func apply(ctx context.Context, conn driver.Conn, q, owner string, ms []migration) error {
-	applied, err := appliedVersions(ctx, conn, q, owner)
+func (m migrator) apply(ctx context.Context, owner string, ms []migration) error {
+	q := m.q
+	applied, err := appliedVersions(ctx, m.conn, q, owner)
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if applied[m.version] {
+	for _, mig := range ms {
+		if applied[mig.version] {
 			continue
 		}
-		for _, stmt := range m.statements {
-			if err := conn.Exec(ctx, strings.ReplaceAll(stmt, "{db}", q)); err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+		for _, stmt := range mig.statements {
+			if err := m.exec(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", mig.version, mig.name, err)
 			}
 		}
-		insert, args := "INSERT INTO "+q+".schema_migrations (version, name, applied_at)", []any{m.version, m.name, time.Now()}
+		insert, args := "INSERT INTO "+q+".schema_migrations (version, name, applied_at)", []any{mig.version, mig.name, time.Now()}
 		if owner != "" {
 			insert, args = "INSERT INTO "+q+".pipeline_migrations (pipeline, version, name, applied_at)", append([]any{owner}, args...)
 		}
-		batch, err := conn.PrepareBatch(ctx, insert)
+		batch, err := m.conn.PrepareBatch(ctx, insert)
 		if err != nil {
-			return fmt.Errorf("record migration %04d: %w", m.version, err)
+			return fmt.Errorf("record migration %04d: %w", mig.version, err)
 		}
 		if err := batch.Append(args...); err != nil {
 			_ = batch.Abort()
-			return fmt.Errorf("record migration %04d: %w", m.version, err)
+			return fmt.Errorf("record migration %04d: %w", mig.version, err)
 		}
 		if err := batch.Send(); err != nil {
-			return fmt.Errorf("record migration %04d: %w", m.version, err)
+			return fmt.Errorf("record migration %04d: %w", mig.version, err)
 		}
 	}
 	return nil

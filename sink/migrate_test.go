@@ -117,7 +117,7 @@ func recorded(t testing.TB, conn driver.Conn, db, owner string) []string {
 
 func connect(t testing.TB) driver.Conn {
 	t.Helper()
-	conn, err := dial(chtest.Shared(t).Addr(), "")
+	conn, err := dial(Target{ClickHouse: chtest.Shared(t).Addr()}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestMigrate(t *testing.T) {
 
 	t.Run("without pipelines only the shared tables", func(t *testing.T) {
 		db := newDB(t)
-		if err := Migrate(ctx, conn, db); err != nil {
+		if err := Migrate(ctx, conn, Target{Database: db}); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := tables(t, conn, db), []string{"audit", "events", "item_status", "schema_migrations"}; !reflect.DeepEqual(got, want) {
@@ -156,7 +156,7 @@ func TestMigrate(t *testing.T) {
 		errs := make([]error, 2)
 		for i := range errs {
 			c := connect(t) // a process has connections of its own
-			wg.Go(func() { errs[i] = Migrate(ctx, c, db, thingMigrations) })
+			wg.Go(func() { errs[i] = Migrate(ctx, c, Target{Database: db}, thingMigrations) })
 		}
 		wg.Wait()
 		for _, err := range errs {
@@ -166,7 +166,7 @@ func TestMigrate(t *testing.T) {
 		}
 	})
 	t.Run("again", func(t *testing.T) {
-		if err := Migrate(ctx, conn, db, thingMigrations); err != nil {
+		if err := Migrate(ctx, conn, Target{Database: db}, thingMigrations); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -186,7 +186,7 @@ func TestMigrate(t *testing.T) {
 		}
 	})
 	t.Run("a bad database name is refused", func(t *testing.T) {
-		if err := Migrate(ctx, conn, "x; DROP TABLE y"); err == nil {
+		if err := Migrate(ctx, conn, Target{Database: "x; DROP TABLE y"}); err == nil {
 			t.Fatal("accepted")
 		}
 	})
@@ -204,7 +204,7 @@ func TestPipelineMigrations(t *testing.T) {
 	t.Run("a recorded migration is not applied again; a new one is", func(t *testing.T) {
 		db := newDB(t)
 		v1 := Migrations{Owner: "p", FS: migrationFS(map[string]string{"0001_a.sql": table("a")})}
-		if err := Migrate(ctx, conn, db, v1); err != nil {
+		if err := Migrate(ctx, conn, Target{Database: db}, v1); err != nil {
 			t.Fatal(err)
 		}
 		// Were 0001 applied again, a would come back.
@@ -212,7 +212,7 @@ func TestPipelineMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		v2 := Migrations{Owner: "p", FS: migrationFS(map[string]string{"0001_a.sql": table("a"), "0002_b.sql": table("b")})}
-		if err := Migrate(ctx, conn, db, v2); err != nil {
+		if err := Migrate(ctx, conn, Target{Database: db}, v2); err != nil {
 			t.Fatal(err)
 		}
 		if got := tables(t, conn, db); slices.Contains(got, "a") || !slices.Contains(got, "b") {
@@ -226,10 +226,10 @@ func TestPipelineMigrations(t *testing.T) {
 		db := newDB(t)
 		p := Migrations{Owner: "p", FS: migrationFS(map[string]string{"0001_a.sql": table("a")})}
 		q := Migrations{Owner: "q", FS: migrationFS(map[string]string{"0001_c.sql": table("c")})}
-		if err := Migrate(ctx, conn, db, p); err != nil {
+		if err := Migrate(ctx, conn, Target{Database: db}, p); err != nil {
 			t.Fatal(err)
 		}
-		if err := Migrate(ctx, conn, db, p, q); err != nil {
+		if err := Migrate(ctx, conn, Target{Database: db}, p, q); err != nil {
 			t.Fatal(err)
 		}
 		if got := recorded(t, conn, db, "q"); !reflect.DeepEqual(got, []string{"0001_c"}) {
@@ -242,7 +242,7 @@ func TestPipelineMigrations(t *testing.T) {
 	t.Run("a failing migration stops its pipeline unrecorded, and runs once fixed", func(t *testing.T) {
 		db := newDB(t)
 		files := map[string]string{"0001_a.sql": table("a"), "0002_bad.sql": "CREATE TABLE {db}.bad (;\n", "0003_c.sql": table("c")}
-		err := Migrate(ctx, conn, db, Migrations{Owner: "p", FS: migrationFS(files)})
+		err := Migrate(ctx, conn, Target{Database: db}, Migrations{Owner: "p", FS: migrationFS(files)})
 		if err == nil || !strings.Contains(err.Error(), "p: migration 0002_bad") {
 			t.Fatalf("error %v, want one naming p's migration 0002_bad", err)
 		}
@@ -250,7 +250,7 @@ func TestPipelineMigrations(t *testing.T) {
 			t.Fatalf("recorded %v, want only 0001_a", got)
 		}
 		files["0002_bad.sql"] = table("bad")
-		if err := Migrate(ctx, conn, db, Migrations{Owner: "p", FS: migrationFS(files)}); err != nil {
+		if err := Migrate(ctx, conn, Target{Database: db}, Migrations{Owner: "p", FS: migrationFS(files)}); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := recorded(t, conn, db, "p"), []string{"0001_a", "0002_bad", "0003_c"}; !reflect.DeepEqual(got, want) {
@@ -258,7 +258,7 @@ func TestPipelineMigrations(t *testing.T) {
 		}
 	})
 	t.Run("a badly named file is refused, naming its pipeline", func(t *testing.T) {
-		err := Migrate(ctx, conn, newDB(t), Migrations{Owner: "p", FS: migrationFS(map[string]string{"a.sql": table("a")})})
+		err := Migrate(ctx, conn, Target{Database: newDB(t)}, Migrations{Owner: "p", FS: migrationFS(map[string]string{"a.sql": table("a")})})
 		if err == nil || !strings.Contains(err.Error(), "migrations of p") {
 			t.Fatalf("error %v, want one naming p", err)
 		}

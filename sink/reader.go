@@ -13,15 +13,15 @@ type Reader struct {
 	qdb  string
 }
 
-// OpenReader connects to ClickHouse at addr (native protocol), creates
-// database db if missing and applies the shared migrations and pipelines',
-// so it can answer even before a sink ran.
-func OpenReader(ctx context.Context, addr, db string, pipelines ...Migrations) (*Reader, error) {
-	qdb, err := QuoteDB(db)
+// OpenReader connects to the ClickHouse of t (native protocol), creates
+// its database if missing and applies the shared migrations and
+// pipelines', so it can answer even before a sink ran.
+func OpenReader(ctx context.Context, t Target, pipelines ...Migrations) (*Reader, error) {
+	qdb, err := QuoteDB(t.Database)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := Open(ctx, addr, db, pipelines...)
+	conn, err := Open(ctx, t, pipelines...)
 	if err != nil {
 		return nil, err
 	}

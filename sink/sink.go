@@ -168,7 +168,7 @@ func (s *Sink) run(ctx context.Context) error {
 func (s *Sink) connect(ctx context.Context) (driver.Conn, error) {
 	b := backoff{max: s.cfg.MaxBackoff}
 	for {
-		conn, err := Open(ctx, s.cfg.ClickHouse, s.cfg.Database, s.layout.Migrations...)
+		conn, err := Open(ctx, s.cfg.Target, s.layout.Migrations...)
 		if err == nil {
 			return conn, nil
 		}

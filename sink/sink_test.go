@@ -62,7 +62,7 @@ func TestSinkEndToEnd(t *testing.T) {
 	startSink(t, sinkConfig(srv.Addr(), db, "e2e"), k, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 	// The sink migrates its database itself: nothing else created the
 	// test pipeline's table that the rows arrive in.
-	conn, err := dial(srv.Addr(), db)
+	conn, err := dial(Target{ClickHouse: srv.Addr()}, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestNewRefuses(t *testing.T) {
 		kafka  kafkaconn.Config
 		codec  *schemas.Codec
 	}{
-		{"a database name that needs quoting", Config{Database: "a-b"}, testLayout(), kc, codec},
+		{"a database name that needs quoting", Config{Target: Target{Database: "a-b"}}, testLayout(), kc, codec},
 		{"no Kafka brokers", Config{}, testLayout(), kafkaconn.Config{Registry: kc.Registry, Partitions: 1}, codec},
 		{"no codec", Config{}, testLayout(), kc, nil},
 		{"no topics", Config{}, Layout{}, kc, codec},
@@ -197,7 +197,7 @@ func TestNewRefuses(t *testing.T) {
 // there, returns without error when its context ends, and runs only once.
 func TestRunWaitsForClickHouse(t *testing.T) {
 	var logs logBuffer
-	s, err := New(Config{ClickHouse: "127.0.0.1:1"}, testLayout(), sinkKafka("127.0.0.1:1"), newCodec(t),
+	s, err := New(Config{Target: Target{ClickHouse: "127.0.0.1:1"}}, testLayout(), sinkKafka("127.0.0.1:1"), newCodec(t),
 		slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +294,7 @@ func TestRevokedPartitionsRowsDropped(t *testing.T) {
 	if err := stopB(); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := dial(srv.Addr(), db)
+	conn, err := dial(Target{ClickHouse: srv.Addr()}, db)
 	if err != nil {
 		t.Fatal(err)
 	}

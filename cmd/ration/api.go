@@ -17,8 +17,7 @@ import (
 
 func newAPICmd(g *globals) *cobra.Command {
 	kafka := kafkaconn.Defaults()
-	cfg := roles.APIConfig{API: api.Defaults(), ClickHouse: sink.DefaultConfig().ClickHouse,
-		Database: sink.DefaultConfig().Database, Reprocess: reprocess.DefaultConfig()}
+	cfg := roles.APIConfig{API: api.Defaults(), Store: sink.DefaultTarget(), Reprocess: reprocess.DefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API: writes go to Kafka, reads come from ClickHouse",
@@ -46,8 +45,7 @@ owners, lag and drain time, from a sample of Kafka this process takes every
 	fs := cmd.Flags()
 	kafka.Flags(fs)
 	cfg.API.Flags(fs)
-	fs.StringVar(&cfg.ClickHouse, "clickhouse", cfg.ClickHouse, "ClickHouse native host:port for reads")
-	fs.StringVar(&cfg.Database, "clickhouse-db", cfg.Database, "ClickHouse database")
+	cfg.Store.Flags(fs)
 	fs.StringVar(&cfg.AdminKeyFile, "bootstrap-admin-key-file", "", "make sure this file holds a registered admin API key (created, mode 0600, if missing)")
 	cfg.Reprocess.Flags(fs)
 	return cmd

@@ -23,7 +23,7 @@ import (
 func newReprocessCmd(g *globals) *cobra.Command {
 	kafka := kafkaconn.Defaults()
 	cfg := reprocess.DefaultConfig()
-	chAddr, chDB := sink.DefaultConfig().ClickHouse, sink.DefaultConfig().Database
+	store := sink.DefaultTarget()
 	metricsAddr := "127.0.0.1:9104"
 	cmd := &cobra.Command{
 		Use:   "reprocess",
@@ -41,26 +41,25 @@ webhook). Several replicas may run: only one acts at a time.
 Prints "ration reprocess ready metrics=HOST:PORT" once /metrics is served.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runReprocessor(cmd.Context(), g, kafka, cfg, chAddr, chDB, metricsAddr, metricsOpts(cmd, g.log)...)
+			return runReprocessor(cmd.Context(), g, kafka, cfg, store, metricsAddr, metricsOpts(cmd, g.log)...)
 		},
 	}
 	fs := cmd.Flags()
 	kafka.Flags(fs)
 	cfg.Flags(fs)
-	fs.StringVar(&chAddr, "clickhouse", chAddr, "ClickHouse native host:port")
-	fs.StringVar(&chDB, "clickhouse-db", chDB, "ClickHouse database")
+	store.Flags(fs)
 	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
 	cmd.AddCommand(newReprocessRunCmd())
 	return cmd
 }
 
-func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, chAddr, chDB, metricsAddr string, metrics ...obs.Opt) error {
+func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, store sink.Target, metricsAddr string, metrics ...obs.Opt) error {
 	reg := obs.NewRegistry()
 	env, err := roles.NewEnv(ctx, kafka, pipelines.All(), g.log, reg)
 	if err != nil {
 		return err
 	}
-	reader, err := env.Reader(ctx, chAddr, chDB)
+	reader, err := env.Reader(ctx, store)
 	if err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) (
 	if err != nil {
 		return fmt.Errorf("dev: sink: %w", err)
 	}
-	srv, err := roles.NewAPI(ctx, env, roles.APIConfig{API: cfg.API, ClickHouse: addrs.ClickHouse, Database: cfg.Sink.Database,
+	srv, err := roles.NewAPI(ctx, env, roles.APIConfig{API: cfg.API, Store: cfg.Sink.Target,
 		Reprocess: cfg.Reprocess, ReprocessWorker: "reprocessor@dev", AdminKeyFile: filepath.Join(cfg.DataDir, AdminKeyFile)})
 	if err != nil {
 		return fmt.Errorf("dev: api: %w", err)

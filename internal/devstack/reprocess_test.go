@@ -72,7 +72,7 @@ func devCodec(t *testing.T, kafka kafkaconn.Config) *schemas.Codec {
 
 // openReader opens the shared tables' reader of the dev stack's database.
 func openReader(ctx context.Context, addr string) (*sink.Reader, error) {
-	return sink.OpenReader(ctx, addr, "ration", pipeline.SinkLayout(pipelines.All()).Migrations...)
+	return sink.OpenReader(ctx, sink.Target{ClickHouse: addr, Database: "ration"}, pipeline.SinkLayout(pipelines.All()).Migrations...)
 }
 
 // downChecker serves the simulator over HTTP, down until up is called.

@@ -21,9 +21,8 @@ import (
 // APIConfig configures the HTTP API role.
 type APIConfig struct {
 	API api.Config
-	// ClickHouse and Database are where reads come from.
-	ClickHouse string
-	Database   string
+	// Store is where reads come from.
+	Store sink.Target
 	// Reprocess configures the runs asked for over HTTP.
 	Reprocess reprocess.Config
 	// ReprocessWorker names this process's reprocessor in its events.
@@ -66,7 +65,7 @@ func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (_ *API, err error) {
 	if err := auth.EnsureTopic(ctx, a.cl); err != nil {
 		return nil, err
 	}
-	if a.reader, err = e.Reader(ctx, cfg.ClickHouse, cfg.Database); err != nil {
+	if a.reader, err = e.Reader(ctx, cfg.Store); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() { _ = a.reader.Close() })
@@ -84,7 +83,7 @@ func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (_ *API, err error) {
 	}
 	a.closers = append(a.closers, a.inspector.Close)
 	routes, err := routes(e.Pipelines, api.Backends{Kafka: a.cl, KafkaOpts: e.Kafka.Opts(e.Log), Codec: e.Codec, ClickHouse: a.reader.Conn(),
-		Database: cfg.Database, History: a.reader, Config: cfg.API, Log: e.Log, Registry: e.Registry, Tasks: &a.tasks})
+		Database: cfg.Store.Database, History: a.reader, Config: cfg.API, Log: e.Log, Registry: e.Registry, Tasks: &a.tasks})
 	if err != nil {
 		return nil, err
 	}

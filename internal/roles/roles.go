@@ -135,8 +135,8 @@ func (e *Env) Sink(cfg sink.Config) (*sink.Sink, error) {
 
 // Reader opens the shared tables' reader (migrating every pipeline's
 // tables first, so it answers before a sink ran).
-func (e *Env) Reader(ctx context.Context, addr, db string) (*sink.Reader, error) {
-	return sink.OpenReader(ctx, addr, db, pipeline.SinkLayout(e.Pipelines).Migrations...)
+func (e *Env) Reader(ctx context.Context, t sink.Target) (*sink.Reader, error) {
+	return sink.OpenReader(ctx, t, pipeline.SinkLayout(e.Pipelines).Migrations...)
 }
 
 // Reprocessor returns the reprocessor of every pipeline, reading its

@@ -238,7 +238,7 @@ func TestStateViewAnswersAsTheWholeLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := sink.Open(ctx, srv.Addr(), db, sink.Migrations{Owner: Name, FS: migrations})
+	conn, err := sink.Open(ctx, sink.Target{ClickHouse: srv.Addr(), Database: db}, sink.Migrations{Owner: Name, FS: migrations})
 	if err != nil {
 		t.Fatal(err)
 	}

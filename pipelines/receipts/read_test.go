@@ -27,7 +27,7 @@ func openDB(t *testing.T) (driver.Conn, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := sink.Open(ctx, srv.Addr(), db, sink.Migrations{Owner: Name, FS: migrations})
+	conn, err := sink.Open(ctx, sink.Target{ClickHouse: srv.Addr(), Database: db}, sink.Migrations{Owner: Name, FS: migrations})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 -- and the reprocessor's view of latest statuses (RP-5). event_id is the
 -- record's topic/partition/offset, so a replayed event collapses on merge.
 CREATE TABLE IF NOT EXISTS {db}.events (
+    /* shard by: cityHash64(pipeline, item_id) */
     event_id         String,
     item_id          String,
     pipeline         String,

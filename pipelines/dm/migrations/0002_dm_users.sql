@@ -21,6 +21,7 @@ ORDER BY user_id;
 -- state gets a row there with deleted = 1, so a page of one state reads
 -- only that state's rows, in user_id order.
 CREATE TABLE IF NOT EXISTS {db}.dm_users_by_state (
+    /* shard by: cityHash64(user_id) */
     state      Enum8('unmarked' = 0, 'pending' = 1, 'parked' = 2, 'checked' = 3, 'failed' = 4),
     user_id    String,
     version    UInt64,
