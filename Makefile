@@ -18,8 +18,8 @@ deps:
 run: deps build
 	$(BIN) dev --data-dir $(DATA) $(ARGS)
 
-## test: every test, under the race detector (installs clickhouse-server
-## and kcat when missing)
+## test: every test, under the race detector (installs clickhouse-server,
+## kcat and zookeeper when missing)
 test: deps vet
 	$(GO) test -race -count=1 -timeout 25m ./...
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need beyond Go, on Debian/Ubuntu:
-# clickhouse-server (the embedded stack runs it as a child process) and kcat
-# (the tests' second, independent Kafka client). Does nothing when both are
-# there already.
+# clickhouse-server (the embedded stack runs it as a child process), kcat
+# (the tests' second, independent Kafka client) and zookeeper with a Java
+# runtime (the ClickHouse cluster the cluster tests start). Does nothing
+# when all are there already.
 set -euo pipefail
 
 missing=()
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/bin/clickhouse ] || missing+=(clickhouse-server clickhouse-client)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

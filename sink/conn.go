@@ -56,7 +56,9 @@ func dial(t Target, db string) (driver.Conn, error) {
 	if t.Cluster != "" {
 		// An insert into a Distributed table returns once every shard has
 		// its rows, not once they are queued on the server that took
-		// them: the sink commits its offsets only after that.
+		// them: the sink commits its offsets only after that. (The
+		// servers' profile should also say load_balancing = in_order; see
+		// docs/DESIGN.md, "ClickHouse cluster".)
 		opts.Settings = clickhouse.Settings{"insert_distributed_sync": 1}
 	}
 	conn, err := clickhouse.Open(opts)

@@ -34,6 +34,9 @@ type Config struct {
 	// StopTimeout is how long Stop waits after SIGTERM before SIGKILL.
 	// Default 15 s.
 	StopTimeout time.Duration
+	// Member, if set, makes the server a replica of a shard of a cluster
+	// (StartCluster); its ports are the member's, not free ones chosen.
+	Member *Member
 }
 
 func (c *Config) setDefaults() error {

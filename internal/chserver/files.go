@@ -86,9 +86,10 @@ func portFree(port int) bool {
 	return true
 }
 
-// writeConfig writes config.xml and users.xml for p. The <yandex> root is
-// what 18.16 requires; current releases still accept it.
-func (l layout) writeConfig(p ports) error {
+// writeConfig writes config.xml and users.xml for p, and m's part of a
+// cluster if m is set. The <yandex> root is what 18.16 requires; current
+// releases still accept it.
+func (l layout) writeConfig(p ports, m *Member) error {
 	for _, d := range []string{l.logDir(), l.sub("data"), l.sub("tmp"), l.sub("user_files"), l.sub("format_schemas")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
@@ -125,6 +126,7 @@ func (l layout) writeConfig(p ports) error {
 		// A stop waits this long for open connections; clients' idle pooled
 		// connections would hold every stop for the default 5 s.
 		`  <shutdown_wait_unfinished>2</shutdown_wait_unfinished>`,
+		m.configXML(),
 		`</yandex>`,
 		``,
 	}, "\n")
@@ -135,7 +137,7 @@ func (l layout) writeConfig(p ports) error {
 		// seconds (default 10): clients' pooled connections would hold
 		// every stop that long.
 		`  <profiles>`,
-		`    <default><poll_interval>1</poll_interval></default>`,
+		`    <default><poll_interval>1</poll_interval>` + m.profileXML() + `</default>`,
 		// Analysts read and change nothing (readonly 2: they may still set
 		// a query's own settings, such as max_execution_time).
 		`    <readonly><poll_interval>1</poll_interval><readonly>2</readonly></readonly>`,

@@ -144,6 +144,15 @@ func (s *Server) stop() error {
 // turns out to be taken: a free port found by listening can be grabbed by
 // someone else before the server binds it.
 func (s *Server) start(ctx context.Context) error {
+	if m := s.cfg.Member; m != nil {
+		p := m.ports()
+		if err := s.layout.writeConfig(p, m); err != nil {
+			return fmt.Errorf("chserver: %w", err)
+		}
+		s.ports = p
+		_, err := s.run(ctx)
+		return err
+	}
 	const attempts = 3
 	var err error
 	for i := range attempts {
@@ -151,7 +160,7 @@ func (s *Server) start(ctx context.Context) error {
 		if p, err = s.layout.choosePorts(i > 0); err != nil {
 			return fmt.Errorf("chserver: %w", err)
 		}
-		if err = s.layout.writeConfig(p); err != nil {
+		if err = s.layout.writeConfig(p, nil); err != nil {
 			return fmt.Errorf("chserver: %w", err)
 		}
 		s.ports = p

@@ -114,3 +114,27 @@ func startShared() (*chserver.Server, error) {
 	}
 	return srv, nil
 }
+
+const missingZooKeeper = "zookeeper not found: run `make test` (which installs what the tests need) or apt-get install zookeeper"
+
+// StartCluster starts a cluster of its own for t — ZooKeeper and 2 shards
+// of 2 replicas — in a temporary dir and stops it when t ends. Without
+// ZooKeeper it fails in CI and skips elsewhere, as Require does.
+func StartCluster(t testing.TB) *chserver.Cluster {
+	t.Helper()
+	Require(t)
+	if err := chserver.FindZooKeeper(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(missingZooKeeper)
+		}
+		t.Skip(missingZooKeeper)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := chserver.StartCluster(ctx, chserver.ClusterConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
