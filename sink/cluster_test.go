@@ -87,4 +87,3 @@ func TestOnCluster(t *testing.T) {
 		t.Error("an ALTER was taken without a cluster form")
 	}
 }
-
