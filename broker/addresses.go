@@ -19,6 +19,8 @@ const addressesFile = "addresses.json"
 type addresses struct {
 	KafkaPort    int `json:"kafka_port"`
 	RegistryPort int `json:"registry_port"`
+	// OtherKafkaPorts are the ports of the brokers after the first.
+	OtherKafkaPorts []int `json:"other_kafka_ports,omitempty"`
 }
 
 // loadAddresses reads the kept ports; a missing file (first start, or no
@@ -80,4 +82,15 @@ func portOf(hostport string) int {
 	_, p, _ := net.SplitHostPort(hostport)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// freePort returns a port on host nothing listens on now, for a broker
+// after the first on its first start (its port is kept after).
+func freePort(host string) (int, error) {
+	ln, err := listen(host, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return portOf(ln.Addr().String()), nil
 }

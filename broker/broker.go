@@ -24,6 +24,7 @@ type Broker struct {
 	cfg         Config
 	admin       Credentials // zero with NoAuth
 	cluster     *kfake.Cluster
+	kafkaAddrs  []string // the first broker's first
 	kafkaAddr   string
 	registryURL string
 
@@ -81,7 +82,21 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
-	cluster, err := kfake.NewCluster(kfakeOpts(cfg, admin, kafkaHost, pickPort(kafkaPort, kept.KafkaPort), kafkaDir)...)
+	ports := []int{pickPort(kafkaPort, kept.KafkaPort)}
+	for i := 1; i < cfg.Brokers; i++ {
+		p := 0
+		if i-1 < len(kept.OtherKafkaPorts) {
+			p = kept.OtherKafkaPorts[i-1]
+		}
+		if p == 0 {
+			if p, err = freePort(kafkaHost); err != nil {
+				regLn.Close()
+				return nil, fmt.Errorf("kafka: %w", err)
+			}
+		}
+		ports = append(ports, p)
+	}
+	cluster, err := kfake.NewCluster(kfakeOpts(cfg, admin, kafkaHost, ports, kafkaDir)...)
 	if err != nil {
 		regLn.Close()
 		return nil, fmt.Errorf("kafka: %w", err)
@@ -90,6 +105,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cfg:         cfg,
 		admin:       admin,
 		cluster:     cluster,
+		kafkaAddrs:  cluster.ListenAddrs(),
 		kafkaAddr:   cluster.ListenAddrs()[0],
 		registryURL: "http://" + regLn.Addr().String(),
 		serveErr:    make(chan error, 1),
@@ -106,7 +122,11 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cluster.Close()
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
-	if err := saveAddresses(cfg.DataDir, addresses{KafkaPort: portOf(b.kafkaAddr), RegistryPort: portOf(regLn.Addr().String())}); err != nil {
+	kept = addresses{KafkaPort: portOf(b.kafkaAddr), RegistryPort: portOf(regLn.Addr().String())}
+	for _, a := range b.kafkaAddrs[1:] {
+		kept.OtherKafkaPorts = append(kept.OtherKafkaPorts, portOf(a))
+	}
+	if err := saveAddresses(cfg.DataDir, kept); err != nil {
 		_ = b.Close()
 		return nil, err
 	}
@@ -118,10 +138,11 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	return b, nil
 }
 
-// kfakeOpts maps cfg onto kfake: one broker on a fixed host and port.
-func kfakeOpts(cfg Config, admin Credentials, host string, port int, dir string) []kfake.Opt {
+// kfakeOpts maps cfg onto kfake: a broker on each of ports, on a fixed
+// host.
+func kfakeOpts(cfg Config, admin Credentials, host string, ports []int, dir string) []kfake.Opt {
 	opts := []kfake.Opt{
-		kfake.Ports(port), // also makes it a single broker
+		kfake.Ports(ports...), // also sets the number of brokers
 		kfake.ListenFn(func(_, addr string) (net.Listener, error) {
 			// kfake always asks for 127.0.0.1:port; bind the host
 			// the config names instead.
@@ -202,7 +223,7 @@ func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 // the broker's default partition count and the admin's credentials.
 func (b *Broker) KafkaConn() kafkaconn.Config {
 	return kafkaconn.Config{
-		Brokers:    []string{b.kafkaAddr},
+		Brokers:    b.kafkaAddrs,
 		Registry:   b.registryURL,
 		Partitions: b.cfg.Partitions,
 		User:       b.admin.User,

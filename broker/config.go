@@ -36,6 +36,12 @@ type Config struct {
 	// 127.0.0.1:8081; port 0 behaves as for KafkaAddr.
 	RegistryAddr string
 
+	// Brokers is the number of brokers, each on its own port: the first
+	// on KafkaAddr's, the others on free ports kept with a DataDir like
+	// it. Partition leaders spread over them, so clients take the paths
+	// of a real cluster (metadata, leaders that move). Default 1.
+	Brokers int
+
 	// Partitions is the partition count of topics created without one
 	// (CreateTopics with -1 partitions). Default 12. Auto-creation of
 	// topics on metadata requests stays off: roles create their topics.
@@ -88,6 +94,9 @@ func (c *Config) setDefaults() {
 	if c.Partitions == 0 {
 		c.Partitions = DefaultPartitions
 	}
+	if c.Brokers == 0 {
+		c.Brokers = 1
+	}
 	if c.MinSessionTimeout == 0 {
 		c.MinSessionTimeout = DefaultMinSessionTimeout
 	}
@@ -112,6 +121,9 @@ func (c Config) Validate() error {
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("partitions %d < 1", c.Partitions))
+	}
+	if c.Brokers < 1 || c.Brokers > 9 {
+		errs = append(errs, fmt.Errorf("brokers %d: want 1 to 9", c.Brokers))
 	}
 	if c.MinSessionTimeout < 0 {
 		errs = append(errs, fmt.Errorf("min session timeout %v < 0", c.MinSessionTimeout))

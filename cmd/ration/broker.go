@@ -51,6 +51,7 @@ admin=FILE" on stdout once both accept connections.`,
 	fs := cmd.Flags()
 	cfg.Flags(fs)
 	fs.Int32Var(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of topics created without a count")
+	fs.IntVar(&cfg.Brokers, "brokers", 1, "Kafka brokers, each on its own port (the first on --kafka; the others kept across restarts)")
 	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -34,6 +35,13 @@ type Config struct {
 	// request but the handshake).
 	User     string
 	Password string
+	// ReplicationFactor and MinInsyncReplicas are those of the topics
+	// ration creates. Default 0: derived from the cluster's size when a
+	// topic is created — 3 and 2 on three brokers or more (a broker may
+	// fail and writes go on), as many as there are below that, down to 1
+	// and 1 on the embedded single broker.
+	ReplicationFactor int16
+	MinInsyncReplicas int16
 }
 
 // Defaults returns the config of a local `ration broker`.
@@ -51,6 +59,8 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	// The password is better passed as RATION_KAFKA_PASSWORD or in the
 	// --config file: a flag shows in the process list.
 	fs.StringVar(&c.Password, "kafka-password", c.Password, "SASL/SCRAM-SHA-512 password (prefer RATION_KAFKA_PASSWORD: flags show in ps)")
+	fs.Int16Var(&c.ReplicationFactor, "replication-factor", c.ReplicationFactor, "replication factor of the topics ration creates (0: 3, or the brokers there are when fewer)")
+	fs.Int16Var(&c.MinInsyncReplicas, "min-insync-replicas", c.MinInsyncReplicas, "min.insync.replicas of the topics ration creates (0: one less than the replication factor, at least 1)")
 }
 
 // Validate reports a config that cannot work.
@@ -66,6 +76,11 @@ func (c Config) Validate() error {
 	}
 	if c.User == "" && c.Password != "" {
 		return errors.New("kafka: a password without a user")
+	}
+	if c.ReplicationFactor < 0 || c.MinInsyncReplicas < 0 ||
+		(c.ReplicationFactor > 0 && c.MinInsyncReplicas > c.ReplicationFactor) {
+		return fmt.Errorf("kafka: replication factor %d and min.insync.replicas %d: want 0 <= min.insync <= factor",
+			c.ReplicationFactor, c.MinInsyncReplicas)
 	}
 	return nil
 }
@@ -135,18 +150,21 @@ func SharedTopics() []TopicSpec {
 // topics (a registered worker relies on the admin having done it).
 func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client, specs []TopicSpec) error {
 	adm := kadm.NewClient(cl)
-	compact := map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}
+	rf, minISR, err := c.replication(ctx, adm)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, s := range specs {
 		n := s.Partitions
 		if n == 0 {
 			n = c.Partitions
 		}
-		var configs map[string]*string
+		configs := map[string]*string{"min.insync.replicas": kadm.StringPtr(strconv.Itoa(int(minISR)))}
 		if s.Compact {
-			configs = compact
+			configs["cleanup.policy"] = kadm.StringPtr("compact")
 		}
-		resp, err := adm.CreateTopic(ctx, n, -1, configs, s.Name)
+		resp, err := adm.CreateTopic(ctx, n, rf, configs, s.Name)
 		if err == nil {
 			err = resp.Err
 		}
@@ -155,4 +173,21 @@ func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client, specs []TopicS
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// replication returns the replication factor and min.insync.replicas of
+// new topics: c's, or derived from the number of brokers.
+func (c Config) replication(ctx context.Context, adm *kadm.Client) (rf, minISR int16, err error) {
+	rf, minISR = c.ReplicationFactor, c.MinInsyncReplicas
+	if rf == 0 {
+		brokers, err := adm.ListBrokers(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("count brokers: %w", err)
+		}
+		rf = int16(min(3, max(1, len(brokers))))
+	}
+	if minISR == 0 {
+		minISR = max(1, rf-1)
+	}
+	return rf, minISR, nil
 }
