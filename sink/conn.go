@@ -45,7 +45,7 @@ func dial(t Target, db string) (driver.Conn, error) {
 	opts := &clickhouse.Options{
 		Addr:     t.addrs(),
 		Protocol: clickhouse.Native,
-		Auth:     clickhouse.Auth{Database: db},
+		Auth:     clickhouse.Auth{Database: db, Username: t.User, Password: t.Password},
 		// In order: the first server while it answers, the next when not.
 		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
 		DialTimeout:      5 * time.Second,

@@ -18,6 +18,9 @@ type Target struct {
 	// Database holds ration's tables; it is created if missing. Default
 	// "ration".
 	Database string
+	// User and Password log in; default "default" with no password (the
+	// embedded server's).
+	User, Password string
 	// Cluster, if set, is a cluster of the servers' remote_servers: every
 	// table is created on every server of it, replicated within each
 	// shard, and read and written through a Distributed table of the
@@ -28,11 +31,14 @@ type Target struct {
 // DefaultTarget returns the defaults, for binding flags.
 func DefaultTarget() Target { return Target{ClickHouse: "127.0.0.1:9000", Database: "ration"} }
 
-// Flags binds t to --clickhouse, --clickhouse-db and --clickhouse-cluster,
-// with t's values as defaults.
+// Flags binds t to --clickhouse, --clickhouse-db, --clickhouse-user,
+// --clickhouse-password and --clickhouse-cluster, with t's values as
+// defaults.
 func (t *Target) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&t.ClickHouse, "clickhouse", t.ClickHouse, "ClickHouse native protocol address host:port, or several comma-separated to fail over between")
 	fs.StringVar(&t.Database, "clickhouse-db", t.Database, "ClickHouse database (created if missing)")
+	fs.StringVar(&t.User, "clickhouse-user", t.User, `ClickHouse user ("": default)`)
+	fs.StringVar(&t.Password, "clickhouse-password", t.Password, "ClickHouse password (prefer RATION_CLICKHOUSE_PASSWORD: flags show in ps)")
 	fs.StringVar(&t.Cluster, "clickhouse-cluster", t.Cluster, "ClickHouse cluster (remote_servers) to create every table on, replicated and distributed (empty: one server)")
 }
 
