@@ -55,6 +55,9 @@ func Register(ctx context.Context, cl *sr.Client, topics []TopicSchema, records 
 		if _, ok := ids[topic]; ok {
 			return nil, fmt.Errorf("subject %s declared twice", s.Topic)
 		}
+		if err := checkEvolution(ctx, cl, s.Topic, s.Value.AvroSchema().Text()); err != nil {
+			return nil, err
+		}
 		ss, err := cl.CreateSchema(ctx, s.Topic, sr.Schema{Schema: s.Value.AvroSchema().Text(), Type: sr.TypeAvro})
 		if err != nil {
 			return nil, fmt.Errorf("register schema %s: %w", s.Topic, err)

@@ -196,9 +196,39 @@ func TestOlderVersionStillDecodes(t *testing.T) {
 	}
 }
 
-// TestIncompatibleOlderVersionIsNotDecoded: an earlier version whose fields
-// are not the current ones' first ones cannot be read by the hand-written
-// decoder, and its records stay undecodable instead of decoding wrong.
+// TestIncompatibleSchemaRefusesToStart: a schema that cannot read what the
+// subject's latest registered version wrote (here, fields in another
+// order) stops Register, naming the subject and the rule, before anything
+// is registered or written under it.
+func TestIncompatibleSchemaRefusesToStart(t *testing.T) {
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := cl.CreateSchema(ctx, TopicReprocessState+"-value", sr.Schema{Schema: reorderedState, Type: sr.TypeAvro}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Register(ctx, cl, Shared())
+	if err == nil || !strings.Contains(err.Error(), TopicReprocessState+"-value") || !strings.Contains(err.Error(), "append fields") {
+		t.Fatalf("Register over an incompatible latest version: %v, want a refusal naming the subject and the rule", err)
+	}
+	if vs, err := cl.Schemas(ctx, TopicReprocessState+"-value"); err != nil || len(vs) != 1 {
+		t.Fatalf("versions after the refusal: %d, %v; want the one there was", len(vs), err)
+	}
+}
+
+// reorderedState is a ReprocessState schema whose fields are not the
+// current one's first ones.
+const reorderedState = `{"type": "record", "name": "ReprocessState", "namespace": "ration", "fields": [
+		{"name": "item_id", "type": "string"}, {"name": "pipeline", "type": "string"}]}`
+
+// TestIncompatibleOlderVersionIsNotDecoded: an earlier version (not the
+// latest) whose fields are not the current ones' first ones cannot be read
+// by the hand-written decoder, and its records stay undecodable instead of
+// decoding wrong.
 func TestIncompatibleOlderVersionIsNotDecoded(t *testing.T) {
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
@@ -207,10 +237,11 @@ func TestIncompatibleOlderVersionIsNotDecoded(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	other := `{"type": "record", "name": "ReprocessState", "namespace": "ration", "fields": [
-		{"name": "item_id", "type": "string"}, {"name": "pipeline", "type": "string"}]}`
-	old, err := cl.CreateSchema(ctx, TopicReprocessState+"-value", sr.Schema{Schema: other, Type: sr.TypeAvro})
+	old, err := cl.CreateSchema(ctx, TopicReprocessState+"-value", sr.Schema{Schema: reorderedState, Type: sr.TypeAvro})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateSchema(ctx, TopicReprocessState+"-value", sr.Schema{Schema: new(ReprocessState).AvroSchema().Text(), Type: sr.TypeAvro}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Register(ctx, cl, Shared())

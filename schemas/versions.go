@@ -138,3 +138,29 @@ func (c *Codec) registerOlder(r Record, older []olderVersion, current map[int]bo
 		}))
 	}
 }
+
+// checkEvolution refuses a schema that records already written under the
+// subject's latest registered version could not be read as: ration's rule
+// (fields appended, each with a default) is the one defaultsTail reads
+// by, and it is stricter than the registry's BACKWARD, so a schema that
+// breaks it stops the role at start-up, before anything is written under
+// it — a Confluent registry would refuse a BACKWARD-incompatible one
+// itself, the embedded one accepts anything.
+func checkEvolution(ctx context.Context, cl *sr.Client, subject, schema string) error {
+	latest, err := cl.SchemaByVersion(ctx, subject, -1)
+	var re *sr.ResponseError
+	switch {
+	case errors.As(err, &re) && re.SchemaError() == sr.ErrSubjectNotFound:
+		return nil
+	case err != nil:
+		return fmt.Errorf("latest version of %s: %w", subject, err)
+	}
+	if same, err := sameJSON(json.RawMessage(latest.Schema.Schema), json.RawMessage(schema)); err == nil && same {
+		return nil
+	}
+	if _, err := defaultsTail(latest.Schema.Schema, schema); err != nil {
+		return fmt.Errorf("schema of %s cannot read what version %d wrote (append fields, each with a default): %w",
+			subject, latest.Version, err)
+	}
+	return nil
+}
