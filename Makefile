@@ -18,10 +18,11 @@ deps:
 run: deps build
 	$(BIN) dev --data-dir $(DATA) $(ARGS)
 
-## test: every test, under the race detector (installs clickhouse-server,
-## kcat and zookeeper when missing)
+## test: every test, under the race detector, then every fuzz target for
+## 3 s (installs clickhouse-server, kcat and zookeeper when missing)
 test: deps vet
 	$(GO) test -race -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 vet:
 	$(GO) vet ./...
@@ -33,19 +34,22 @@ bench: deps build
 	$(BIN) bench dm-read --users 1000000
 	$(GO) test -run '^$$' -bench . -benchmem ./schemas/... ./processor/ ./pipelines/... ./sink/ ./api/ ./auth/
 
-## fuzz: a short run of every fuzz target
+## fuzz: every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for
+## a long run); make test runs each for a few seconds
+FUZZTIME ?= 30s
+FUZZ := \
+	./schemas/:FuzzEventDecoding ./schemas/:FuzzDecode ./schemas/structcodec/:FuzzStructCodecDecode \
+	./pipelines/dm/:FuzzRecordDecoding ./pipelines/dm/:FuzzDecodeMark ./pipelines/dm/:FuzzCursor \
+	./notify/:FuzzComposeEmail \
+	./pipelines/receipts/receipttype/:FuzzValidate ./pipelines/receipts/xmlreceipt/:FuzzXMLReceipt \
+	./pipelines/receipts/:FuzzRead ./pipelines/receipts/registrar/:FuzzDecodeRegistration \
+	./pipelines/points/:FuzzBodies ./pipelines/points/:FuzzLedger ./pipelines/points/:FuzzTokens \
+	./pipelines/points/:FuzzUserCursor
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzEventDecoding -fuzztime 30s ./schemas/
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./schemas/
-	$(GO) test -run '^$$' -fuzz FuzzStructCodecDecode -fuzztime 30s ./schemas/structcodec/
-	$(GO) test -run '^$$' -fuzz FuzzRecordDecoding -fuzztime 30s ./pipelines/dm/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeMark -fuzztime 30s ./pipelines/dm/
-	$(GO) test -run '^$$' -fuzz FuzzCursor -fuzztime 30s ./pipelines/dm/
-	$(GO) test -run '^$$' -fuzz FuzzComposeEmail -fuzztime 30s ./notify/
-	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pipelines/receipts/receipttype/
-	$(GO) test -run '^$$' -fuzz FuzzXMLReceipt -fuzztime 30s ./pipelines/receipts/xmlreceipt/
-	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./pipelines/receipts/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeRegistration -fuzztime 30s ./pipelines/receipts/registrar/
+	@set -e; for t in $(FUZZ); do \
+		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 clean:
 	rm -rf bin

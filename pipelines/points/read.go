@@ -143,18 +143,9 @@ WHERE group_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1 BY seq LIMIT ?`, group,
 // UserHistory returns up to limit entries of user's across their groups,
 // newest first, from before the cursor of an earlier page.
 func (r *Reader) UserHistory(ctx context.Context, user, cursor string, limit int) (ration.PointsHistory, error) {
-	at, group, seq := uint64(1<<63-1), "", uint64(0)
-	if cursor != "" {
-		parts := strings.SplitN(cursor, "~", 3)
-		var err1, err2 error
-		if len(parts) == 3 {
-			at, err1 = strconv.ParseUint(parts[0], 10, 63)
-			seq, err2 = strconv.ParseUint(parts[2], 10, 63)
-			group = parts[1]
-		}
-		if len(parts) != 3 || err1 != nil || err2 != nil {
-			return ration.PointsHistory{}, fmt.Errorf("%w: cursor %q", ErrBadCursor, cursor)
-		}
+	at, group, seq, err := parseUserCursor(cursor)
+	if err != nil {
+		return ration.PointsHistory{}, err
 	}
 	rows, err := r.conn.Query(ctx, `SELECT `+entryColumns+` FROM `+r.qdb+`.points_ledger_by_user
 WHERE user_id = ? AND (at_ms < ? OR (at_ms = ? AND (group_id < ? OR (group_id = ? AND seq < ?))))
@@ -169,9 +160,34 @@ ORDER BY at_ms DESC, group_id DESC, seq DESC LIMIT 1 BY group_id, seq LIMIT ?`,
 	}
 	if h.NextCursor != "" {
 		e := h.Entries[len(h.Entries)-1]
-		h.NextCursor = strconv.FormatInt(e.At.UnixMilli(), 10) + "~" + e.GroupID + "~" + strconv.FormatInt(e.Seq, 10)
+		h.NextCursor = userCursor(uint64(e.At.UnixMilli()), e.GroupID, uint64(e.Seq))
 	}
 	return h, nil
+}
+
+// userCursor is where a page of a user's history ended: its last entry's
+// time, group and number.
+func userCursor(at uint64, group string, seq uint64) string {
+	return strconv.FormatUint(at, 10) + "~" + group + "~" + strconv.FormatUint(seq, 10)
+}
+
+// parseUserCursor reads a userCursor; "" is the newest end.
+func parseUserCursor(cursor string) (at uint64, group string, seq uint64, err error) {
+	if cursor == "" {
+		return 1<<63 - 1, "", 0, nil
+	}
+	// The group sits between the first ~ and the last: it may hold one.
+	first, last := strings.Index(cursor, "~"), strings.LastIndex(cursor, "~")
+	var err1, err2 error = ErrBadCursor, nil
+	if first >= 0 && last > first {
+		at, err1 = strconv.ParseUint(cursor[:first], 10, 63)
+		seq, err2 = strconv.ParseUint(cursor[last+1:], 10, 63)
+		group = cursor[first+1 : last]
+	}
+	if err1 != nil || err2 != nil {
+		return 0, "", 0, fmt.Errorf("%w: cursor %q", ErrBadCursor, cursor)
+	}
+	return at, group, seq, nil
 }
 
 // ErrBadCursor is a cursor no page gave.
