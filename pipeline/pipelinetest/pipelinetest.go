@@ -3,10 +3,16 @@
 package pipelinetest
 
 import (
+	"context"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/processor"
+	"github.com/rationhq/ration/schemas"
 )
 
 // Setup is what kafkatest creates for ds: their topics and schemas.
@@ -25,4 +31,32 @@ func Setup(ds ...pipeline.Descriptor) kafkatest.Setup {
 func Kafka(t testing.TB, partitions int32, ds ...pipeline.Descriptor) *kafkatest.Kafka {
 	t.Helper()
 	return kafkatest.New(t, partitions, Setup(ds...))
+}
+
+// StartWorker runs a worker of d's stages (nil: all) on the Kafka at
+// addrs until t ends, as instance, with a session timeout of 3 s so a
+// test's rebalances are quick; a worker that fails fails t.
+func StartWorker(t testing.TB, d pipeline.Descriptor, stages []string, addrs []string, codec *schemas.Codec, instance string) {
+	t.Helper()
+	tuning := processor.DefaultTuning()
+	tuning.InstanceID = instance
+	tuning.SessionTimeout = 3 * time.Second
+	ws, err := d.NewStages(stages, tuning, processor.Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: codec},
+		pipeline.Env{Codec: codec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, len(ws))
+	for _, w := range ws {
+		go func() { done <- w.Run(ctx) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range ws {
+			if err := <-done; err != nil {
+				t.Errorf("worker %s: %v", instance, err)
+			}
+		}
+	})
 }

@@ -10,9 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/internal/kafkatest"
-	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipeline/pipelinetest"
-	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -57,27 +55,7 @@ func (r *rig) startWorker(t *testing.T, instance string, tune func(*Options), st
 	if tune != nil {
 		tune(opts)
 	}
-	tuning := processor.DefaultTuning()
-	tuning.InstanceID = instance
-	tuning.SessionTimeout = 3 * time.Second
-	ws, err := NewWith(opts).NewStages(stages, tuning, processor.Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(r.Addrs()...)}, Codec: r.Codec},
-		pipeline.Env{Codec: r.Codec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, len(ws))
-	for _, w := range ws {
-		go func() { done <- w.Run(ctx) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range ws {
-			if err := <-done; err != nil {
-				t.Errorf("worker %s: %v", instance, err)
-			}
-		}
-	})
+	pipelinetest.StartWorker(t, NewWith(opts), stages, r.Addrs(), r.Codec, instance)
 }
 
 // results streams decoded results, read_committed, in arrival order.

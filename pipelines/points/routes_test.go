@@ -14,10 +14,8 @@ import (
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/auth"
-	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipeline/pipelinetest"
 	"github.com/rationhq/ration/pipelines/points"
-	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/producer"
 )
 
@@ -64,27 +62,7 @@ func (c *cluster) node(t *testing.T) apitest.Caller {
 // startLedger runs a ledger worker until the test ends.
 func (c *cluster) startLedger(t *testing.T) {
 	t.Helper()
-	tuning := processor.DefaultTuning()
-	tuning.InstanceID = "ledger-test"
-	tuning.SessionTimeout = 3 * time.Second
-	ws, err := points.New().NewStages(nil, tuning, processor.Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(c.Addrs()...)}, Codec: c.Codec},
-		pipeline.Env{Codec: c.Codec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, len(ws))
-	for _, w := range ws {
-		go func() { done <- w.Run(ctx) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range ws {
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		}
-	})
+	pipelinetest.StartWorker(t, points.New(), nil, c.Addrs(), c.Codec, "ledger-test")
 }
 
 func decode[V any](t *testing.T, b []byte) V {

@@ -13,7 +13,6 @@ import (
 	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipeline/pipelinetest"
 	"github.com/rationhq/ration/pipelines/receipts/registrar"
-	"github.com/rationhq/ration/processor"
 )
 
 // flowRig is the pipeline on an in-process Kafka with both services
@@ -60,27 +59,7 @@ func newFlowRig(t *testing.T) *flowRig {
 // startWorker runs a worker of every stage.
 func (r *flowRig) startWorker(t *testing.T, instance string) {
 	t.Helper()
-	tuning := processor.DefaultTuning()
-	tuning.InstanceID = instance
-	tuning.SessionTimeout = 3 * time.Second
-	ws, err := r.descriptor().NewStages(nil, tuning, processor.Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(r.Addrs()...)}, Codec: r.Codec},
-		pipeline.Env{Codec: r.Codec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, len(ws))
-	for _, w := range ws {
-		go func() { done <- w.Run(ctx) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range ws {
-			if err := <-done; err != nil {
-				t.Errorf("worker %s: %v", instance, err)
-			}
-		}
-	})
+	pipelinetest.StartWorker(t, r.descriptor(), nil, r.Addrs(), r.Codec, instance)
 }
 
 // submit produces n receipts as the API would.
