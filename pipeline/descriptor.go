@@ -104,6 +104,9 @@ type Topic struct {
 	Value schemas.Record
 	// Compact keeps the latest value of each key (a table, not a log).
 	Compact bool
+	// Retention, with Compact, also drops values older than it: a table
+	// whose readers (the sink) only need its recent changes. 0: forever.
+	Retention time.Duration
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)

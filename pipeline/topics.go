@@ -13,7 +13,7 @@ import (
 func (d Descriptor) TopicSpecs() []kafkaconn.TopicSpec {
 	var out []kafkaconn.TopicSpec
 	for _, t := range d.Topics {
-		out = append(out, kafkaconn.TopicSpec{Name: t.Name, Compact: t.Compact})
+		out = append(out, kafkaconn.TopicSpec{Name: t.Name, Compact: t.Compact, Retention: t.Retention})
 	}
 	out = append(out, kafkaconn.TopicSpec{Name: d.EventsTopic()})
 	for _, s := range d.Stages {

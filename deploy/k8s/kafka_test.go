@@ -71,9 +71,11 @@ func checkTopics(t *testing.T, b *build, o overlay) {
 	partitions := configValue(t, b, "RATION_PARTITIONS")
 	type want struct {
 		partitions int
-		compact    bool
+		// policy and retention are the topic's cleanup.policy ("" for
+		// Kafka's default, delete) and retention.ms ("" for the default).
+		policy, retention string
 	}
-	wants := map[string]want{schemas.TopicClients: {1, true}}
+	wants := map[string]want{schemas.TopicClients: {1, "compact", ""}}
 	for _, s := range pipeline.AllTopicSpecs(pipelines.All()) {
 		n, err := strconv.Atoi(partitions)
 		if s.Partitions != 0 {
@@ -82,7 +84,14 @@ func checkTopics(t *testing.T, b *build, o overlay) {
 		if err != nil {
 			t.Fatalf("RATION_PARTITIONS %q: %v", partitions, err)
 		}
-		wants[s.Name] = want{n, s.Compact}
+		w := want{partitions: n}
+		if s.Compact {
+			w.policy = "compact"
+			if s.Retention > 0 {
+				w.policy, w.retention = "compact,delete", strconv.FormatInt(s.Retention.Milliseconds(), 10)
+			}
+		}
+		wants[s.Name] = w
 	}
 	seen := make(map[string]bool)
 	for _, kt := range custom[kafkaTopic](t, b, "KafkaTopic") {
@@ -105,8 +114,11 @@ func checkTopics(t *testing.T, b *build, o overlay) {
 		if kt.Spec.Partitions != w.partitions {
 			t.Errorf("topic %s: %d partitions, the code's %d", name, kt.Spec.Partitions, w.partitions)
 		}
-		if compact := kt.Spec.Config["cleanup.policy"] == "compact"; compact != w.compact {
-			t.Errorf("topic %s: compacted %v, the code's %v", name, compact, w.compact)
+		if policy := fmt.Sprint(cmp.Or(kt.Spec.Config["cleanup.policy"], "")); policy != w.policy {
+			t.Errorf("topic %s: cleanup.policy %q, the code's %q", name, policy, w.policy)
+		}
+		if retention := fmt.Sprint(cmp.Or(kt.Spec.Config["retention.ms"], "")); retention != w.retention {
+			t.Errorf("topic %s: retention.ms %q, the code's %q", name, retention, w.retention)
 		}
 	}
 	for name := range wants {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -131,6 +132,9 @@ type TopicSpec struct {
 	// Partitions: 0 means Config.Partitions.
 	Partitions int32
 	Compact    bool
+	// Retention, with Compact, also deletes what is older than it: a
+	// table that only its recent rows are read from. 0: forever.
+	Retention time.Duration
 }
 
 // SharedTopics are the topics of no one pipeline: the audit log and,
@@ -163,6 +167,10 @@ func (c Config) EnsureTopics(ctx context.Context, cl *kgo.Client, specs []TopicS
 		configs := map[string]*string{"min.insync.replicas": kadm.StringPtr(strconv.Itoa(int(minISR)))}
 		if s.Compact {
 			configs["cleanup.policy"] = kadm.StringPtr("compact")
+			if s.Retention > 0 {
+				configs["cleanup.policy"] = kadm.StringPtr("compact,delete")
+				configs["retention.ms"] = kadm.StringPtr(strconv.FormatInt(s.Retention.Milliseconds(), 10))
+			}
 		}
 		resp, err := adm.CreateTopic(ctx, n, rf, configs, s.Name)
 		if err == nil {

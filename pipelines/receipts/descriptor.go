@@ -16,6 +16,9 @@ var migrationFiles embed.FS
 // keepEnded is how long the status view keeps a receipt after it ended.
 const keepEnded = 10 * time.Minute
 
+// statusRetention is how long the statuses topic keeps a status.
+const statusRetention = 14 * 24 * time.Hour
+
 // New returns the receipts pipeline's descriptor with the default
 // options.
 func New() pipeline.Descriptor { return NewWith(DefaultOptions()) }
@@ -35,7 +38,11 @@ func NewWith(opts *Options) pipeline.Descriptor {
 			{Name: TopicTaxed, Value: new(Receipt)},
 			{Name: TopicRegistered, Value: new(Receipt)},
 			{Name: TopicRejected, Value: new(Receipt)},
-			{Name: TopicStatuses, Value: new(ReceiptStatus), Compact: true},
+			// Every receipt's latest status, for the sink: compacted, and
+			// a fortnight is ample for the sink to have stored it (the
+			// view keeps what it still needs in its own changelog), so
+			// 7 billion receipts a year do not stay in Kafka for ever.
+			{Name: TopicStatuses, Value: new(ReceiptStatus), Compact: true, Retention: statusRetention},
 			{Name: TopicTotals, Value: new(ReceiptTotal), Compact: true},
 		},
 		Options:      opts,
