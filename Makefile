@@ -34,6 +34,13 @@ bench: deps build
 	$(BIN) bench dm-read --users 1000000
 	$(GO) test -run '^$$' -bench . -benchmem ./schemas/... ./processor/ ./pipelines/... ./sink/ ./api/ ./auth/
 
+## chaos: the whole stack as processes for 10 minutes under load and
+## faults (kill -9, cut connections, zombies, simulator outages), then
+## every checker; the last line is violations=<n> faults=<n>
+.PHONY: chaos
+chaos: deps build
+	$(BIN) chaos --duration 10m $(ARGS)
+
 ## fuzz: every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for
 ## a long run); make test runs each for a few seconds
 FUZZTIME ?= 30s

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apiclient"
+	"github.com/rationhq/ration/pipelines/points"
 )
 
 // PointsConfig configures `ration bench points`: the consistency load run
@@ -69,10 +70,22 @@ func (r PointsReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "violations=%d commands_per_s=%.1f\n", len(r.Violations), r.CommandsPerSecond())
 }
 
+// PointsTarget is a running stack a points load runs against: the
+// bench's own, or the one `ration chaos` runs.
+type PointsTarget interface {
+	// LoadURLs are the API addresses people send commands to, each person
+	// to one of them; faults may cut them.
+	LoadURLs() []string
+	// Admin is a client of the API with the admin key.
+	Admin() *apiclient.Client
+	// KafkaGroups reads every group's latest record from Kafka.
+	KafkaGroups(ctx context.Context) (map[string]points.Group, error)
+}
+
 // pointsRun is one run's people, groups and findings.
 type pointsRun struct {
 	cfg    PointsConfig
-	stack  *pointsStack
+	stack  PointsTarget
 	log    io.Writer
 	users  []*pointsPerson
 	staff  []*pointsPerson
@@ -90,6 +103,7 @@ type pointsRun struct {
 // token stops working (a restarted API with another secret, an expiry).
 type pointsPerson struct {
 	id, password string
+	api          string // the API this person talks to
 	groups       []string
 	mu           sync.Mutex
 	client       *apiclient.Client
@@ -137,7 +151,7 @@ func RunPoints(ctx context.Context, cfg PointsConfig, log io.Writer) (PointsRepo
 		}()
 	}
 	if cfg.Chaos {
-		rep.Chaos = r.chaos(loadCtx)
+		rep.Chaos = r.chaos(loadCtx, stack)
 	}
 	wg.Wait()
 	r.check(ctx)
@@ -172,7 +186,8 @@ func newCommandID() string {
 // setUp creates the catalogue, one staff member per region, the users
 // round the regions, the groups, and two groups for each user.
 func (r *pointsRun) setUp(ctx context.Context) error {
-	admin := r.stack.admin()
+	admin := r.stack.Admin()
+	urls := r.stack.LoadURLs()
 	for _, it := range benchItems {
 		if _, err := admin.PutPointsItem(ctx, it); err != nil {
 			return err
@@ -180,14 +195,14 @@ func (r *pointsRun) setUp(ctx context.Context) error {
 	}
 	regions := []string{"R1", "R2", "R3"}
 	newPerson := func(i int, staff bool) (*pointsPerson, error) {
-		p := &pointsPerson{password: "bench-password-" + newCommandID()}
+		p := &pointsPerson{password: "bench-password-" + newCommandID(), api: urls[i%len(urls)]}
 		id, err := admin.CreatePointsUser(ctx, ration.PointsNewUser{Name: fmt.Sprintf("bench %d", i), Password: p.password,
 			Region: regions[i%3], Staff: staff})
 		if err != nil {
 			return nil, err
 		}
 		p.id = id
-		return p, p.login(ctx, r.stack.url())
+		return p, p.login(ctx)
 	}
 	for i := range 3 {
 		p, err := newPerson(i, true)
@@ -240,13 +255,13 @@ var benchItems = []ration.PointsItem{
 	{ItemID: "tv", Name: "television", Price: 400, Points: 60, Discount: &ration.PointsDiscount{Percent: 10, MinMembers: 4}},
 }
 
-func (p *pointsPerson) login(ctx context.Context, api string) error {
-	s, err := apiclient.New(api, nil).PointsLogin(ctx, p.id, p.password)
+func (p *pointsPerson) login(ctx context.Context) error {
+	s, err := apiclient.New(p.api, nil).PointsLogin(ctx, p.id, p.password)
 	if err != nil {
 		return err
 	}
 	p.mu.Lock()
-	p.client = apiclient.New(api, nil).WithKey(s.Token)
+	p.client = apiclient.New(p.api, nil).WithKey(s.Token)
 	p.mu.Unlock()
 	return nil
 }
@@ -261,28 +276,34 @@ func (p *pointsPerson) session() *apiclient.Client {
 // before then is seen through until done ends.
 func (r *pointsRun) client(load, done context.Context, rng *mrand.Rand) {
 	for load.Err() == nil {
-		u := r.users[rng.IntN(len(r.users))]
-		g := u.groups[rng.IntN(len(u.groups))]
-		id := newCommandID()
-		var err error
-		if rng.IntN(2) == 0 {
-			staff := r.staff[rng.IntN(len(r.staff))]
-			items := []ration.PointsBillLine{{ItemID: benchItems[rng.IntN(len(benchItems))].ItemID, Quantity: int64(1 + rng.IntN(3))}}
-			_, err = r.send(done, staff, func(c *apiclient.Client) (ration.PointsOutcome, error) {
-				return c.Bill(done, ration.PointsBill{CommandID: id, UserID: u.id, GroupID: g, Items: items})
-			})
-		} else {
-			red := ration.PointsRedemption{CommandID: id, GroupID: g, Points: int64(10 + rng.IntN(100))}
-			if rng.IntN(5) == 0 {
-				red = ration.PointsRedemption{CommandID: id, GroupID: g, ItemID: benchItems[rng.IntN(len(benchItems))].ItemID}
-			}
-			_, err = r.send(done, u, func(c *apiclient.Client) (ration.PointsOutcome, error) {
-				return c.Redeem(done, red)
-			})
+		r.command(done, rng)
+	}
+}
+
+// command sends one bill or redemption, chosen by rng, and sees it
+// through to its outcome until done ends.
+func (r *pointsRun) command(done context.Context, rng *mrand.Rand) {
+	u := r.users[rng.IntN(len(r.users))]
+	g := u.groups[rng.IntN(len(u.groups))]
+	id := newCommandID()
+	var err error
+	if rng.IntN(2) == 0 {
+		staff := r.staff[rng.IntN(len(r.staff))]
+		items := []ration.PointsBillLine{{ItemID: benchItems[rng.IntN(len(benchItems))].ItemID, Quantity: int64(1 + rng.IntN(3))}}
+		_, err = r.send(done, staff, func(c *apiclient.Client) (ration.PointsOutcome, error) {
+			return c.Bill(done, ration.PointsBill{CommandID: id, UserID: u.id, GroupID: g, Items: items})
+		})
+	} else {
+		red := ration.PointsRedemption{CommandID: id, GroupID: g, Points: int64(10 + rng.IntN(100))}
+		if rng.IntN(5) == 0 {
+			red = ration.PointsRedemption{CommandID: id, GroupID: g, ItemID: benchItems[rng.IntN(len(benchItems))].ItemID}
 		}
-		if err != nil && done.Err() == nil {
-			r.violation("command %s: no outcome: %v", id, err)
-		}
+		_, err = r.send(done, u, func(c *apiclient.Client) (ration.PointsOutcome, error) {
+			return c.Redeem(done, red)
+		})
+	}
+	if err != nil && done.Err() == nil {
+		r.violation("command %s: no outcome: %v", id, err)
 	}
 }
 
@@ -313,7 +334,7 @@ func (r *pointsRun) send(done context.Context, p *pointsPerson, call func(*apicl
 		var apiErr *apiclient.Error
 		switch {
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
-			_ = p.login(done, r.stack.url()) // a restarted API; the next try tells
+			_ = p.login(done) // a restarted API; the next try tells
 			continue
 		case errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests:
 			return o, fmt.Errorf("refused: %w", err)
@@ -356,7 +377,7 @@ func (r *pointsRun) record(o ration.PointsOutcome, took time.Duration) {
 // chaos breaks the stack on a schedule through the load: kills at 20%,
 // 40% and 75% of it, the broker restarted at 55%, connections cut every
 // eighth. It returns what it did.
-func (r *pointsRun) chaos(load context.Context) []string {
+func (r *pointsRun) chaos(load context.Context, stack *pointsStack) []string {
 	d := r.cfg.Duration
 	type event struct {
 		at   time.Duration
@@ -367,17 +388,17 @@ func (r *pointsRun) chaos(load context.Context) []string {
 	for i, f := range []float64{0.2, 0.4, 0.75} {
 		w := i % r.cfg.Workers
 		events = append(events, event{time.Duration(f * float64(d)), "kill -9 ledger worker", func() (string, error) {
-			return fmt.Sprintf("ledger worker %d killed and started again", w), r.stack.killWorker(w)
+			return fmt.Sprintf("ledger worker %d killed and started again", w), stack.killWorker(w)
 		}})
 	}
 	events = append(events, event{time.Duration(0.55 * float64(d)), "broker restart", func() (string, error) {
 		start := time.Now()
-		err := r.stack.restartBroker(load)
+		err := stack.restartBroker(load)
 		return fmt.Sprintf("broker (ration dev) restarted on its data dir in %v", time.Since(start).Round(time.Millisecond)), err
 	}})
 	for f := 1; f < 8; f++ {
 		events = append(events, event{time.Duration(f) * d / 8, "cut", func() (string, error) {
-			return fmt.Sprintf("%d client connections cut", r.stack.proxy.cut()), nil
+			return fmt.Sprintf("%d client connections cut", stack.proxy.Cut()), nil
 		}})
 	}
 	sort.Slice(events, func(i, j int) bool { return events[i].at < events[j].at })
@@ -409,12 +430,12 @@ func (r *pointsRun) check(ctx context.Context) {
 	r.mu.Lock()
 	entries := r.entries
 	r.mu.Unlock()
-	kafka, err := r.stack.kafkaGroups(ctx)
+	kafka, err := r.stack.KafkaGroups(ctx)
 	if err != nil {
 		r.violation("groups in Kafka cannot be read: %v", err)
 		return
 	}
-	admin := r.stack.admin()
+	admin := r.stack.Admin()
 	for _, g := range r.groups {
 		es := entries[g]
 		var balance int64

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/broker"
+	"github.com/rationhq/ration/chaos/netcut"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/pipeline"
@@ -44,7 +45,7 @@ type pointsStack struct {
 	addrs   map[string]string // from the ready line
 	workers []*exec.Cmd
 	creds   []apiclient.NewWorker
-	proxy   *proxy
+	proxy   *netcut.Proxy
 }
 
 // freePort returns a loopback port nothing listens on now.
@@ -71,7 +72,7 @@ func startPointsStack(ctx context.Context, bin, dir string, workers int, log io.
 	if err := s.startDev(ctx); err != nil {
 		return nil, err
 	}
-	admin := s.admin()
+	admin := s.Admin()
 	for i := range workers {
 		w, err := admin.AddWorker(ctx, fmt.Sprintf("bench-ledger-%d", i), points.Name)
 		if err != nil {
@@ -85,7 +86,7 @@ func startPointsStack(ctx context.Context, bin, dir string, workers int, log io.
 			return nil, err
 		}
 	}
-	p, err := newProxy(strings.TrimPrefix(s.addrs["api"], "http://"))
+	p, err := netcut.New(strings.TrimPrefix(s.addrs["api"], "http://"))
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -197,17 +198,17 @@ func (s *pointsStack) restartBroker(ctx context.Context) error {
 	return s.startDev(ctx)
 }
 
-// url is where the load reaches the API: through the proxy.
-func (s *pointsStack) url() string { return "http://" + s.proxy.addr() }
+// LoadURLs is where the load reaches the API: through the proxy.
+func (s *pointsStack) LoadURLs() []string { return []string{"http://" + s.proxy.Addr()} }
 
-// admin is a client of the API with the admin key, not through the proxy.
-func (s *pointsStack) admin() *apiclient.Client {
+// Admin is a client of the API with the admin key, not through the proxy.
+func (s *pointsStack) Admin() *apiclient.Client {
 	key, _ := os.ReadFile(filepath.Join(s.dir, "admin.key"))
 	return apiclient.New(s.addrs["api"], nil).WithKey(strings.TrimSpace(string(key)))
 }
 
-// kafkaGroups reads every group's latest record from Kafka.
-func (s *pointsStack) kafkaGroups(ctx context.Context) (map[string]points.Group, error) {
+// KafkaGroups reads every group's latest record from Kafka.
+func (s *pointsStack) KafkaGroups(ctx context.Context) (map[string]points.Group, error) {
 	b, err := os.ReadFile(filepath.Join(s.dir, "broker", broker.AdminFileName))
 	if err != nil {
 		return nil, err
@@ -216,7 +217,13 @@ func (s *pointsStack) kafkaGroups(ctx context.Context) (map[string]points.Group,
 	if err := json.Unmarshal(b, &creds); err != nil {
 		return nil, err
 	}
-	conn := kafkaconn.Config{Brokers: []string{s.addrs["kafka"]}, Registry: s.addrs["registry"], User: creds.User, Password: creds.Password}
+	return KafkaGroups(ctx, kafkaconn.Config{Brokers: []string{s.addrs["kafka"]}, Registry: s.addrs["registry"],
+		User: creds.User, Password: creds.Password})
+}
+
+// KafkaGroups reads every points group's latest record, as committed, from
+// the Kafka conn reaches.
+func KafkaGroups(ctx context.Context, conn kafkaconn.Config) (map[string]points.Group, error) {
 	topics, records := pipeline.Schemas([]pipeline.Descriptor{points.New()})
 	codec, err := conn.Codec(ctx, topics, records...)
 	if err != nil {
@@ -240,7 +247,7 @@ func (s *pointsStack) kafkaGroups(ctx context.Context) (map[string]points.Group,
 // Close stops everything.
 func (s *pointsStack) Close() {
 	if s.proxy != nil {
-		s.proxy.close()
+		s.proxy.Close()
 	}
 	s.mu.Lock()
 	ws := s.workers
@@ -252,80 +259,4 @@ func (s *pointsStack) Close() {
 		}
 	}
 	_ = s.stopDev()
-}
-
-// proxy forwards TCP connections to a target and can cut them all: a
-// network that drops clients' connections.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-}
-
-func newProxy(target string) (*proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	return p, nil
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.pipe(c)
-	}
-}
-
-func (p *proxy) track(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-}
-
-func (p *proxy) pipe(c net.Conn) {
-	u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	p.track(c, u)
-	go func() {
-		_, _ = io.Copy(u, c)
-		_ = u.Close()
-	}()
-	_, _ = io.Copy(c, u)
-	_ = c.Close()
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, u)
-	p.mu.Unlock()
-}
-
-// cut closes every connection through the proxy and returns how many.
-func (p *proxy) cut() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for c := range p.conns {
-		_ = c.Close()
-		delete(p.conns, c)
-		n++
-	}
-	return n / 2
-}
-
-func (p *proxy) close() {
-	_ = p.ln.Close()
-	p.cut()
 }

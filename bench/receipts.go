@@ -241,3 +241,7 @@ func benchReceipt(id string, at time.Time) []byte {
 	}
 	return b
 }
+
+// Receipt is a receipt of about 2 kB of type BenchType with receipt id
+// id, issued at at: the bench's load, for other loads (`ration chaos`).
+func Receipt(id string, at time.Time) []byte { return benchReceipt(id, at) }

@@ -61,6 +61,7 @@ func newRootCmd() *cobra.Command {
 		newSinkCmd(g),
 		newReprocessCmd(g),
 		newPointsCmd(g),
+		newChaosCmd(g),
 	)
 	acceptSeconds(root)
 	return root

@@ -1,0 +1,194 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/internal/kafkaread"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/dm"
+)
+
+// dmLoad registers and marks a new user per request, each marked once, so
+// that a mark has exactly one result; it keeps which marks the API
+// acknowledged and which got no answer (a cut connection, a killed API:
+// the mark may or may not be in Kafka).
+type dmLoad struct {
+	s   *stack
+	tag string
+
+	mu         sync.Mutex
+	registered int
+	acked      []string
+	unanswered []string
+}
+
+// send registers user n and marks it, through API n%2.
+func (l *dmLoad) send(done context.Context, n int) {
+	id := fmt.Sprintf("%s-u%06d", l.tag, n)
+	c := l.s.loadClient(n)
+	// Registering again is harmless, so it is retried until it is answered.
+	for {
+		if _, err := c.RegisterUsers(done, []string{id}); err == nil {
+			break
+		}
+		if !pause(done, 100*time.Millisecond) {
+			return
+		}
+		c = l.s.loadClient(n + 1)
+	}
+	l.mu.Lock()
+	l.registered++
+	l.mu.Unlock()
+	priority := "normal"
+	if n%5 == 0 {
+		priority = "high"
+	}
+	_, err := c.Mark(done, []string{id}, priority)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.unanswered = append(l.unanswered, id)
+		return
+	}
+	l.acked = append(l.acked, id)
+}
+
+// pause waits d unless ctx ends first, and reports whether it waited.
+func pause(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-time.After(d):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// dmCounts is what the DM checker found.
+type dmCounts struct {
+	Registered, Acked, Unanswered int
+	Checked, Parked, Failed       int
+	Results                       int
+	Stats                         ration.DMStats
+}
+
+func (c dmCounts) String() string {
+	return fmt.Sprintf("dm: registered=%d marks_acknowledged=%d marks_unanswered=%d checked=%d parked=%d failed=%d results=%d stats=%+v",
+		c.Registered, c.Acked, c.Unanswered, c.Checked, c.Parked, c.Failed, c.Results, c.Stats)
+}
+
+// check waits for every acknowledged mark to end checked, parked or
+// failed, then holds each against the committed results in Kafka (one per
+// mark, none for a user never marked) and the API's stats.
+func (l *dmLoad) check(ctx context.Context, v *violations) dmCounts {
+	l.mu.Lock()
+	c := dmCounts{Registered: l.registered, Acked: len(l.acked), Unanswered: len(l.unanswered)}
+	acked, unanswered := append([]string(nil), l.acked...), append([]string(nil), l.unanswered...)
+	l.mu.Unlock()
+	admin := l.s.adminClient(0)
+
+	deadline := time.Now().Add(drainFor)
+	for {
+		st, err := admin.Stats(ctx)
+		if err == nil && st.Pending == 0 && st.Checked+st.Parked+st.Failed >= int64(len(acked)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			v.add("dm", "marks not decided within %v of the drain: stats %+v, %v, %d marks acknowledged", drainFor, st, err, len(acked))
+			break
+		}
+		pause(ctx, 500*time.Millisecond) // the sink announces nothing: poll its progress
+	}
+
+	state := map[string]ration.DMState{}
+	for _, s := range []ration.DMState{ration.DMChecked, ration.DMParked, ration.DMFailed} {
+		cursor := ""
+		for {
+			page, err := admin.Users(ctx, s, cursor, 1000)
+			if err != nil {
+				v.add("dm", "list %s users: %v", s, err)
+				break
+			}
+			for _, u := range page.Users {
+				state[u.UserID] = s
+			}
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+	}
+	results, err := l.results(ctx)
+	if err != nil {
+		v.add("dm", "read %s: %v", dm.TopicResults, err)
+	}
+	checkedResults := 0
+	for id, rs := range results {
+		c.Results += len(rs)
+		if len(rs) > 1 {
+			v.add("dm", "user %s: %d results committed for one mark", id, len(rs))
+		}
+		if rs[0].Status == dm.ResultChecked {
+			checkedResults++
+		}
+	}
+	for _, id := range acked {
+		switch state[id] {
+		case ration.DMChecked:
+			c.Checked++
+		case ration.DMParked:
+			c.Parked++
+		case ration.DMFailed:
+			c.Failed++
+		default:
+			v.add("dm", "user %s: mark acknowledged, not checked, parked or failed", id)
+		}
+		if state[id] == ration.DMChecked && len(results[id]) == 0 {
+			v.add("dm", "user %s: checked, yet no result in Kafka", id)
+		}
+	}
+	for _, id := range unanswered {
+		if state[id] == ration.DMChecked && len(results[id]) == 0 {
+			v.add("dm", "user %s: checked, yet no result in Kafka", id)
+		}
+	}
+	st, err := admin.Stats(ctx)
+	c.Stats = st
+	switch {
+	case err != nil:
+		v.add("dm", "stats: %v", err)
+	case st.Checked != int64(checkedResults):
+		v.add("dm", "stats say %d users checked, Kafka has checked results for %d", st.Checked, checkedResults)
+	case st.Unmarked+st.Pending+st.Parked+st.Checked+st.Failed != int64(c.Registered):
+		v.add("dm", "stats count %d users, %d were registered", st.Unmarked+st.Pending+st.Parked+st.Checked+st.Failed, c.Registered)
+	}
+	return c
+}
+
+// results reads every committed DM result of this run's users, by user.
+func (l *dmLoad) results(ctx context.Context) (map[string][]dm.Result, error) {
+	conn := l.s.kafkaConn()
+	topics, records := pipeline.Schemas([]pipeline.Descriptor{dm.New()})
+	codec, err := conn.Codec(ctx, topics, records...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]dm.Result{}
+	err = kafkaread.ToEnd(ctx, append(conn.Opts(nil), kgo.FetchIsolationLevel(kgo.ReadCommitted())),
+		map[string][]int32{dm.TopicResults: nil}, func(r *kgo.Record) error {
+			var res dm.Result
+			if err := codec.Decode(r.Value, &res); err != nil {
+				return err
+			}
+			if strings.HasPrefix(res.UserID, l.tag+"-") {
+				out[res.UserID] = append(out[res.UserID], res)
+			}
+			return nil
+		})
+	return out, err
+}
