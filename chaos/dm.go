@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/dm"
@@ -83,6 +84,27 @@ func (c dmCounts) String() string {
 		c.Registered, c.Acked, c.Unanswered, c.Checked, c.Parked, c.Failed, c.Results, c.Stats)
 }
 
+// states lists every user checked, parked or failed, by the API's pages.
+func (l *dmLoad) states(ctx context.Context, admin *apiclient.Client) (map[string]ration.DMState, error) {
+	state := map[string]ration.DMState{}
+	for _, s := range []ration.DMState{ration.DMChecked, ration.DMParked, ration.DMFailed} {
+		cursor := ""
+		for {
+			page, err := admin.Users(ctx, s, cursor, 1000)
+			if err != nil {
+				return state, fmt.Errorf("list %s users: %w", s, err)
+			}
+			for _, u := range page.Users {
+				state[u.UserID] = s
+			}
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+	}
+	return state, nil
+}
+
 // check waits for every acknowledged mark to end checked, parked or
 // failed, then holds each against the committed results in Kafka (one per
 // mark, none for a user never marked) and the API's stats.
@@ -106,22 +128,29 @@ func (l *dmLoad) check(ctx context.Context, v *violations) dmCounts {
 		pause(ctx, 500*time.Millisecond) // the sink announces nothing: poll its progress
 	}
 
-	state := map[string]ration.DMState{}
-	for _, s := range []ration.DMState{ration.DMChecked, ration.DMParked, ration.DMFailed} {
-		cursor := ""
-		for {
-			page, err := admin.Users(ctx, s, cursor, 1000)
-			if err != nil {
-				v.add("dm", "list %s users: %v", s, err)
-				break
-			}
-			for _, u := range page.Users {
-				state[u.UserID] = s
-			}
-			if cursor = page.Next; cursor == "" {
-				break
+	// The states' table is another topic than the counts', which the
+	// sink may store later (after a ClickHouse restart, much later): wait
+	// until it has every acknowledged mark too.
+	var state map[string]ration.DMState
+	for {
+		var err error
+		state, err = l.states(ctx, admin)
+		decided := 0
+		for _, id := range acked {
+			if state[id] != "" {
+				decided++
 			}
 		}
+		if err == nil && decided == len(acked) {
+			break
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				v.add("dm", "%v", err)
+			}
+			break
+		}
+		pause(ctx, 500*time.Millisecond) // the sink announces nothing: poll its progress
 	}
 	results, err := l.results(ctx)
 	if err != nil {
