@@ -5,21 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/roles"
-	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
@@ -97,25 +91,12 @@ func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, err
 	cfg.setDefaults()
 	rep := DMReport{Users: cfg.Users, Workers: cfg.Workers}
 
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(cfg.Partitions, "bench.copy.1", "bench.copy.2"))
+	b, err := startInProcess(ctx, cfg.Partitions, dm.New())
 	if err != nil {
 		return rep, err
 	}
-	defer cluster.Close()
-	reg := srfake.New()
-	defer reg.Close()
-	kc := kafkaconn.Config{Brokers: cluster.ListenAddrs(), Registry: reg.URL(), Partitions: cfg.Partitions}
-	env, err := roles.NewEnv(ctx, kc, []pipeline.Descriptor{dm.New()}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	if err != nil {
-		return rep, err
-	}
-	codec := env.Codec
-	seed := []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}
-	cl, err := kgo.NewClient(append(seed, kgo.ProducerLinger(5*time.Millisecond))...)
-	if err != nil {
-		return rep, err
-	}
-	defer cl.Close()
+	defer b.Close()
+	env, codec, seed, cl := b.env, b.env.Codec, b.seed, b.cl
 
 	fmt.Fprintf(progress, "producing %d marks...\n", cfg.Users)
 	if err := produceMarks(ctx, cl, codec, "b", cfg.Users, 0); err != nil {

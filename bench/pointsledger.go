@@ -4,18 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/roles"
-	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/points"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
@@ -71,24 +66,12 @@ func RunPointsLedger(ctx context.Context, cfg PointsLedgerConfig, progress io.Wr
 		cfg.Partitions = kafkaconn.Defaults().Partitions
 	}
 	rep := PointsLedgerReport{Commands: cfg.Commands}
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(cfg.Partitions, "bench.copy.1", "bench.copy.2"))
+	b, err := startInProcess(ctx, cfg.Partitions, points.New())
 	if err != nil {
 		return rep, err
 	}
-	defer cluster.Close()
-	reg := srfake.New()
-	defer reg.Close()
-	kc := kafkaconn.Config{Brokers: cluster.ListenAddrs(), Registry: reg.URL(), Partitions: cfg.Partitions}
-	env, err := roles.NewEnv(ctx, kc, []pipeline.Descriptor{points.New()}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	if err != nil {
-		return rep, err
-	}
-	seed := []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}
-	cl, err := kgo.NewClient(append(seed, kgo.ProducerLinger(5*time.Millisecond))...)
-	if err != nil {
-		return rep, err
-	}
-	defer cl.Close()
+	defer b.Close()
+	env, seed, cl := b.env, b.seed, b.cl
 	dmCfg := DMConfig{Users: cfg.Commands, Workers: cfg.Workers, Partitions: cfg.Partitions}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var best time.Duration
