@@ -2,24 +2,18 @@ package receipts_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/api/apitest"
-	"github.com/rationhq/ration/auth"
 	"github.com/rationhq/ration/pipeline/pipelinetest"
 	"github.com/rationhq/ration/pipelines/receipts"
-	"github.com/rationhq/ration/producer"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -34,55 +28,8 @@ func readSample(t *testing.T, path string) []byte {
 	return b
 }
 
-// cluster is a Kafka with the receipts pipeline's topics and a client
-// registry, in front of which API processes start.
-type cluster struct {
-	*apitest.Kafka
-	clients *auth.Registry
-}
-
-func newCluster(t *testing.T) *cluster {
-	k := apitest.NewKafka(t, pipelinetest.Setup(receipts.New()))
-	return &cluster{Kafka: k, clients: apitest.FollowClients(t, k)}
-}
-
-// node starts one API process with the receipts routes (no ClickHouse:
-// reads of what only it holds answer 503) and returns a caller with an
-// admin key.
-func (c *cluster) node(t *testing.T) apitest.Caller {
-	t.Helper()
-	cfg := api.Defaults()
-	tasks := &api.Tasks{}
-	routes, err := receipts.Routes(api.Backends{Kafka: c.Client, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(c.Addrs()...)},
-		Codec: c.Codec, Config: cfg, Tasks: tasks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tasks.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer rcancel()
-	if err := tasks.Ready(rctx); err != nil {
-		t.Fatal("tasks not ready:", err)
-	}
-	srv, err := api.New(cfg, api.Deps{Routes: routes, Clients: c.clients, Audit: producer.NewAudit(c.Client, c.Codec, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return apitest.Caller{URL: hs.URL, HTTP: hs.Client()}
-}
-
-func (c *cluster) key(t *testing.T, name string, scope schemas.Scope) string {
-	return apitest.AddKey(t, c.Kafka, c.clients, name, string(scope))
+func newCluster(t *testing.T) *pipelinetest.APICluster {
+	return pipelinetest.NewAPICluster(t, receipts.New())
 }
 
 func decode(t *testing.T, b []byte, v any) {
@@ -114,9 +61,9 @@ func eventually(t *testing.T, what string, do func() int, want int) {
 // with its reasons; only admins change types.
 func TestTypesAtRunTime(t *testing.T) {
 	c := newCluster(t)
-	admin := c.key(t, "admin", schemas.ScopeAdmin)
-	a, b := c.node(t).As(admin), c.node(t).As(admin)
-	shop := c.node(t).As(c.key(t, "shop", schemas.ScopeWrite))
+	admin := c.Key(t, "admin", schemas.ScopeAdmin)
+	a, b := c.Node(t).As(admin), c.Node(t).As(admin)
+	shop := c.Node(t).As(c.Key(t, "shop", schemas.ScopeWrite))
 	retail := readSample(t, "types/retail.json")
 	sample := readSample(t, "samples/retail.json")
 	submit := func(caller apitest.Caller) func() int {
@@ -176,15 +123,15 @@ func TestTypesAtRunTime(t *testing.T) {
 // no topic.
 func TestSubmit(t *testing.T) {
 	c := newCluster(t)
-	admin := c.key(t, "admin", schemas.ScopeAdmin)
-	a, b := c.node(t), c.node(t)
+	admin := c.Key(t, "admin", schemas.ScopeAdmin)
+	a, b := c.Node(t), c.Node(t)
 	for _, name := range []string{"retail", "fuel"} {
 		if st, _, body := a.As(admin).Do(t, http.MethodPut, "/v1/receipt-types/"+name, "application/json",
 			bytes.NewReader(readSample(t, "types/"+name+".json"))); st != http.StatusCreated {
 			t.Fatalf("put %s: %d %s", name, st, body)
 		}
 	}
-	shopKey, otherKey := c.key(t, "shop", schemas.ScopeWrite), c.key(t, "other", schemas.ScopeWrite)
+	shopKey, otherKey := c.Key(t, "shop", schemas.ScopeWrite), c.Key(t, "other", schemas.ScopeWrite)
 	shopA, shopB, other := a.As(shopKey), b.As(shopKey), b.As(otherKey)
 	eventually(t, "types on the second process", func() int {
 		st, _, _ := shopB.Do(t, http.MethodGet, "/v1/receipt-types/fuel", "", nil)
