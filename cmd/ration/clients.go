@@ -85,7 +85,7 @@ func clientsListCmd(f *apiFlags) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tKIND\tSCOPE\tPIPELINE\tCREATED\tREVOKED")
 			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", c.Name, c.Kind, orDash(&c.Scope), orDash(&c.Pipeline), timeOrDash(c.CreatedAt), c.Revoked)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", c.Name, c.Kind, orDash(&c.Scope), orDash(&c.Pipeline), stampOr(c.CreatedAt, "-"), c.Revoked)
 			}
 			return tw.Flush()
 		},

@@ -132,15 +132,11 @@ func (d *dmCLI) statusCmd() *cobra.Command {
 			if asJSON {
 				return writeIndented(out, u)
 			}
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			for _, row := range [][2]string{
+			return writeFields(out, [][2]string{
 				{"user", u.UserID}, {"state", string(u.State)}, {"priority", orDash(u.Priority)},
-				{"marked", timeOrDash(u.MarkedAt)}, {"checked", timeOrDash(u.CheckedAt)},
+				{"marked", stampOr(u.MarkedAt, "-")}, {"checked", stampOr(u.CheckedAt, "-")},
 				{"open DM", openDM(u.OpenDM)}, {"attempts", fmt.Sprint(u.Attempts)},
-			} {
-				fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-			}
-			return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
@@ -380,7 +376,7 @@ func printUsers(w io.Writer, users []ration.DMUser, header, asJSON bool) error {
 	}
 	for _, u := range users {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", u.UserID, u.State, orDash(u.Priority),
-			timeOrDash(u.MarkedAt), timeOrDash(u.CheckedAt), openDM(u.OpenDM), u.Attempts)
+			stampOr(u.MarkedAt, "-"), stampOr(u.CheckedAt, "-"), openDM(u.OpenDM), u.Attempts)
 	}
 	return tw.Flush()
 }
@@ -401,11 +397,24 @@ func orDash(s *string) string {
 	return *s
 }
 
-func timeOrDash(t *ration.Timestamp) string {
+// stampOr formats t, or says none when there is no time.
+func stampOr(t *ration.Timestamp, none string) string {
 	if t == nil {
-		return "-"
+		return none
 	}
 	return t.UTC().Format(ration.TimestampLayout)
+}
+
+// writeFields writes one record's fields as "name  value" lines, leaving
+// out those without a value.
+func writeFields(w io.Writer, fields [][2]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range fields {
+		if f[1] != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", f[0], f[1])
+		}
+	}
+	return tw.Flush()
 }
 
 func openDM(b *bool) string {

@@ -231,7 +231,7 @@ func (p *pointsCLI) loginCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "token=%s\nexpires=%s\n", u.Token, u.ExpiresAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(cmd.OutOrStdout(), "token=%s\nexpires=%s\n", u.Token, stampOr(&u.ExpiresAt, "-"))
 			return nil
 		},
 	}
@@ -543,7 +543,7 @@ func (u *pointsUser) history(ctx context.Context, w io.Writer, group string, lim
 	fmt.Fprintln(tw, "AT\tGROUP\tSEQ\tKIND\tUSER\tBY\tPOINTS\tBALANCE\tDETAIL")
 	for _, e := range h.Entries {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%+d\t%d\t%s\n",
-			e.At.UTC().Format(time.RFC3339), e.GroupID, e.Seq, e.Kind, e.UserID, e.Issuer, e.Points, e.Balance, e.Detail)
+			stampOr(&e.At, "-"), e.GroupID, e.Seq, e.Kind, e.UserID, e.Issuer, e.Points, e.Balance, e.Detail)
 	}
 	return tw.Flush()
 }

@@ -131,18 +131,12 @@ func (r *receiptsCLI) statusCmd() *cobra.Command {
 			if asJSON {
 				return writeIndented(out, rc)
 			}
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			for _, row := range [][2]string{
+			if err := writeFields(out, [][2]string{
 				{"receipt", rc.ID}, {"type", rc.Type}, {"status", string(rc.Status)},
-				{"received", stampText(rc.ReceivedAt)}, {"accepted", stampText(rc.AcceptedAt)},
+				{"received", stampOr(rc.ReceivedAt, "")}, {"accepted", stampOr(rc.AcceptedAt, "")},
 				{"tax registration", rc.TaxRegistration}, {"logistics registration", rc.LogisticsRegistration},
 				{"reason", rc.Reason}, {"parked at", rc.ParkedStage},
-			} {
-				if row[1] != "" {
-					fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-				}
-			}
-			if err := tw.Flush(); err != nil {
+			}); err != nil {
 				return err
 			}
 			if len(rc.History) == 0 {
@@ -154,13 +148,6 @@ func (r *receiptsCLI) statusCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
-}
-
-func stampText(t *ration.Timestamp) string {
-	if t == nil {
-		return ""
-	}
-	return t.UTC().Format(ration.TimestampLayout)
 }
 
 func (r *receiptsCLI) listCmd() *cobra.Command {
@@ -195,7 +182,7 @@ func (r *receiptsCLI) listCmd() *cobra.Command {
 					return err
 				}
 				for _, rc := range page.Receipts {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rc.ID, rc.Type, rc.Status, stampText(rc.ReceivedAt), stampText(rc.AcceptedAt))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rc.ID, rc.Type, rc.Status, stampOr(rc.ReceivedAt, ""), stampOr(rc.AcceptedAt, ""))
 				}
 				if !all || page.Next == "" {
 					if page.Next != "" {
