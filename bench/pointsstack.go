@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,27 +47,15 @@ type pointsStack struct {
 	proxy   *netcut.Proxy
 }
 
-// freePort returns a loopback port nothing listens on now.
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 func startPointsStack(ctx context.Context, bin, dir string, workers int, log io.Writer) (*pointsStack, error) {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	s := &pointsStack{bin: bin, dir: dir, secret: hex.EncodeToString(secret), log: log}
-	for i := range s.ports {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		s.ports[i] = p
+	ports, err := netcut.FreeAddrs(len(s.ports))
+	if err != nil {
+		return nil, err
 	}
+	copy(s.ports[:], ports)
 	if err := s.startDev(ctx); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,27 +66,6 @@ var workerCounts = []struct {
 	n        int
 }{{dm.Name, 3}, {receipts.Name, 2}, {points.Name, 2}}
 
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func freePorts(n int) ([]string, error) {
-	out := make([]string, n)
-	for i := range out {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = p
-	}
-	return out, nil
-}
-
 // startStack starts every part, waiting for each to be ready before the
 // parts that need it: ClickHouse and the broker, the simulators, the
 // APIs (the first creates the admin API key), the sink, the reprocessor
@@ -102,7 +80,7 @@ func startStack(ctx context.Context, bin, dir string, syncWrites bool, log io.Wr
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(7)
+	ports, err := netcut.FreeAddrs(7)
 	if err != nil {
 		return nil, err
 	}
