@@ -11,6 +11,7 @@ import (
 
 	"github.com/rationhq/ration/api/apitest"
 	"github.com/rationhq/ration/auth"
+	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -25,20 +26,7 @@ func newNode(t *testing.T, k *apitest.Kafka) *node {
 	t.Helper()
 	reg := auth.NewRegistry()
 	f := auth.NewFollower(reg, k.Codec, nil, kgo.SeedBrokers(k.Cluster.ListenAddrs()...))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-f.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("follower not ready")
-	}
+	kafkatest.RunFollower(t, f)
 	return &node{reg: reg, store: auth.NewStore(reg, k.Client, k.Codec)}
 }
 

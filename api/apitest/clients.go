@@ -3,11 +3,11 @@ package apitest
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/auth"
+	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -18,22 +18,7 @@ func FollowClients(t testing.TB, k *Kafka) *auth.Registry {
 	t.Helper()
 	reg := auth.NewRegistry()
 	f := auth.NewFollower(reg, k.Codec, nil, kgo.SeedBrokers(k.Cluster.ListenAddrs()...))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-f.Ready():
-	case err := <-done:
-		t.Fatalf("client registry follower: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("client registry follower did not catch up within 10 s")
-	}
+	kafkatest.RunFollower(t, f)
 	return reg
 }
 

@@ -133,3 +133,31 @@ func (k *Kafka) Read(t testing.TB, topic string, n int) []*kgo.Record {
 	}
 	return got
 }
+
+// Follower is what follows a topic: an auth.Follower, a kafkatable one.
+type Follower interface {
+	Run(ctx context.Context) error
+	Ready() <-chan struct{}
+}
+
+// RunFollower runs f until t ends and returns once f has caught up; a
+// follower that fails, or takes over 10 s to catch up, fails t.
+func RunFollower(t testing.TB, f Follower) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case <-f.Ready():
+	case err := <-done:
+		t.Fatalf("follower stopped before it caught up: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("follower did not catch up within 10 s")
+	}
+}

@@ -23,20 +23,7 @@ func follow(t *testing.T, k *kafkatest.Kafka) *receipttype.Registry {
 	t.Helper()
 	reg := receipttype.NewRegistry()
 	f := reg.Follow(typesTopic, k.Codec, nil, kgo.SeedBrokers(k.Addrs()...))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-f.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("follower not ready")
-	}
+	kafkatest.RunFollower(t, f)
 	return reg
 }
 
