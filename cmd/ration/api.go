@@ -48,7 +48,7 @@ owners, lag and drain time, from a sample of Kafka this process takes every
 	cfg.Store.Flags(fs)
 	fs.StringVar(&cfg.AdminKeyFile, "bootstrap-admin-key-file", "", "make sure this file holds a registered admin API key (created, mode 0600, if missing)")
 	cfg.Reprocess.Flags(fs)
-	return cmd
+	return service(cmd)
 }
 
 func runAPI(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg roles.APIConfig) error {

@@ -53,7 +53,7 @@ admin=FILE" on stdout once both accept connections.`,
 	fs.Int32Var(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of topics created without a count")
 	fs.IntVar(&cfg.Brokers, "brokers", 1, "Kafka brokers, each on its own port (the first on --kafka; the others kept across restarts)")
 	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
-	return cmd
+	return service(cmd)
 }
 
 func runBroker(ctx context.Context, cfg broker.Config, metricsAddr string, metrics ...obs.Opt) error {

@@ -70,5 +70,5 @@ offset, schema and table.`,
 	fs.Lookup("retry-delays").DefValue = "" // not the empty list pflag would show
 	cfg.Reprocess.Flags(fs)
 	fs.DurationVar(&cfg.Sink.FlushInterval, "flush-interval", cfg.Sink.FlushInterval, "sink: longest wait before a partial batch is inserted")
-	return cmd
+	return service(cmd)
 }

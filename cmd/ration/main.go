@@ -5,18 +5,44 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd().ExecuteContext(ctx)
+	cmd, err := newRootCmd().ExecuteContextC(ctx)
 	stop()
-	if err != nil {
+	if err != nil && !stoppedCleanly(ctx, cmd, err) {
 		fmt.Fprintln(os.Stderr, "ration:", err)
 		os.Exit(1)
 	}
+}
+
+// serviceAnnotation marks the commands that run until they are told to
+// stop (the roles): SIGTERM or Ctrl-C is how they end, so it ends them
+// cleanly at any point, start-up included. A people's command interrupted
+// before it finished has failed, and says so.
+const serviceAnnotation = "ration.service"
+
+// service marks cmd as a role (see serviceAnnotation) and returns it.
+func service(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[serviceAnnotation] = "true"
+	return cmd
+}
+
+// stoppedCleanly reports whether err is only a role's way of saying a
+// signal stopped it: a deploy's SIGTERM while a worker still registers its
+// schemas is a stop like any other, not a failure to report.
+func stoppedCleanly(ctx context.Context, cmd *cobra.Command, err error) bool {
+	return cmd != nil && cmd.Annotations[serviceAnnotation] != "" &&
+		ctx.Err() != nil && errors.Is(err, context.Canceled)
 }

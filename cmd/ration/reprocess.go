@@ -50,7 +50,7 @@ Prints "ration reprocess ready metrics=HOST:PORT" once /metrics is served.`,
 	store.Flags(fs)
 	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
 	cmd.AddCommand(newReprocessRunCmd())
-	return cmd
+	return service(cmd)
 }
 
 func runReprocessor(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg reprocess.Config, store sink.Target, metricsAddr string, metrics ...obs.Opt) error {

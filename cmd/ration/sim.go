@@ -58,7 +58,7 @@ registrars instead.`,
 		newRegistrarSimCmd(g, registrar.TaxOffice, "the tax office", "127.0.0.1:8091"),
 		newRegistrarSimCmd(g, registrar.Logistics, "the logistics service", "127.0.0.1:8092"),
 	)
-	return cmd
+	return service(cmd)
 }
 
 // newRegistrarSimCmd is "ration sim <svc.Name>": a simulator of svc,
@@ -110,7 +110,7 @@ Faults can be changed while it runs, and its counts read:
 	fs.Float64Var(&lostReplyRate, "lost-reply-rate", 0, "share of successful calls answered 503 after registering (0..1)")
 	fs.Float64Var(&refuseRate, "refuse-rate", 0, "share of receipts refused for good with 422, chosen by key (0..1)")
 	fs.DurationVar(&downFor, "down-for", 0, "start down, failing every call, for this long")
-	return cmd
+	return service(cmd)
 }
 
 // serveSim serves h on addr until ctx ends, printing ready(address) on

@@ -35,7 +35,7 @@ served (metrics= is empty with --metrics '').`,
 	kafka.Flags(fs)
 	cfg.Flags(fs)
 	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
-	return cmd
+	return service(cmd)
 }
 
 func runSink(ctx context.Context, g *globals, kafka kafkaconn.Config, cfg sink.Config, metricsAddr string, metrics ...obs.Opt) error {

@@ -63,7 +63,7 @@ metrics listen on --metrics, or on a free port when the default is taken.`, d.Na
 	}
 	fs.StringSliceVar(&stages, "stage", nil, fmt.Sprintf("run only these stages (of %v; default: all)", d.StageNames()))
 	fs.StringVar(&metricsAddr, "metrics", metricsAddr, "address of /metrics and /healthz (empty: none)")
-	return cmd
+	return service(cmd)
 }
 
 func runWorker(ctx context.Context, g *globals, d pipeline.Descriptor, kafka kafkaconn.Config, t processor.Tuning,
