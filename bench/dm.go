@@ -125,8 +125,8 @@ func RunDM(ctx context.Context, cfg DMConfig, progress io.Writer) (DMReport, err
 		return rep, err
 	}
 	rep.LatencySamples = len(lat)
-	rep.LatencyP50 = percentile(lat, 0.50)
-	rep.LatencyP99 = percentile(lat, 0.99)
+	rep.LatencyP50 = Percentile(lat, 0.50)
+	rep.LatencyP99 = Percentile(lat, 0.99)
 	stop()
 
 	second, err := runCeiling(ctx, cfg, seed, dm.TopicChecks, 2, progress)
@@ -359,7 +359,9 @@ func measureLatency(ctx context.Context, cl *kgo.Client, seed []kgo.Opt, codec *
 // latencyPrefix starts the user ids of the latency phase.
 const latencyPrefix = "lat"
 
-func percentile(ds []time.Duration, q float64) time.Duration {
+// Percentile is the q-th quantile (0..1) of ds, nearest rank; 0 when ds is
+// empty.
+func Percentile(ds []time.Duration, q float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}

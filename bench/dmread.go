@@ -74,7 +74,7 @@ type DMReadResult struct {
 type Quantiles struct{ P50, P99 time.Duration }
 
 func quantiles(ds []time.Duration) Quantiles {
-	return Quantiles{P50: percentile(ds, 0.5), P99: percentile(ds, 0.99)}
+	return Quantiles{P50: Percentile(ds, 0.5), P99: Percentile(ds, 0.99)}
 }
 
 func (r DMReadReport) result(reader string, users int) DMReadResult {

@@ -281,8 +281,9 @@ func (r *pointsRun) client(load, done context.Context, rng *mrand.Rand) {
 }
 
 // command sends one bill or redemption, chosen by rng, and sees it
-// through to its outcome until done ends.
-func (r *pointsRun) command(done context.Context, rng *mrand.Rand) {
+// through to its outcome until done ends; it reports whether the outcome
+// came.
+func (r *pointsRun) command(done context.Context, rng *mrand.Rand) bool {
 	u := r.users[rng.IntN(len(r.users))]
 	g := u.groups[rng.IntN(len(u.groups))]
 	id := newCommandID()
@@ -305,6 +306,7 @@ func (r *pointsRun) command(done context.Context, rng *mrand.Rand) {
 	if err != nil && done.Err() == nil {
 		r.violation("command %s: no outcome: %v", id, err)
 	}
+	return err == nil
 }
 
 // decideWithin is how long the run keeps retrying a command sent before

@@ -186,8 +186,8 @@ func runReceiptsStep(ctx context.Context, c *apiclient.Client, cfg ReceiptsConfi
 		})
 	}
 	wg.Wait()
-	s.PostP50, s.PostP99, s.PostP999 = percentile(post, 0.5), percentile(post, 0.99), percentile(post, 0.999)
-	s.Accepted, s.AcceptP50, s.AcceptP99 = len(accept), percentile(accept, 0.5), percentile(accept, 0.99)
+	s.PostP50, s.PostP99, s.PostP999 = Percentile(post, 0.5), Percentile(post, 0.99), Percentile(post, 0.999)
+	s.Accepted, s.AcceptP50, s.AcceptP99 = len(accept), Percentile(accept, 0.5), Percentile(accept, 0.99)
 	return s, nil
 }
 

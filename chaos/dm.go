@@ -30,8 +30,9 @@ type dmLoad struct {
 	unanswered []string
 }
 
-// send registers user n and marks it, through API n%2.
-func (l *dmLoad) send(done context.Context, n int) {
+// send registers user n and marks it, through API n%2, and reports
+// whether the mark was acknowledged.
+func (l *dmLoad) send(done context.Context, n int) bool {
 	id := fmt.Sprintf("%s-u%06d", l.tag, n)
 	c := l.s.loadClient(n)
 	// Registering again is harmless, so it is retried until it is answered.
@@ -40,7 +41,7 @@ func (l *dmLoad) send(done context.Context, n int) {
 			break
 		}
 		if !pause(done, 100*time.Millisecond) {
-			return
+			return false
 		}
 		c = l.s.loadClient(n + 1)
 	}
@@ -56,9 +57,10 @@ func (l *dmLoad) send(done context.Context, n int) {
 	defer l.mu.Unlock()
 	if err != nil {
 		l.unanswered = append(l.unanswered, id)
-		return
+		return false
 	}
 	l.acked = append(l.acked, id)
+	return true
 }
 
 // pause waits d unless ctx ends first, and reports whether it waited.

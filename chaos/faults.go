@@ -14,6 +14,31 @@ import (
 // them all.
 const simFaultFor = 4 * time.Second
 
+// hits names the process or simulator f acts on ("" for a cut of every
+// connection, which acts on none).
+func (s *stack) hits(f Fault) string {
+	switch f.Kind {
+	case WorkerKill, Zombie:
+		return s.workers[f.Target%len(s.workers)].name
+	case APIKill:
+		return s.apis[f.Target%len(s.apis)].name
+	case SinkKill, ReprocessKill, BrokerKill, ClickHouseKill:
+		return string(f.Kind)
+	case SimOutage:
+		return simNames[f.Target%len(simNames)]
+	case SimSlow:
+		return registrarNames[f.Target%len(registrarNames)]
+	}
+	return ""
+}
+
+// simNames are the simulators an outage can hit; registrarNames those that
+// can also be slow (the DM checker simulator has no run-time latency).
+var (
+	simNames       = []string{"dm", "tax", "logistics"}
+	registrarNames = []string{"tax", "logistics"}
+)
+
 // inject does f to the stack and says what it did. It returns once the
 // hit process is running again (or the simulator fault has ended).
 func (s *stack) inject(ctx context.Context, f Fault) (string, error) {
@@ -59,11 +84,11 @@ func (s *stack) inject(ctx context.Context, f Fault) (string, error) {
 		}
 		return fmt.Sprintf("SIGSTOP %s for %v, then SIGCONT", w.name, pause), w.signal(syscall.SIGCONT)
 	case SimOutage:
-		name := []string{"dm", "tax", "logistics"}[f.Target%3]
+		name := s.hits(f)
 		body := fmt.Sprintf(`{"down_for_seconds": %g}`, simFaultFor.Seconds())
 		return fmt.Sprintf("%s simulator down for %v", name, simFaultFor), s.simFaults(ctx, name, body)
 	case SimSlow:
-		name := []string{"tax", "logistics"}[f.Target%2]
+		name := s.hits(f)
 		if err := s.simFaults(ctx, name, `{"latency_ms": 1500, "lost_reply_rate": 0.2}`); err != nil {
 			return name + " simulator slow", err
 		}

@@ -36,8 +36,9 @@ func (l *receiptsLoad) setUp(ctx context.Context) error {
 	return err
 }
 
-// send submits receipt n until it is answered or done ends.
-func (l *receiptsLoad) send(done context.Context, n int) {
+// send submits receipt n until it is answered or done ends, and reports
+// whether it was.
+func (l *receiptsLoad) send(done context.Context, n int) bool {
 	rid := fmt.Sprintf("%s-R%06d", l.tag, n)
 	doc := bench.Receipt(rid, time.Now())
 	for attempt := n; ; attempt++ {
@@ -46,13 +47,13 @@ func (l *receiptsLoad) send(done context.Context, n int) {
 			l.mu.Lock()
 			l.acked[rid] = got.ID
 			l.mu.Unlock()
-			return
+			return true
 		}
 		if !pause(done, 200*time.Millisecond) {
 			l.mu.Lock()
 			l.lost = append(l.lost, rid)
 			l.mu.Unlock()
-			return
+			return false
 		}
 	}
 }

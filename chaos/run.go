@@ -97,8 +97,9 @@ func (v *violations) all() []string {
 // Report is what a run did and found.
 type Report struct {
 	Seed       uint64
-	Faults     []string // what was injected, in order
-	Counts     []string // a line per checker
+	Faults     []string   // what was injected, in order
+	Counts     []string   // a line per checker
+	Load       []LoadHeld // per pipeline, what its clients saw
 	Violations []string
 	Saved      string // the file the violations were saved to, if any
 }
@@ -110,6 +111,9 @@ func (r Report) Print(w io.Writer) {
 	}
 	for _, c := range r.Counts {
 		fmt.Fprintln(w, c)
+	}
+	for _, l := range r.Load {
+		fmt.Fprintln(w, l)
 	}
 	for _, v := range r.Violations {
 		fmt.Fprintln(w, "VIOLATION:", v)
@@ -169,21 +173,27 @@ func run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 	}
 
 	fmt.Fprintln(log, "chaos: load and faults start")
-	load, stopLoad := context.WithTimeout(ctx, cfg.Duration)
+	loading, stopLoad := context.WithTimeout(ctx, cfg.Duration)
 	defer stopLoad()
 	// Requests sent before the load ends are seen through until the drain
 	// ends: a client retries what was not answered.
 	done, stopDone := context.WithTimeout(ctx, cfg.Duration+drainFor)
 	defer stopDone()
 	var wg sync.WaitGroup
-	pace(load, &wg, cfg.Rate, func(n int) { dmL.send(done, n) })
-	pace(load, &wg, cfg.Rate, func(n int) { rcL.send(done, n) })
-	pace(load, &wg, cfg.Rate, func(n int) { ptL.Command(done, mrand.New(mrand.NewPCG(cfg.Seed, uint64(n)))) })
-	rep.Faults = inject(load, s, Plan(cfg.Seed, cfg.Duration, cfg.Faults), v, log)
-	<-load.Done()
+	loads := []*load{{name: "dm"}, {name: "receipts"}, {name: "points"}}
+	loads[0].pace(loading, &wg, cfg.Rate, func(n int) bool { return dmL.send(done, n) })
+	loads[1].pace(loading, &wg, cfg.Rate, func(n int) bool { return rcL.send(done, n) })
+	loads[2].pace(loading, &wg, cfg.Rate, func(n int) bool {
+		return ptL.Command(done, mrand.New(mrand.NewPCG(cfg.Seed, uint64(n))))
+	})
+	rep.Faults = inject(loading, done, s, Plan(cfg.Seed, cfg.Duration, cfg.Faults), v, log)
+	<-loading.Done()
 	fmt.Fprintln(log, "chaos: load and faults stopped; draining")
 	wg.Wait()
 
+	for _, l := range loads {
+		rep.Load = append(rep.Load, l.held(cfg.Duration))
+	}
 	fmt.Fprintln(log, "chaos: checking")
 	rep.Counts = append(rep.Counts, dmL.check(ctx, v).String(), rcL.check(ctx, v).String())
 	ptL.Check(ctx)
@@ -197,45 +207,49 @@ func run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 	return rep, nil
 }
 
-// pace calls send(0), send(1), ... rate times a second, each in its own
-// goroutine, until load ends; wg waits for them.
-func pace(load context.Context, wg *sync.WaitGroup, rate float64, send func(n int)) {
-	wg.Go(func() {
-		tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
-		defer tick.Stop()
-		for n := 0; ; n++ {
-			select {
-			case <-load.Done():
-				return
-			case <-tick.C:
-			}
-			wg.Go(func() { send(n) })
-		}
-	})
-}
-
-// inject runs the plan until load ends, each fault at its time or, when
-// the one before it took longer, right after it. It returns the log of
-// what it did.
-func inject(load context.Context, s *stack, plan []Fault, v *violations, log io.Writer) []string {
+// inject runs the plan: each fault at its time, in its own goroutine, so
+// that faults overlap as they do in production (a zombie worker while the
+// broker restarts, a connection cut while an API is down), but one at a
+// time per process: a fault on a process still under the one before waits
+// for it to end. Faults not started when loading ends are dropped; those
+// started see their process running again before inject returns, within
+// done. It returns the log of what it did, in the order the faults ended.
+func inject(loading, done context.Context, s *stack, plan []Fault, v *violations, log io.Writer) []string {
 	start := time.Now()
-	var did []string
+	var (
+		mu    sync.Mutex
+		did   []string
+		wg    sync.WaitGroup
+		locks = map[string]*sync.Mutex{}
+	)
 	for _, f := range plan {
-		if !pause(load, time.Until(start.Add(f.At))) {
-			break
+		if locks[s.hits(f)] == nil {
+			locks[s.hits(f)] = &sync.Mutex{}
 		}
-		what, err := s.inject(load, f)
-		line := fmt.Sprintf("fault %6.1fs %s: %s", time.Since(start).Seconds(), f.Kind, what)
-		if err != nil {
-			if load.Err() != nil {
-				break
+		lock := locks[s.hits(f)]
+		wg.Go(func() {
+			if !pause(loading, time.Until(start.Add(f.At))) {
+				return
 			}
-			v.add("faults", "%s: %v", f.Kind, err)
-			line += " FAILED: " + err.Error()
-		}
-		did = append(did, line)
-		fmt.Fprintln(log, line)
+			lock.Lock()
+			defer lock.Unlock()
+			if loading.Err() != nil {
+				return
+			}
+			began := time.Since(start)
+			what, err := s.inject(done, f)
+			line := fmt.Sprintf("fault %6.1fs %s: %s", began.Seconds(), f.Kind, what)
+			if err != nil {
+				v.add("faults", "%s: %v", f.Kind, err)
+				line += " FAILED: " + err.Error()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			did = append(did, line)
+			fmt.Fprintln(log, line)
+		})
 	}
+	wg.Wait()
 	return did
 }
 

@@ -79,9 +79,9 @@ func targets(k Kind) int {
 	case APIKill:
 		return 2
 	case SimOutage:
-		return 3
+		return len(simNames)
 	case SimSlow:
-		return 2 // the registrars: the DM simulator has no run-time latency
+		return len(registrarNames)
 	}
 	return 1
 }
