@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/rationhq/ration/chaos"
-	"github.com/rationhq/ration/internal/chserver"
+	"github.com/rationhq/ration/internal/chserver/chtest"
 )
 
 // TestChaosRunFindsNoViolations runs `ration chaos` for a minute with
@@ -19,9 +19,7 @@ func TestChaosRunFindsNoViolations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a minute of load and faults")
 	}
-	if _, err := chserver.FindBinary(); err != nil {
-		t.Skip(err)
-	}
+	chtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -31,6 +29,7 @@ func TestChaosRunFindsNoViolations(t *testing.T) {
 	if err != nil || !strings.HasPrefix(last, "violations=0 ") {
 		t.Fatalf("ration chaos: %v; last line %q; output:\n%s", err, last, out)
 	}
+	t.Logf("ration chaos:\n%s", out)
 	for _, k := range chaos.Kinds {
 		if !strings.Contains(string(out), " "+string(k)+": ") {
 			t.Errorf("no %s fault injected; output:\n%s", k, out)
