@@ -27,7 +27,7 @@ type inProcess struct {
 }
 
 func startInProcess(ctx context.Context, partitions int32, d pipeline.Descriptor) (*inProcess, error) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "bench.copy.1", "bench.copy.2"))
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, copyTopic))
 	if err != nil {
 		return nil, err
 	}

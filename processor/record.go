@@ -208,7 +208,7 @@ func (s *Stage) event(rec *kgo.Record, item string, status schemas.Status, attem
 	if cause != nil {
 		e.ErrorClass, e.Error = Class(cause), cause.Error()
 	}
-	v, err := s.deps.Codec.Encode(e)
+	v, err := s.deps.Codec.EncodeForKafka(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}

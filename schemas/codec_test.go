@@ -1,9 +1,11 @@
 package schemas
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -251,5 +253,41 @@ func TestIncompatibleOlderVersionIsNotDecoded(t *testing.T) {
 	written := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(old.ID)), 0x04, 'u', '1', 0x04, 'd', 'm')
 	if err := c.Decode(written, new(ReprocessState)); err == nil || !strings.Contains(err.Error(), "earlier version") {
 		t.Fatalf("a record of an incompatible older version: %v, want an error naming the version", err)
+	}
+}
+
+// TestEncodeForKafkaKeepsEveryValue: values carved from shared chunks are
+// the bytes Encode makes, and encoding more (past a chunk's end, with a
+// value larger than a chunk among them) never changes one handed out
+// before.
+func TestEncodeForKafkaKeepsEveryValue(t *testing.T) {
+	c, _ := newTestCodec(t)
+	event := func(i int) *Event {
+		e := &Event{ItemID: fmt.Sprintf("u%d", i), Pipeline: "dm", Stage: "check", Status: StatusSuccess, Attempt: 1, Time: time.UnixMilli(int64(i)).UTC()}
+		if i%500 == 7 {
+			e.Error = strings.Repeat("x", chunkSize) // bigger than any chunk
+		}
+		return e
+	}
+	const n = 5_000 // several chunks
+	got := make([][]byte, n)
+	for i := range got {
+		b, err := c.EncodeForKafka(event(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = b
+	}
+	for i, b := range got {
+		want, err := c.Encode(event(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, want) {
+			t.Fatalf("value %d changed after later encodes", i)
+		}
+		if cap(b) != len(b) {
+			t.Fatalf("value %d has room past its end (cap %d, len %d): an append would write into the next", i, cap(b), len(b))
+		}
 	}
 }

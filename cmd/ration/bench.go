@@ -26,8 +26,8 @@ func newBenchCmd(_ *globals) *cobra.Command {
 		Short: "DM checks/s against a plain transactional copy; mark-to-result latency",
 		Long: `Runs on an in-process broker with the no-op checker. The ceiling is a plain
 transactional copy of the same marks over the same partitions by the same
-number of workers. Each side runs twice, taking turns, and the faster run
-of each counts; the last line is ratio=<pipeline/ceiling>.`,
+number of workers. Each side runs --rounds times, taking turns, and the
+fastest run of each counts; the last line is ratio=<pipeline/ceiling>.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
@@ -55,6 +55,7 @@ of each counts; the last line is ratio=<pipeline/ceiling>.`,
 	fs.Int32Var(&cfg.Partitions, "partitions", 12, "partitions of every topic")
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
 	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
+	fs.IntVar(&cfg.Rounds, "rounds", 3, "runs of each side; the fastest counts")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd(), newBenchAnalyticsCmd(), newBenchPointsCmd(),
 		newBenchPointsLedgerCmd())

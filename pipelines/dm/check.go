@@ -72,7 +72,7 @@ func (c *check) Process(ctx context.Context, rec *kgo.Record, _ processor.State)
 	}
 	c.metrics.observe(result)
 
-	v, eerr := c.codec.Encode(result)
+	v, eerr := c.codec.EncodeForKafka(result)
 	if eerr != nil {
 		return nil, fmt.Errorf("encode result: %w", eerr)
 	}
