@@ -60,6 +60,9 @@ type AnalyticsResult struct {
 	Recent  Quantiles // a client's last 30 days
 	Page    Quantiles // a client's first 10 000 lines of a year
 	NewYear Quantiles // the New Year holidays of every year
+	// RollupRows are the rollup's rows once merged (the "merged" way
+	// only): it can hold at most RollupMax, whatever the load.
+	RollupRows uint64
 }
 
 // AnalyticsReport is a run of `ration bench receipts-analytics`.
@@ -67,6 +70,10 @@ type AnalyticsReport struct {
 	Lines   int
 	Load    time.Duration
 	Results []AnalyticsResult
+	// RollupMax is the most rows the rollup by day can hold: days × types ×
+	// categories × buckets. Its merged size approaches it as the load
+	// grows, and the New Year question's time follows its size.
+	RollupMax uint64
 }
 
 func (r AnalyticsReport) result(way string, lines int) AnalyticsResult {
@@ -89,6 +96,12 @@ func (r AnalyticsReport) Print(w io.Writer) {
 			ms(res.Page.P50), ms(res.Page.P99), ms(res.NewYear.P50), ms(res.NewYear.P99))
 	}
 	tw.Flush()
+	for _, res := range r.Results {
+		if res.Way == "merged" {
+			fmt.Fprintf(w, "rollup by day at %d lines: %d rows merged, %.0f%% of the %d it can hold\n",
+				res.Lines, res.RollupRows, 100*float64(res.RollupRows)/float64(r.RollupMax), r.RollupMax)
+		}
+	}
 	small, big := r.result("ration", r.Lines/10), r.result("ration", r.Lines)
 	smallM, bigM := r.result("merged", r.Lines/10), r.result("merged", r.Lines)
 	fmt.Fprintf(w, "recent_p99_ms=%s new_year_ms=%s recent_growth=%.2f new_year_growth=%.2f new_year_merged_ms=%s new_year_merged_growth=%.2f\n",
@@ -104,7 +117,8 @@ func (r AnalyticsReport) Print(w io.Writer) {
 // baseline, on one plain table of the same lines in arrival order.
 func RunReceiptsAnalytics(ctx context.Context, cfg AnalyticsConfig, progress io.Writer) (AnalyticsReport, error) {
 	cfg.setDefaults()
-	rep := AnalyticsReport{Lines: cfg.Lines}
+	rep := AnalyticsReport{Lines: cfg.Lines,
+		RollupMax: uint64(cfg.Years*365+cfg.Years/4+1) * uint64(len(analyticsTypes)*len(analyticsCategories)) * analyticsBuckets}
 	d := receipts.New()
 	bd, err := openBenchDB(ctx, cfg.ClickHouse, d, "bench_receipts_analytics", progress)
 	if err != nil {
@@ -150,6 +164,11 @@ SELECT * FROM `+bd.db+`.receipt_lines WHERE 0`); err != nil {
 				return rep, fmt.Errorf("%s: %w", way.name, err)
 			}
 			res.Way, res.Lines = way.name, lines
+			if way.name == "merged" {
+				if err := bd.conn.QueryRow(ctx, "SELECT count() FROM "+bd.db+".receipt_totals_by_day").Scan(&res.RollupRows); err != nil {
+					return rep, fmt.Errorf("rollup rows: %w", err)
+				}
+			}
 			rep.Results = append(rep.Results, res)
 		}
 	}
@@ -199,6 +218,9 @@ func newAnalyticsLoader(d pipeline.Descriptor, bd *benchDB, cfg AnalyticsConfig)
 // analyticsBuckets are the buckets the totals view's state is spread over.
 const analyticsBuckets = 12
 
+// analyticsTypes are the load's receipt types.
+var analyticsTypes = []string{"retail", "fuel", "pharmacy", "restaurant"}
+
 var analyticsCategories = []string{"dairy", "bakery", "produce", "meat", "drinks", "frozen", "household", "toys",
 	"clothing", "fuel", "shop", "food", "pharmacy", "first-aid", "books", "garden", "pets", "electronics", "snacks", "tobacco"}
 
@@ -225,7 +247,7 @@ func (l *analyticsLoader) load(ctx context.Context, n int) error {
 			}
 			id := receipts.ID(client, fmt.Sprintf("R-%09d", l.next))
 			b, err := l.bd.codec.Encode(&receipts.Receipt{ID: id, Client: client, ReceiptID: fmt.Sprintf("R-%09d", l.next),
-				Type: []string{"retail", "fuel", "pharmacy", "restaurant"}[l.r.IntN(4)], Value: string(value), ReceivedAt: issued,
+				Type: analyticsTypes[l.r.IntN(len(analyticsTypes))], Value: string(value), ReceivedAt: issued,
 				LogisticsRegisteredAt: issued})
 			if err != nil {
 				return err

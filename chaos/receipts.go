@@ -8,9 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/bench"
 	receiptsamples "github.com/rationhq/ration/docs/receipts"
+	"github.com/rationhq/ration/internal/kafkaread"
+	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipelines/receipts"
 	"github.com/rationhq/ration/pipelines/receipts/registrar"
 )
 
@@ -69,9 +74,10 @@ func (c receiptsCounts) String() string {
 		c.Acked, c.Unanswered, c.Accepted, c.Rejected, c.Tax.Registrations, c.Logistics.Registrations)
 }
 
-// check waits for every acknowledged receipt to end ACCEPTED or REJECTED
-// and holds the accepted ones against the registrations each simulator
-// counts: every accepted receipt registered exactly once with both.
+// check waits for every acknowledged receipt to end ACCEPTED or REJECTED,
+// holds the API's answers against Kafka, and the accepted ones against
+// the registrations each simulator counts: every accepted receipt
+// registered exactly once with both.
 func (l *receiptsLoad) check(ctx context.Context, v *violations) receiptsCounts {
 	l.mu.Lock()
 	c := receiptsCounts{Acked: len(l.acked), Unanswered: len(l.lost)}
@@ -85,15 +91,18 @@ func (l *receiptsLoad) check(ctx context.Context, v *violations) receiptsCounts 
 	}
 	admin := l.s.adminClient(0)
 	deadline := time.Now().Add(drainFor)
+	answers := make(map[string]ration.Receipt, len(ids))
 	for rid, id := range ids {
 		for {
 			r, err := admin.Receipt(ctx, id)
 			if err == nil && r.Status == ration.ReceiptAccepted {
 				c.Accepted++
+				answers[id] = r
 				break
 			}
 			if err == nil && r.Status == ration.ReceiptRejected {
 				c.Rejected++
+				answers[id] = r
 				break
 			}
 			if time.Now().After(deadline) {
@@ -103,6 +112,7 @@ func (l *receiptsLoad) check(ctx context.Context, v *violations) receiptsCounts 
 			pause(ctx, 200*time.Millisecond) // the sink announces nothing: poll its progress
 		}
 	}
+	l.againstKafka(ctx, answers, v)
 	var err error
 	if c.Tax, err = l.simStats(ctx, "tax"); err != nil {
 		v.add("receipts", "tax simulator stats: %v", err)
@@ -119,6 +129,49 @@ func (l *receiptsLoad) check(ctx context.Context, v *violations) receiptsCounts 
 		v.add("receipts", "logistics service registered %d receipts, %d accepted", c.Logistics.Registrations, c.Accepted)
 	}
 	return c
+}
+
+// againstKafka holds the API's answers (ClickHouse's, once the sink has
+// caught up) against the latest status of each receipt in Kafka
+// (read_committed): the same status and registration numbers, and an
+// accepted receipt's numbers the ones the services gave it.
+func (l *receiptsLoad) againstKafka(ctx context.Context, answers map[string]ration.Receipt, v *violations) {
+	conn := l.s.kafkaConn()
+	topics, records := pipeline.Schemas([]pipeline.Descriptor{receipts.New()})
+	codec, err := conn.Codec(ctx, topics, records...)
+	if err != nil {
+		v.add("receipts", "codec: %v", err)
+		return
+	}
+	latest := map[string]receipts.ReceiptStatus{}
+	err = kafkaread.ToEnd(ctx, append(conn.Opts(nil), kgo.FetchIsolationLevel(kgo.ReadCommitted())),
+		map[string][]int32{receipts.TopicStatuses: nil}, func(r *kgo.Record) error {
+			var st receipts.ReceiptStatus
+			if err := codec.Decode(r.Value, &st); err != nil {
+				return err
+			}
+			if prev, ok := latest[st.ID]; !ok || st.Version > prev.Version {
+				latest[st.ID] = st
+			}
+			return nil
+		})
+	if err != nil {
+		v.add("receipts", "read %s: %v", receipts.TopicStatuses, err)
+		return
+	}
+	for id, a := range answers {
+		k, ok := latest[id]
+		switch {
+		case !ok:
+			v.add("receipts", "receipt %s: %s through the API, no status in Kafka", id, a.Status)
+		case k.Status != string(a.Status) || k.TaxRegistration != a.TaxRegistration || k.LogisticsRegistration != a.LogisticsRegistration:
+			v.add("receipts", "receipt %s: the API says %s (tax %q, logistics %q), Kafka %s (tax %q, logistics %q)", id,
+				a.Status, a.TaxRegistration, a.LogisticsRegistration, k.Status, k.TaxRegistration, k.LogisticsRegistration)
+		case a.Status == ration.ReceiptAccepted &&
+			(a.TaxRegistration != registrar.TaxOffice.Number(id) || a.LogisticsRegistration != registrar.Logistics.Number(id)):
+			v.add("receipts", "receipt %s: accepted with registrations %q and %q, not the services' numbers", id, a.TaxRegistration, a.LogisticsRegistration)
+		}
+	}
 }
 
 func (l *receiptsLoad) simStats(ctx context.Context, name string) (registrar.Stats, error) {

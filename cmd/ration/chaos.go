@@ -30,8 +30,10 @@ through both APIs for --duration while injecting faults on a schedule
 derived from --seed alone (so a failing run can be replayed): kill -9 and
 restart of workers (3 a minute), an API, the sink, the reprocessor, the
 broker and ClickHouse; cut client connections; a worker stopped past its
-session timeout (a zombie); simulator outages and slow answers. Then the
-load and faults stop, the stack drains, and the checkers run:
+session timeout (a zombie); simulator outages and slow answers. Each
+fault starts at its time, so faults overlap (a zombie while the broker
+restarts), one at a time per process. Then the load and faults stop, the
+stack drains, and the checkers run:
 
   dm        every acknowledged mark ends checked, parked or failed; one
             committed result per mark; the API's stats agree with Kafka
@@ -42,8 +44,12 @@ load and faults stop, the stack drains, and the checkers run:
             balance, the ledger the same in the answers, Kafka and
             ClickHouse
 
-It prints every fault, each checker's counts and, last,
-violations=<n> faults=<injected>. With violations it exits non-zero and
+It prints every fault, each checker's counts, each pipeline's load as its
+clients saw it (answers per second; p50, p99 and max from when a request
+was due to its answer, retries included; held=true when every request
+was answered and the p99 kept 500 ms) and, last,
+violations=<n> faults=<injected>. --faults none measures the load the
+stack holds without faults. With violations it exits non-zero and
 saves the seed, the fault log and the offending keys to
 DATA_DIR/chaos-violations.txt. Process logs are under DATA_DIR/logs (a
 temporary data dir is removed after a clean run).`,
