@@ -29,7 +29,8 @@ type Config struct {
 	Seed uint64
 	// Faults are the kinds injected. Default: every kind.
 	Faults []Kind
-	// Rate is the requests per second sent to each pipeline. Default 5.
+	// Rate is the requests per second sent to each pipeline. Default 10,
+	// the rate the whole stack holds on two cores (docs/reliability.md).
 	Rate float64
 	// SyncWrites runs the broker with --sync-writes, so that a kill -9 of
 	// the broker cannot lose acknowledged writes. Default false in the
@@ -48,7 +49,7 @@ func (c *Config) setDefaults() {
 		c.Faults = Kinds
 	}
 	if c.Rate == 0 {
-		c.Rate = 5
+		c.Rate = 10
 	}
 }
 

@@ -23,7 +23,7 @@ func TestChaosRunFindsNoViolations(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	out, err := exec.CommandContext(ctx, rationBin, "chaos", "--duration", "60s", "--seed", "1", "--data-dir", dir).CombinedOutput()
+	out, err := exec.CommandContext(ctx, rationBin, "chaos", "--duration", "60s", "--seed", "1", "--rate", "5", "--data-dir", dir).CombinedOutput()
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	last := lines[len(lines)-1]
 	if err != nil || !strings.HasPrefix(last, "violations=0 ") {

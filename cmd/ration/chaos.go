@@ -15,7 +15,7 @@ import (
 var errViolations = errors.New("chaos: violations found")
 
 func newChaosCmd(_ *globals) *cobra.Command {
-	cfg := chaos.Config{Duration: 10 * time.Minute, Seed: 1, Rate: 5}
+	cfg := chaos.Config{Duration: 10 * time.Minute, Seed: 1, Rate: 10}
 	var faults string
 	cmd := &cobra.Command{
 		Use:   "chaos",
