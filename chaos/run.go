@@ -30,7 +30,8 @@ type Config struct {
 	// Faults are the kinds injected. Default: every kind.
 	Faults []Kind
 	// Rate is the requests per second sent to each pipeline. Default 10,
-	// the rate the whole stack holds on two cores (docs/reliability.md).
+	// which the whole stack holds on two cores with room (it holds 15,
+	// not 20: docs/reliability.md).
 	Rate float64
 	// SyncWrites runs the broker with --sync-writes, so that a kill -9 of
 	// the broker cannot lose acknowledged writes. Default false in the
