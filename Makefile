@@ -51,7 +51,7 @@ FUZZ := \
 	./pipelines/receipts/receipttype/:FuzzValidate ./pipelines/receipts/xmlreceipt/:FuzzXMLReceipt \
 	./pipelines/receipts/:FuzzRead ./pipelines/receipts/registrar/:FuzzDecodeRegistration \
 	./pipelines/points/:FuzzBodies ./pipelines/points/:FuzzLedger ./pipelines/points/:FuzzTokens \
-	./pipelines/points/:FuzzUserCursor
+	./pipelines/points/:FuzzUserCursor ./:FuzzDecodeCursor
 fuzz:
 	@set -e; for t in $(FUZZ); do \
 		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \

@@ -13,10 +13,6 @@ import (
 // ErrNotFound is returned for an item that does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrBadCursor is returned by DMReader.DMUsers for a cursor it did not issue;
-// the API answers 400.
-var ErrBadCursor = errors.New("bad cursor")
-
 // DMState is where a user stands in the DM-check flow.
 type DMState string
 

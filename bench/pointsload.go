@@ -31,7 +31,9 @@ func NewPointsLoad(ctx context.Context, target PointsTarget, users, groups int, 
 // Command sends one bill or redemption chosen by rng and retries it until
 // it has an outcome or done ends; it reports whether one came. Safe for concurrent use with distinct
 // rngs.
-func (l *PointsLoad) Command(done context.Context, rng *mrand.Rand) bool { return l.r.command(done, rng) }
+func (l *PointsLoad) Command(done context.Context, rng *mrand.Rand) bool {
+	return l.r.command(done, rng)
+}
 
 // Check compares every group's outcomes with its record in Kafka and its
 // ledger in ClickHouse; call it once the load has stopped.

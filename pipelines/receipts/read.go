@@ -3,7 +3,6 @@ package receipts
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -206,7 +205,7 @@ func stamp(ms uint64) *ration.Timestamp {
 // A cursor is the (received_ms, id) a page ended at, base64url-encoded so
 // clients treat it as opaque.
 func encodeCursor(ms uint64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatUint(ms, 10) + "/" + id))
+	return ration.EncodeCursor(strconv.FormatUint(ms, 10) + "/" + id)
 }
 
 // ErrBadCursor is a cursor no page gave.
@@ -216,12 +215,13 @@ func decodeCursor(c string) (uint64, string, error) {
 	if c == "" {
 		return 0, "", nil
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
-	if err == nil {
-		ms, id, ok := strings.Cut(string(b), "/")
-		if n, perr := strconv.ParseUint(ms, 10, 64); ok && perr == nil && id != "" {
-			return n, id, nil
-		}
+	pos, err := ration.DecodeCursor(c)
+	if err != nil {
+		return 0, "", err
+	}
+	ms, id, ok := strings.Cut(pos, "/")
+	if n, perr := strconv.ParseUint(ms, 10, 64); ok && perr == nil && id != "" {
+		return n, id, nil
 	}
 	return 0, "", fmt.Errorf("cursor %.40q: %w", c, ErrBadCursor)
 }
