@@ -22,6 +22,7 @@ import (
 	"github.com/rationhq/ration/internal/kafkaacl"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/pipeline"
+	"github.com/rationhq/ration/pipeline/pipelinetest"
 	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/processor"
 	"github.com/rationhq/ration/schemas"
@@ -123,26 +124,7 @@ func (r *rig) mark(t *testing.T, ids ...string) {
 // until the test ends.
 func (r *rig) runWorker(t *testing.T, user, pass, instance string) {
 	t.Helper()
-	tuning := processor.DefaultTuning()
-	tuning.InstanceID = instance
-	tuning.SessionTimeout = 3 * time.Second
-	ws, err := dm.New().NewStages(nil, tuning, processor.Deps{Kafka: r.conn(user, pass).Opts(nil), Codec: r.codec}, pipeline.Env{Codec: r.codec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, len(ws))
-	for _, w := range ws {
-		go func() { done <- w.Run(ctx) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range ws {
-			if err := <-done; err != nil {
-				t.Errorf("worker %s: %v", instance, err)
-			}
-		}
-	})
+	pipelinetest.StartWorkerWith(t, dm.New(), nil, r.conn(user, pass).Opts(nil), r.codec, instance)
 }
 
 // readResults reads n committed results as the admin.

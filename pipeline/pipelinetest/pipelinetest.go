@@ -38,11 +38,17 @@ func Kafka(t testing.TB, partitions int32, ds ...pipeline.Descriptor) *kafkatest
 // test's rebalances are quick; a worker that fails fails t.
 func StartWorker(t testing.TB, d pipeline.Descriptor, stages []string, addrs []string, codec *schemas.Codec, instance string) {
 	t.Helper()
+	StartWorkerWith(t, d, stages, []kgo.Opt{kgo.SeedBrokers(addrs...)}, codec, instance)
+}
+
+// StartWorkerWith is StartWorker with the Kafka client options given
+// whole (a SASL user, say).
+func StartWorkerWith(t testing.TB, d pipeline.Descriptor, stages []string, kafka []kgo.Opt, codec *schemas.Codec, instance string) {
+	t.Helper()
 	tuning := processor.DefaultTuning()
 	tuning.InstanceID = instance
 	tuning.SessionTimeout = 3 * time.Second
-	ws, err := d.NewStages(stages, tuning, processor.Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: codec},
-		pipeline.Env{Codec: codec})
+	ws, err := d.NewStages(stages, tuning, processor.Deps{Kafka: kafka, Codec: codec}, pipeline.Env{Codec: codec})
 	if err != nil {
 		t.Fatal(err)
 	}
