@@ -11,9 +11,8 @@ import (
 
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apiclient"
-	"github.com/rationhq/ration/internal/kafkaread"
-	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/dm"
+	"github.com/rationhq/ration/schemas"
 )
 
 // dmLoad registers and marks a new user per request, each marked once, so
@@ -203,23 +202,16 @@ func (l *dmLoad) check(ctx context.Context, v *violations) dmCounts {
 
 // results reads every committed DM result of this run's users, by user.
 func (l *dmLoad) results(ctx context.Context) (map[string][]dm.Result, error) {
-	conn := l.s.kafkaConn()
-	topics, records := pipeline.Schemas([]pipeline.Descriptor{dm.New()})
-	codec, err := conn.Codec(ctx, topics, records...)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string][]dm.Result{}
-	err = kafkaread.ToEnd(ctx, append(conn.Opts(nil), kgo.FetchIsolationLevel(kgo.ReadCommitted())),
-		map[string][]int32{dm.TopicResults: nil}, func(r *kgo.Record) error {
-			var res dm.Result
-			if err := codec.Decode(r.Value, &res); err != nil {
-				return err
-			}
-			if strings.HasPrefix(res.UserID, l.tag+"-") {
-				out[res.UserID] = append(out[res.UserID], res)
-			}
-			return nil
-		})
+	err := l.s.readCommitted(ctx, dm.New(), dm.TopicResults, func(codec *schemas.Codec, r *kgo.Record) error {
+		var res dm.Result
+		if err := codec.Decode(r.Value, &res); err != nil {
+			return err
+		}
+		if strings.HasPrefix(res.UserID, l.tag+"-") {
+			out[res.UserID] = append(out[res.UserID], res)
+		}
+		return nil
+	})
 	return out, err
 }

@@ -110,16 +110,25 @@ func (p *proc) signal(sig syscall.Signal) error {
 	return p.cmd.Process.Signal(sig)
 }
 
-// kill crashes the process (SIGKILL) and waits for it to exit.
-func (p *proc) kill() {
+// take returns the running process, resumed (a stopped process acts on a
+// signal only once resumed), and forgets it; nil when none runs.
+func (p *proc) take() (*exec.Cmd, <-chan struct{}) {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.cmd = nil
 	p.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+	}
+	return cmd, done
+}
+
+// kill crashes the process (SIGKILL) and waits for it to exit.
+func (p *proc) kill() {
+	cmd, done := p.take()
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGCONT) // a stopped process dies only once resumed
 	_ = cmd.Process.Kill()
 	<-done
 }
@@ -133,14 +142,10 @@ func (p *proc) crash(ctx context.Context) error {
 // stop asks the process to stop (SIGTERM) and kills it if it has not
 // within grace.
 func (p *proc) stop(grace time.Duration) {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
+	cmd, done := p.take()
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGCONT)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:

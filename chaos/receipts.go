@@ -13,10 +13,9 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/bench"
 	receiptsamples "github.com/rationhq/ration/docs/receipts"
-	"github.com/rationhq/ration/internal/kafkaread"
-	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/receipts"
 	"github.com/rationhq/ration/pipelines/receipts/registrar"
+	"github.com/rationhq/ration/schemas"
 )
 
 // receiptsLoad submits receipts of about 2 kB (bench's) and, as a client
@@ -136,25 +135,17 @@ func (l *receiptsLoad) check(ctx context.Context, v *violations) receiptsCounts 
 // (read_committed): the same status and registration numbers, and an
 // accepted receipt's numbers the ones the services gave it.
 func (l *receiptsLoad) againstKafka(ctx context.Context, answers map[string]ration.Receipt, v *violations) {
-	conn := l.s.kafkaConn()
-	topics, records := pipeline.Schemas([]pipeline.Descriptor{receipts.New()})
-	codec, err := conn.Codec(ctx, topics, records...)
-	if err != nil {
-		v.add("receipts", "codec: %v", err)
-		return
-	}
 	latest := map[string]receipts.ReceiptStatus{}
-	err = kafkaread.ToEnd(ctx, append(conn.Opts(nil), kgo.FetchIsolationLevel(kgo.ReadCommitted())),
-		map[string][]int32{receipts.TopicStatuses: nil}, func(r *kgo.Record) error {
-			var st receipts.ReceiptStatus
-			if err := codec.Decode(r.Value, &st); err != nil {
-				return err
-			}
-			if prev, ok := latest[st.ID]; !ok || st.Version > prev.Version {
-				latest[st.ID] = st
-			}
-			return nil
-		})
+	err := l.s.readCommitted(ctx, receipts.New(), receipts.TopicStatuses, func(codec *schemas.Codec, r *kgo.Record) error {
+		var st receipts.ReceiptStatus
+		if err := codec.Decode(r.Value, &st); err != nil {
+			return err
+		}
+		if prev, ok := latest[st.ID]; !ok || st.Version > prev.Version {
+			latest[st.ID] = st
+		}
+		return nil
+	})
 	if err != nil {
 		v.add("receipts", "read %s: %v", receipts.TopicStatuses, err)
 		return

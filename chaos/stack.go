@@ -13,15 +13,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/bench"
 	"github.com/rationhq/ration/broker"
 	"github.com/rationhq/ration/chaos/netcut"
 	"github.com/rationhq/ration/internal/chserver"
 	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/kafkaread"
+	"github.com/rationhq/ration/pipeline"
 	"github.com/rationhq/ration/pipelines/dm"
 	"github.com/rationhq/ration/pipelines/points"
 	"github.com/rationhq/ration/pipelines/receipts"
+	"github.com/rationhq/ration/schemas"
 )
 
 // sessionTimeout is every worker's: a crashed worker's buckets move after
@@ -239,6 +244,19 @@ func (s *stack) loadClient(i int) *apiclient.Client {
 // kafkaConn is the admin's connection to the broker.
 func (s *stack) kafkaConn() kafkaconn.Config {
 	return kafkaconn.Config{Brokers: []string{s.kafka}, Registry: s.registry, User: s.admin.User, Password: s.admin.Password}
+}
+
+// readCommitted hands fn every committed record of topic, one of d's, to
+// its end, with a codec of d's records to decode it.
+func (s *stack) readCommitted(ctx context.Context, d pipeline.Descriptor, topic string, fn func(*schemas.Codec, *kgo.Record) error) error {
+	conn := s.kafkaConn()
+	topics, records := pipeline.Schemas([]pipeline.Descriptor{d})
+	codec, err := conn.Codec(ctx, topics, records...)
+	if err != nil {
+		return err
+	}
+	return kafkaread.ToEnd(ctx, append(conn.Opts(nil), kgo.FetchIsolationLevel(kgo.ReadCommitted())),
+		map[string][]int32{topic: nil}, func(r *kgo.Record) error { return fn(codec, r) })
 }
 
 // LoadURLs are the APIs through their proxies (bench.PointsTarget).
