@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/rationhq/ration/deploy/grafana"
 	"github.com/rationhq/ration/internal/cliconfig"
 	"github.com/rationhq/ration/pipelines/points"
 )
@@ -588,33 +588,9 @@ func readYAML(t *testing.T, file string, v any) {
 // variables use the data source dsUID.
 func checkDashboard(t *testing.T, file, dsUID string, uids map[string]string) {
 	t.Helper()
-	b, err := os.ReadFile(file)
+	d, err := grafana.Read(file)
 	if err != nil {
 		t.Fatal(err)
-	}
-	type source struct{ Type, UID string }
-	type panel struct {
-		Title      string
-		Type       string
-		Datasource *source
-		Targets    []struct {
-			Expr       string
-			Datasource *source
-		}
-		Panels []json.RawMessage
-	}
-	var d struct {
-		UID, Title string
-		Panels     []json.RawMessage
-		Templating struct {
-			List []struct {
-				Name       string
-				Datasource *source
-			}
-		}
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("%s: %v", file, err)
 	}
 	name := filepath.Base(file)
 	if d.UID == "" || d.Title == "" {
@@ -624,38 +600,26 @@ func checkDashboard(t *testing.T, file, dsUID string, uids map[string]string) {
 		t.Errorf("%s and %s have the same uid %s", name, other, d.UID)
 	}
 	uids[d.UID] = name
-	usesSource := func(what string, s *source) {
+	usesSource := func(what string, s *grafana.Source) {
 		if s == nil || s.UID != dsUID {
 			t.Errorf("%s: %s queries data source %+v, want uid %s", name, what, s, dsUID)
 		}
 	}
-	var walk func([]json.RawMessage)
-	walk = func(raw []json.RawMessage) {
-		for _, r := range raw {
-			var p panel
-			if err := json.Unmarshal(r, &p); err != nil {
-				t.Fatalf("%s: a panel: %v", name, err)
+	for _, p := range d.Panels {
+		usesSource(fmt.Sprintf("panel %q", p.Title), p.Datasource)
+		if len(p.Targets) == 0 {
+			t.Errorf("%s: panel %q has no query", name, p.Title)
+		}
+		for _, tg := range p.Targets {
+			if strings.TrimSpace(tg.Expr) == "" {
+				t.Errorf("%s: panel %q has an empty query", name, p.Title)
 			}
-			walk(p.Panels)
-			if p.Type == "row" {
-				continue
-			}
-			usesSource(fmt.Sprintf("panel %q", p.Title), p.Datasource)
-			if len(p.Targets) == 0 {
-				t.Errorf("%s: panel %q has no query", name, p.Title)
-			}
-			for _, tg := range p.Targets {
-				if strings.TrimSpace(tg.Expr) == "" {
-					t.Errorf("%s: panel %q has an empty query", name, p.Title)
-				}
-				if tg.Datasource != nil {
-					usesSource(fmt.Sprintf("a query of panel %q", p.Title), tg.Datasource)
-				}
+			if tg.Datasource != nil {
+				usesSource(fmt.Sprintf("a query of panel %q", p.Title), tg.Datasource)
 			}
 		}
 	}
-	walk(d.Panels)
-	for _, v := range d.Templating.List {
+	for _, v := range d.Variables {
 		usesSource("variable "+v.Name, v.Datasource)
 	}
 }

@@ -2,10 +2,8 @@ package devstack
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/api/apiclient"
+	"github.com/rationhq/ration/deploy/grafana"
 	"github.com/rationhq/ration/pipelines/dm"
 )
 
@@ -258,30 +257,11 @@ func dashboardQueries(t *testing.T, dir string) []panelQuery {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards in %s: %v", dir, err)
 	}
-	type panel struct {
-		Title   string                  `json:"title"`
-		Type    string                  `json:"type"`
-		Targets []struct{ Expr string } `json:"targets"`
-		Panels  []json.RawMessage       `json:"panels"`
-	}
 	var out []panelQuery
 	for _, file := range files {
-		b, err := os.ReadFile(file)
+		d, err := grafana.Read(file)
 		if err != nil {
 			t.Fatal(err)
-		}
-		var d struct {
-			Panels     []json.RawMessage `json:"panels"`
-			Templating struct {
-				List []struct {
-					Name  string          `json:"name"`
-					Type  string          `json:"type"`
-					Query json.RawMessage `json:"query"`
-				} `json:"list"`
-			} `json:"templating"`
-		}
-		if err := json.Unmarshal(b, &d); err != nil {
-			t.Fatalf("%s: %v", file, err)
 		}
 		name := filepath.Base(file)
 		add := func(where, expr string) {
@@ -292,39 +272,18 @@ func dashboardQueries(t *testing.T, dir string) []panelQuery {
 			}
 			out = append(out, q)
 		}
-		var walk func([]json.RawMessage)
-		walk = func(raw []json.RawMessage) {
-			for _, r := range raw {
-				var p panel
-				if err := json.Unmarshal(r, &p); err != nil {
-					t.Fatalf("%s: a panel: %v", file, err)
-				}
-				walk(p.Panels)
-				if p.Type == "row" {
-					continue
-				}
-				if len(p.Targets) == 0 {
-					t.Errorf("%s: panel %q has no query", name, p.Title)
-				}
-				for _, tg := range p.Targets {
-					add(fmt.Sprintf("%s panel %q", name, p.Title), tg.Expr)
-				}
+		for _, p := range d.Panels {
+			if len(p.Targets) == 0 {
+				t.Errorf("%s: panel %q has no query", name, p.Title)
+			}
+			for _, tg := range p.Targets {
+				add(fmt.Sprintf("%s panel %q", name, p.Title), tg.Expr)
 			}
 		}
-		walk(d.Panels)
-		for _, v := range d.Templating.List {
-			if v.Type != "query" {
-				continue
+		for _, v := range d.Variables {
+			if v.Type == "query" {
+				add(fmt.Sprintf("%s variable %s", name, v.Name), v.Query)
 			}
-			var expr string
-			if err := json.Unmarshal(v.Query, &expr); err != nil {
-				var obj struct{ Query string }
-				if err := json.Unmarshal(v.Query, &obj); err != nil {
-					t.Fatalf("%s: variable %s: %v", file, v.Name, err)
-				}
-				expr = obj.Query
-			}
-			add(fmt.Sprintf("%s variable %s", name, v.Name), expr)
 		}
 	}
 	return out
