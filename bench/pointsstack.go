@@ -22,6 +22,7 @@ import (
 	"github.com/rationhq/ration/api/apiclient"
 	"github.com/rationhq/ration/broker"
 	"github.com/rationhq/ration/chaos/netcut"
+	"github.com/rationhq/ration/internal/freeport"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/pipeline"
@@ -51,7 +52,7 @@ func startPointsStack(ctx context.Context, bin, dir string, workers int, log io.
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	s := &pointsStack{bin: bin, dir: dir, secret: hex.EncodeToString(secret), log: log}
-	ports, err := netcut.FreeAddrs(len(s.ports))
+	ports, err := freeport.Addrs("127.0.0.1", len(s.ports))
 	if err != nil {
 		return nil, err
 	}

@@ -83,14 +83,3 @@ func portOf(hostport string) int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
-
-// freePort returns a port on host nothing listens on now, for a broker
-// after the first on its first start (its port is kept after).
-func freePort(host string) (int, error) {
-	ln, err := listen(host, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return portOf(ln.Addr().String()), nil
-}

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/rationhq/ration/internal/freeport"
 	"github.com/rationhq/ration/internal/kafkaconn"
 )
 
@@ -89,7 +90,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 			p = kept.OtherKafkaPorts[i-1]
 		}
 		if p == 0 {
-			if p, err = freePort(kafkaHost); err != nil {
+			if p, err = freeport.Port(kafkaHost); err != nil {
 				regLn.Close()
 				return nil, fmt.Errorf("kafka: %w", err)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/rationhq/ration/broker"
 	"github.com/rationhq/ration/chaos/netcut"
 	"github.com/rationhq/ration/internal/chserver"
+	"github.com/rationhq/ration/internal/freeport"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/kafkaread"
 	"github.com/rationhq/ration/pipeline"
@@ -85,7 +86,7 @@ func startStack(ctx context.Context, bin, dir string, syncWrites bool, log io.Wr
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
-	ports, err := netcut.FreeAddrs(7)
+	ports, err := freeport.Addrs("127.0.0.1", 7)
 	if err != nil {
 		return nil, err
 	}

@@ -93,19 +93,3 @@ func (p *Proxy) Close() {
 	_ = p.ln.Close()
 	p.Cut()
 }
-
-// FreeAddrs returns n loopback addresses nothing listens on now, for the
-// processes of a stack that must keep their addresses across restarts.
-func FreeAddrs(n int) ([]string, error) {
-	out := make([]string, n)
-	for i := range out {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		out[i] = ln.Addr().String()
-		// Closed only after all are taken, so no two are the same.
-		defer ln.Close()
-	}
-	return out, nil
-}

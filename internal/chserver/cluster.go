@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rationhq/ration/internal/freeport"
 )
 
 // Member is a server's place in a cluster of servers on this machine.
@@ -128,7 +130,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Name: cfg.Name}
-	zk, err := freePort()
+	zk, err := freeport.Port(loopback)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +143,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		for r := range cfg.Replicas {
 			var p [3]int
 			for i := range p {
-				if p[i], err = freePort(); err != nil {
+				if p[i], err = freeport.Port(loopback); err != nil {
 					c.Stop()
 					return nil, err
 				}

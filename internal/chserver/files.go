@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rationhq/ration/internal/freeport"
 )
 
 // layout names the files and directories of a server under its Dir.
@@ -51,11 +53,11 @@ func (l layout) choosePorts(fresh bool) (ports, error) {
 	}
 	var p ports
 	var err error
-	if p.TCP, err = freePort(); err != nil {
+	if p.TCP, err = freeport.Port(loopback); err != nil {
 		return ports{}, err
 	}
 	for p.HTTP == 0 || p.HTTP == p.TCP {
-		if p.HTTP, err = freePort(); err != nil {
+		if p.HTTP, err = freeport.Port(loopback); err != nil {
 			return ports{}, err
 		}
 	}
@@ -66,19 +68,8 @@ func (l layout) choosePorts(fresh bool) (ports, error) {
 	return p, nil
 }
 
-// freePort asks the kernel for a free loopback port. Another process may
-// take it before the server binds it; Start retries with new ports then.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 func portFree(port int) bool {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(port)))
 	if err != nil {
 		return false
 	}
@@ -213,3 +204,6 @@ func (l layout) since(marks map[string]int64) string {
 	}
 	return b.String()
 }
+
+// loopback is the only address a server of this package listens on.
+const loopback = "127.0.0.1"

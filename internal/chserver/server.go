@@ -66,14 +66,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Addr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.ports.TCP))
+	return net.JoinHostPort(loopback, strconv.Itoa(s.ports.TCP))
 }
 
 // HTTPAddr returns the HTTP interface's address, host:port.
 func (s *Server) HTTPAddr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.ports.HTTP))
+	return net.JoinHostPort(loopback, strconv.Itoa(s.ports.HTTP))
 }
 
 // Dir returns the absolute data directory.
@@ -115,7 +115,7 @@ func (s *Server) Restart(ctx context.Context) error {
 }
 
 func (s *Server) addrLocked() string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.ports.TCP))
+	return net.JoinHostPort(loopback, strconv.Itoa(s.ports.TCP))
 }
 
 func (s *Server) stop() error {
