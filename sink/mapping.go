@@ -37,6 +37,11 @@ type Row struct {
 // Tables are designed so that a record stored twice (a replayed batch)
 // never changes an answer: rows carry the record's Src, and tables
 // collapse or aggregate over it.
+//
+// A flush inserts its tables one after the other, in the order the sink
+// first met them among rows, and stores none of a batch's offsets until
+// all are in. A pipeline whose reads span tables puts the table a lookup
+// reads last in its rows, so that what a lookup shows the others have.
 type Mapping struct {
 	Topic string
 	Rows  func(codec *schemas.Codec, r *kgo.Record) ([]Row, error)

@@ -95,9 +95,11 @@ func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 		rc.ContentType, string(rc.Document)}}}, nil
 }
 
-// statusRows file a receipt's new status in receipts, receipts_by_time
-// and under its status in receipts_by_status, and mark it gone from the
-// status it left.
+// statusRows file a receipt's new status in receipts_by_time, under its
+// status in receipts_by_status (marking it gone from the status it left)
+// and in receipts. The sink inserts a batch's tables in the order it first
+// met them, so the lookup table comes last: a status a lookup shows is in
+// the pages already.
 func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	var s ReceiptStatus
 	if err := codec.Decode(r.Value, &s); err != nil {
@@ -107,7 +109,6 @@ func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	rest := []any{s.ReceiptID, s.Type, s.ContentType, s.Digest, s.TaxRegistration, uint64(s.TaxRegisteredAt),
 		s.LogisticsRegistration, uint64(s.LogisticsRegisteredAt), s.Reason, parkedStage(s)}
 	rows := []sink.Row{
-		{Table: receiptsTable, Values: append([]any{s.Client, s.ID, v, s.Status, at}, rest...)},
 		{Table: byTimeTable, Values: append([]any{s.Client, at, s.ID, v, s.Status}, rest...)},
 		{Table: byStatusTable, Values: append([]any{s.Client, s.Status, at, s.ID, v, uint8(0)}, rest...)},
 	}
@@ -115,7 +116,7 @@ func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 		rows = append(rows, sink.Row{Table: byStatusTable, Values: append([]any{s.Client, s.PrevStatus, at, s.ID, v, uint8(1)},
 			"", "", "", "", "", uint64(0), "", uint64(0), "", "")})
 	}
-	return rows, nil
+	return append(rows, sink.Row{Table: receiptsTable, Values: append([]any{s.Client, s.ID, v, s.Status, at}, rest...)}), nil
 }
 
 // parkedStage is the stage a receipt waits at while PARKED.
