@@ -25,7 +25,7 @@ test: deps vet
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet ./... github.com/twmb/franz-go/pkg/kfake
 
 ## bench: the DM benchmarks and the Go benchmarks (dm-read and the sink's
 ## need clickhouse-server, installed when missing); docs/benchmarks.md

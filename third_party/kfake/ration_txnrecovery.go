@@ -1,0 +1,104 @@
+package kfake
+
+// ration patch: ending, at load, the transactions the broker died in.
+// See RATION-PATCH.md.
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// inFlightTxn is a transaction a partition's log holds data of but no
+// marker for: the broker died before the transaction ended there.
+type inFlightTxn struct {
+	pd          *partData
+	pid         int64
+	epoch       int16
+	firstOffset int64
+}
+
+// inFlightTxns collects them from partitions loaded concurrently.
+type inFlightTxns struct {
+	mu   sync.Mutex
+	txns []inFlightTxn
+}
+
+func (f *inFlightTxns) add(t inFlightTxn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.txns = append(f.txns, t)
+}
+
+// finishInFlightTxns ends the transactions the broker died in, as Kafka's
+// transaction coordinator does when it recovers: one whose commit was
+// prepared (doEnd wrote the decision before any marker) commits, every
+// other aborts. Each partition it left open gets its marker, so that a
+// read_committed consumer stops skipping the producer's later batches
+// there and a later load replays the same outcome; a commit's staged
+// offsets are committed. The producer is left as its EndTxn would have
+// left it: a client retrying the EndTxn of a prepared commit is told it
+// succeeded, and one whose transaction was aborted finds its epoch
+// bumped and is not told a commit succeeded.
+func (c *Cluster) finishInFlightTxns(txns []inFlightTxn, prepared map[int64]pidLogEntry) error {
+	if len(txns) == 0 && len(prepared) == 0 {
+		return nil
+	}
+	slices.SortFunc(txns, func(a, b inFlightTxn) int {
+		return cmp.Or(cmp.Compare(a.pd.t, b.pd.t), cmp.Compare(a.pd.p, b.pd.p), cmp.Compare(a.pid, b.pid))
+	})
+	aborted := make(map[int64]bool)
+	var commits, aborts int
+	for _, t := range txns {
+		prep, ok := prepared[t.pid]
+		commit := ok && prep.Epoch == t.epoch
+		b, nbytes := txnMarkerBatch(t.pid, t.epoch, commit, 0)
+		off := c.pushBatch(t.pd, nbytes, b, false)
+		if off < 0 {
+			return fmt.Errorf("end the transaction of producer %d open in %s-%d: marker not written", t.pid, t.pd.t, t.pd.p)
+		}
+		if commit {
+			commits++
+		} else {
+			// The marker is the partition's last batch, so the list
+			// stays sorted by lastOffset.
+			t.pd.abortedTxns = append(t.pd.abortedTxns, abortedTxnEntry{producerID: t.pid, firstOffset: t.firstOffset, lastOffset: off})
+			aborted[t.pid] = true
+			aborts++
+		}
+		t.pd.recalculateLSO()
+	}
+	for pid, prep := range prepared {
+		pidinf := c.pids.ids[pid]
+		if pidinf == nil || pidinf.epoch != prep.Epoch {
+			continue
+		}
+		for group, topics := range prep.Offsets {
+			g := c.groups.gs[group]
+			if g == nil {
+				g = c.groups.newGroup(group)
+				c.groups.gs[group] = g
+			}
+			for topic, parts := range topics {
+				for part, o := range parts {
+					g.commitAndPersist(topic, part, offsetCommit{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata})
+				}
+			}
+		}
+		pidinf.inTx, pidinf.lastWasCommit = false, true
+		if prep.Bump {
+			pidinf.epoch++
+		}
+	}
+	for pid := range aborted {
+		if pidinf := c.pids.ids[pid]; pidinf != nil {
+			pidinf.epoch++
+			pidinf.inTx, pidinf.lastWasCommit = false, false
+		}
+	}
+	c.compactPIDsLog() // pids.log from the state above, without the prepares
+	c.cfg.logger.Logf(LogLevelWarn, "transactions open when the broker stopped, ended: %d prepared commits (%d partitions committed), %d partitions aborted",
+		len(prepared), commits, aborts)
+	return nil
+}
