@@ -26,7 +26,26 @@ type brokerProc struct {
 	dir   string
 	cmd   *exec.Cmd
 	kafka string
-	log   bytes.Buffer // what every run logged
+	log   logBuffer // what every run logged
+}
+
+// logBuffer keeps what the broker processes write to stderr; the copy
+// goroutine of the running one writes while the test reads.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // ended is what each start logged of the transactions it ended because
