@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/internal/kafkaread"
+	"github.com/rationhq/ration/internal/syncbuf"
 )
 
 // brokerProc is a `ration broker --sync-writes` process on a data dir; it
@@ -26,26 +26,7 @@ type brokerProc struct {
 	dir   string
 	cmd   *exec.Cmd
 	kafka string
-	log   logBuffer // what every run logged
-}
-
-// logBuffer keeps what the broker processes write to stderr; the copy
-// goroutine of the running one writes while the test reads.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	log   syncbuf.Buffer // what every run wrote to stderr
 }
 
 // ended is what each start logged of the transactions it ended because

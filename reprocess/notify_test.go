@@ -1,7 +1,6 @@
 package reprocess
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/kafkatest"
+	"github.com/rationhq/ration/internal/syncbuf"
 	"github.com/rationhq/ration/notify"
 	"github.com/rationhq/ration/notify/notifytest"
 	"github.com/rationhq/ration/schemas"
@@ -59,24 +59,6 @@ func (f *fakeItems) caughtUp(keys ...ration.ItemKey) {
 	}
 }
 
-// syncBuffer is a log sink safe for the reprocessor's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testPipelines is the dm pipeline as the reprocessor knows it.
 var testPipelines = map[string]Pipeline{"dm": {EventsTopic: "ration.dm.events"}}
 
@@ -91,7 +73,7 @@ func newKafka(t *testing.T) *kafkatest.Kafka {
 
 // reprocessorWith returns a reprocessor on k and items that notifies
 // through cfg and logs to log.
-func reprocessorWith(t *testing.T, k *kafkatest.Kafka, items ration.ItemStatusReader, cfg notify.Config, log *syncBuffer) *Reprocessor {
+func reprocessorWith(t *testing.T, k *kafkatest.Kafka, items ration.ItemStatusReader, cfg notify.Config, log *syncbuf.Buffer) *Reprocessor {
 	t.Helper()
 	n, err := notify.New(cfg, nil)
 	if err != nil {
@@ -140,7 +122,7 @@ func TestGiveUpWithoutChannelWaitsForOne(t *testing.T) {
 		Error: "checker: connection refused", SourceTopic: "ration.dm.checks", Changed: time.Now().Add(-time.Minute),
 	}}}
 
-	var log syncBuffer
+	var log syncbuf.Buffer
 	silent := reprocessorWith(t, k, items, notify.Config{}, &log)
 	if rep := run(t, silent); rep.Failed != 1 || rep.Notified != 0 {
 		t.Fatalf("first run: %+v, want one give-up and nothing notified", rep)

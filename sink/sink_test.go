@@ -17,6 +17,7 @@ import (
 	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/internal/kafkaconn"
+	"github.com/rationhq/ration/internal/syncbuf"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -58,7 +59,7 @@ func TestSinkEndToEnd(t *testing.T) {
 	const things, events, audits = 3, 4, 2
 
 	reg := prometheus.NewRegistry()
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	startSink(t, sinkConfig(srv.Addr(), db, "e2e"), k, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 	// The sink migrates its database itself: nothing else created the
 	// test pipeline's table that the rows arrive in.
@@ -196,7 +197,7 @@ func TestNewRefuses(t *testing.T) {
 // TestRunWaitsForClickHouse: Run keeps trying a ClickHouse that is not
 // there, returns without error when its context ends, and runs only once.
 func TestRunWaitsForClickHouse(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	s, err := New(Config{Target: Target{ClickHouse: "127.0.0.1:1"}}, testLayout(), sinkKafka("127.0.0.1:1"), newCodec(t),
 		slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if err != nil {

@@ -7,8 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/rationhq/ration/internal/syncbuf"
 )
 
 // Caller sends requests to an API server under test as one client.
@@ -93,23 +94,7 @@ func WantError(t testing.TB, status int, contentType string, body []byte, wantSt
 
 // Logs is a log sink that a server's goroutines may share, for tests that
 // check what was logged (and what was not).
-type Logs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *Logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type Logs struct{ syncbuf.Buffer }
 
 // Logger returns a logger that writes text lines, DEBUG and up, to l.
 func (l *Logs) Logger() *slog.Logger {
