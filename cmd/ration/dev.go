@@ -56,6 +56,7 @@ offset, schema and table.`,
 	fs.StringVar(&cfg.Broker.RegistryAddr, "registry", cfg.Broker.RegistryAddr, "embedded schema registry listen address")
 	fs.StringVar(&cfg.ClickHouse, "clickhouse", cfg.ClickHouse, "external ClickHouse native HOST:PORT (default: start a local clickhouse-server)")
 	fs.Int32Var(&cfg.Partitions, "partitions", cfg.Partitions, "partitions (buckets) of every topic")
+	fs.BoolVar(&cfg.Broker.SyncWrites, "sync-writes", cfg.Broker.SyncWrites, "embedded Kafka: fsync every produced batch (slower; survives a machine crash)")
 	fs.IntVar(&cfg.Broker.Brokers, "brokers", 1, "embedded Kafka brokers (partition leaders spread over them; topics get a replication factor of up to 3)")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "workers of each pipeline")
 	for _, d := range cfg.Pipelines {
