@@ -70,10 +70,6 @@ func (c *Cluster) finishInFlightTxns(txns []inFlightTxn, prepared map[int64]pidL
 		t.pd.recalculateLSO()
 	}
 	for pid, prep := range prepared {
-		pidinf := c.pids.ids[pid]
-		if pidinf == nil || pidinf.epoch != prep.Epoch {
-			continue
-		}
 		for group, topics := range prep.Offsets {
 			g := c.groups.gs[group]
 			if g == nil {
@@ -86,9 +82,11 @@ func (c *Cluster) finishInFlightTxns(txns []inFlightTxn, prepared map[int64]pidL
 				}
 			}
 		}
-		pidinf.inTx, pidinf.lastWasCommit = false, true
-		if prep.Bump {
-			pidinf.epoch++
+		if pidinf := c.pids.ids[pid]; pidinf != nil {
+			pidinf.inTx, pidinf.lastWasCommit, pidinf.epoch = false, true, prep.Epoch
+			if prep.Bump {
+				pidinf.epoch++
+			}
 		}
 	}
 	for pid := range aborted {

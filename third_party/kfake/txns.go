@@ -613,8 +613,8 @@ func (pids *pids) doEnd(creq *clientReq) kmsg.Response {
 	}
 
 	commit := req.Commit
+	pidinf.preparing = nil // decided and done: a compaction from here on keeps the endtx state
 	pids.c.persistPIDEntry(pidLogEntry{Type: "endtx", PID: pidinf.id, Epoch: pidinf.epoch, Commit: &commit})
-	pidinf.preparing = nil
 
 	// KIP-890: For v5+ clients, bump epoch and return new ID/epoch.
 	if req.Version >= 5 {
