@@ -81,6 +81,29 @@ func (b *brokerProc) kill9(t *testing.T) {
 	_ = b.cmd.Wait()
 }
 
+// killDuring kills the broker kills times at random moments of a stream
+// of commits and starts it again each time; before each kill, and after
+// the last start, progress (commits so far) must have moved on.
+func (b *brokerProc) killDuring(ctx context.Context, t *testing.T, kills int, progress func() int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	moved := func(what string) {
+		for at := progress() + 5; progress() < at; {
+			if ctx.Err() != nil {
+				t.Fatalf("%s: no progress (%d commits)", what, progress())
+			}
+			time.Sleep(10 * time.Millisecond) // polling the commits' count; the schedule is the fault
+		}
+	}
+	for k := range kills {
+		moved(fmt.Sprintf("before kill %d", k+1))
+		time.Sleep(time.Duration(r.IntN(40)) * time.Millisecond)
+		b.kill9(t)
+		b.start(t)
+	}
+	moved("after the last restart")
+}
+
 // TestBrokerKillKeepsTransactionsAtomic: a transactional producer writes
 // transaction i as one record in each of four partitions, one after
 // another, while the broker (--sync-writes) is killed with SIGKILL at
@@ -124,22 +147,7 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 		produce(ctx, t, opts, topic, parts, stop, func(i int) { mu.Lock(); acked = append(acked, i); mu.Unlock() })
 	}()
 
-	r := rand.New(rand.NewPCG(1, 2))
-	for k := range kills {
-		// The kill lands at a random moment of a stream of commits.
-		for at := progress() + 5; progress() < at; {
-			if ctx.Err() != nil {
-				t.Fatalf("kill %d: the producer made no progress: %d commits", k, progress())
-			}
-			time.Sleep(10 * time.Millisecond) // polling the producer's count; the schedule is the fault
-		}
-		time.Sleep(time.Duration(r.IntN(40)) * time.Millisecond)
-		b.kill9(t)
-		b.start(t)
-	}
-	for at := progress() + 5; progress() < at && ctx.Err() == nil; {
-		time.Sleep(10 * time.Millisecond)
-	}
+	b.killDuring(ctx, t, kills, progress)
 	close(stop)
 	<-done
 
@@ -212,5 +220,153 @@ func produce(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, pa
 		// A new client's InitProducerID aborts whatever is left open.
 		cl.Close()
 		cl = newClient()
+	}
+}
+
+// TestBrokerKillKeepsCopyExactlyOnce: a consume-transform-produce copier
+// (franz-go's GroupTransactSession, the way every ration stage commits)
+// copies 20 000 records while the broker is killed with SIGKILL 8 times.
+// The output, read committed, is the input exactly once: a commit the
+// broker died in commits its offsets with its records or neither (Kafka's
+// transactions_test, with broker kills).
+func TestBrokerKillKeepsCopyExactlyOnce(t *testing.T) {
+	const (
+		in, out = "copy-in", "copy-out"
+		parts   = 4
+		records = 20_000
+		kills   = 8
+	)
+	b := &brokerProc{dir: filepath.Join(t.TempDir(), "broker")}
+	b.start(t)
+	t.Cleanup(func() { b.kill9(t) })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	opts := []kgo.Opt{kgo.SeedBrokers(b.kafka), kgo.RetryTimeout(30 * time.Second)}
+	cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopics(ctx, parts, 1, nil, in, out); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]*kgo.Record, records)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: in, Partition: int32(i % parts), Value: []byte(strconv.Itoa(i))}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+
+	var (
+		mu      sync.Mutex
+		commits int
+		done    = make(chan struct{})
+		stop    = make(chan struct{})
+	)
+	progress := func() int { mu.Lock(); defer mu.Unlock(); return commits }
+	go func() {
+		defer close(done)
+		copyRecords(ctx, t, opts, in, out, stop, func() { mu.Lock(); commits++; mu.Unlock() })
+	}()
+	b.killDuring(ctx, t, kills, progress)
+
+	// Done once the group's committed offsets reach the input's ends.
+	check, err := kgo.NewClient(kgo.SeedBrokers(b.kafka))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	adm = kadm.NewClient(check)
+	for {
+		offs, err := adm.FetchOffsets(ctx, "copier")
+		var copied int64
+		if err == nil {
+			offs.Each(func(o kadm.OffsetResponse) { copied += o.At })
+		}
+		if copied == records {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the copier committed offsets of %d records of %d", copied, records)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the group's offsets; there is no event to await
+	}
+	close(stop)
+	<-done
+
+	seen := make(map[int]int)
+	err = kafkaread.ToEnd(ctx, []kgo.Opt{kgo.SeedBrokers(b.kafka)}, map[string][]int32{out: nil}, func(rec *kgo.Record) error {
+		i, err := strconv.Atoi(string(rec.Value))
+		seen[i]++
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing, twice []int
+	for i := range records {
+		switch n := seen[i]; {
+		case n == 0:
+			missing = append(missing, i)
+		case n > 1:
+			twice = append(twice, i)
+		}
+	}
+	t.Logf("%d kills, %d transactions committed; transactions the broker ended on restart: %s",
+		kills, progress(), strings.Join(b.ended(), "; "))
+	if len(missing) > 0 || len(twice) > 0 || len(seen) != records {
+		t.Fatalf("output of %d records: %d missing (first %v), %d copied more than once (first %v), %d distinct",
+			records, len(missing), missing[:min(len(missing), 10)], len(twice), twice[:min(len(twice), 10)], len(seen))
+	}
+}
+
+// copyRecords copies from in to the same partition of out, at most 100
+// records a transaction, until stop is closed, and calls ok for each
+// transaction that committed. A session that fails is closed and a new
+// one, whose InitProducerID aborts what was left open, takes over.
+func copyRecords(ctx context.Context, t *testing.T, opts []kgo.Opt, in, out string, stop <-chan struct{}, ok func()) {
+	for {
+		sess, err := kgo.NewGroupTransactSession(append(opts,
+			kgo.TransactionalID("copier"), kgo.ConsumerGroup("copier"), kgo.ConsumeTopics(in),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.RequireStableFetchOffsets(),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.SessionTimeout(6*time.Second))...)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for err == nil {
+			select {
+			case <-stop:
+				sess.Close()
+				return
+			default:
+			}
+			poll, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			fs := sess.PollRecords(poll, 100)
+			cancel()
+			if ctx.Err() != nil {
+				sess.Close()
+				return
+			}
+			recs := fs.Records()
+			if len(recs) == 0 {
+				continue
+			}
+			if err = sess.Begin(); err != nil {
+				break
+			}
+			for _, r := range recs {
+				sess.Produce(ctx, &kgo.Record{Topic: out, Partition: r.Partition, Value: r.Value}, nil)
+			}
+			var committed bool
+			committed, err = sess.End(ctx, kgo.TryCommit)
+			if committed {
+				ok()
+			}
+		}
+		t.Logf("copier: %v; a new session takes over", err)
+		sess.Close()
 	}
 }
