@@ -20,6 +20,9 @@ import (
 //     argMax, LIMIT 1 BY and GROUP BY per key answer as on one server.
 //   - CREATE VIEW and DROP TABLE run ON CLUSTER; a view over t reads the
 //     Distributed table.
+//   - INSERT INTO t (...) SELECT ... FROM u (a backfill of a new table)
+//     runs once, as it is: it reads u's Distributed table and writes t's,
+//     which sends each row to its shard.
 //
 // Any other statement is refused in cluster mode, so a new kind of DDL is
 // made to work on a cluster before it ships.
@@ -28,6 +31,7 @@ var (
 	createTable = regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS (\{db\}\.(\w+)) \((.*)\) ENGINE = (\w*MergeTree)(?:\(([^)]*)\))?(.*)$`)
 	createView  = regexp.MustCompile(`(?s)^CREATE VIEW IF NOT EXISTS (\{db\}\.\w+) (AS\s.*)$`)
 	dropTable   = regexp.MustCompile(`^DROP TABLE IF EXISTS (\{db\}\.\w+)$`)
+	backfill    = regexp.MustCompile(`(?s)^INSERT INTO \{db\}\.\w+ \([^)]*\)\s+SELECT\s.*\sFROM \{db\}\.\w+`)
 	shardBy     = regexp.MustCompile(`/\*\s*shard by:\s*(.+?)\s*\*/`)
 	orderBy     = regexp.MustCompile(`(?s)ORDER BY \(?\s*([A-Za-z_]\w*)`)
 )
@@ -65,6 +69,9 @@ func onCluster(stmt, db, cluster string) ([]string, error) {
 	}
 	if m := dropTable.FindStringSubmatch(stmt); m != nil {
 		return []string{"DROP TABLE IF EXISTS " + m[1] + on}, nil
+	}
+	if backfill.MatchString(stmt) {
+		return []string{stmt}, nil
 	}
 	first, _, _ := strings.Cut(stmt, "\n")
 	return nil, fmt.Errorf("no cluster form of %q", first)

@@ -3,9 +3,11 @@ package receipts
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -17,7 +19,7 @@ import (
 	"github.com/rationhq/ration/sink"
 )
 
-func openDB(t *testing.T) (driver.Conn, string) {
+func openDB(t testing.TB) (driver.Conn, string) {
 	t.Helper()
 	srv := chtest.Shared(t)
 	db := fmt.Sprintf("t_receipts_%d", time.Now().UnixNano())
@@ -223,5 +225,78 @@ func TestRepeatsAnswerConcurrentLookups(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestByReceivedBackfilled: receipts stored before receipts_by_received
+// existed (migration 0004) are on an admin's pages once it is applied.
+func TestByReceivedBackfilled(t *testing.T) {
+	srv := chtest.Shared(t)
+	db := fmt.Sprintf("t_receipts_backfill_%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	all, err := migrationFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	for _, name := range []string{"0001_read_model.sql", "0002_documents.sql", "0003_analytics.sql"} {
+		b, err := fs.ReadFile(all, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = &fstest.MapFile{Data: b}
+	}
+	target := sink.Target{ClickHouse: srv.Addr(), Database: db}
+	old, err := sink.Open(ctx, target, sink.Migrations{Owner: Name, FS: before})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec := kafkatest.Codec(t, kafkatest.Setup{Records: []schemas.Record{new(ReceiptStatus)}})
+	at := time.Now().Add(-time.Hour).UnixMilli()
+	var rows []sink.Row
+	var want []string
+	for i := range 30 {
+		s := ReceiptStatus{ID: ID("shop", fmt.Sprintf("R-%02d", i)), Client: "shop", ReceiptID: fmt.Sprintf("R-%02d", i), Type: "retail",
+			Status: string(StatusReceived), ReceivedAt: at + int64(i), Version: 1}
+		b, err := codec.Encode(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Table != byReceivedTable { // not there yet
+				rows = append(rows, r)
+			}
+		}
+		want = append(want, s.ID)
+	}
+	if err := sink.Insert(ctx, old, db, rows); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	conn, err := sink.Open(ctx, target, sink.Migrations{Owner: Name, FS: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	reader, err := NewReader(conn, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := reader.List(ctx, Filter{From: time.Now().Add(-2 * time.Hour), To: time.Now(), Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range page.Receipts {
+		got = append(got, v.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("an admin's page after the backfill: %v, want %v", got, want)
 	}
 }

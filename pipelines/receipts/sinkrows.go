@@ -18,11 +18,12 @@ var statusColumns = []string{
 }
 
 var (
-	receiptsTable  = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...)}
-	byTimeTable    = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
-	byStatusTable  = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
-	documentsTable = &sink.Table{Name: "receipt_documents", Columns: []string{"client", "id", "digest", "received_ms", "content_type", "document"}}
-	linesTable     = &sink.Table{Name: "receipt_lines", Columns: []string{"client", "date", "id", "line", "type", "received_ms",
+	receiptsTable   = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...)}
+	byTimeTable     = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
+	byStatusTable   = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
+	byReceivedTable = &sink.Table{Name: "receipts_by_received", Columns: append([]string{"received_ms", "id", "client", "version", "status"}, statusColumns...)}
+	documentsTable  = &sink.Table{Name: "receipt_documents", Columns: []string{"client", "id", "digest", "received_ms", "content_type", "document"}}
+	linesTable      = &sink.Table{Name: "receipt_lines", Columns: []string{"client", "date", "id", "line", "type", "received_ms",
 		"product", "category", "quantity", "price", "amount", "currency"}}
 	byDayTable = &sink.Table{Name: "receipt_totals_by_day", Columns: []string{"day", "type", "category", "bucket", "version",
 		"lines", "quantity", "amount"}}
@@ -95,11 +96,11 @@ func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 		rc.ContentType, string(rc.Document)}}}, nil
 }
 
-// statusRows file a receipt's new status in receipts_by_time, under its
-// status in receipts_by_status (marking it gone from the status it left)
-// and in receipts. The sink inserts a batch's tables in the order it first
-// met them, so the lookup table comes last: a status a lookup shows is in
-// the pages already.
+// statusRows file a receipt's new status in receipts_by_time and
+// receipts_by_received, under its status in receipts_by_status (marking it
+// gone from the status it left) and in receipts. The sink inserts a
+// batch's tables in the order it first met them, so the lookup table comes
+// last: a status a lookup shows is on the pages already.
 func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	var s ReceiptStatus
 	if err := codec.Decode(r.Value, &s); err != nil {
@@ -110,6 +111,7 @@ func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 		s.LogisticsRegistration, uint64(s.LogisticsRegisteredAt), s.Reason, parkedStage(s)}
 	rows := []sink.Row{
 		{Table: byTimeTable, Values: append([]any{s.Client, at, s.ID, v, s.Status}, rest...)},
+		{Table: byReceivedTable, Values: append([]any{at, s.ID, s.Client, v, s.Status}, rest...)},
 		{Table: byStatusTable, Values: append([]any{s.Client, s.Status, at, s.ID, v, uint8(0)}, rest...)},
 	}
 	if s.PrevStatus != "" && s.PrevStatus != s.Status {

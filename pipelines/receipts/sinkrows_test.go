@@ -14,19 +14,21 @@ import (
 // last and a status a lookup shows is on the pages already.
 func TestStatusRowsFileTheLookupLast(t *testing.T) {
 	codec := kafkatest.Codec(t, kafkatest.Setup{Records: []schemas.Record{new(ReceiptStatus)}})
-	s := ReceiptStatus{ID: ID("shop", "R-1"), Client: "shop", ReceiptID: "R-1", Type: "retail",
-		Status: string(StatusAccepted), PrevStatus: string(StatusTaxRegistered), Version: 3}
-	b, err := codec.Encode(&s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range rows {
-		if last := i == len(rows)-1; (r.Table == receiptsTable) != last {
-			t.Fatalf("row %d of %d is in %s", i+1, len(rows), r.Table.Name)
+	for _, prev := range []Status{"", StatusTaxRegistered} {
+		s := ReceiptStatus{ID: ID("shop", "R-1"), Client: "shop", ReceiptID: "R-1", Type: "retail",
+			Status: string(StatusAccepted), PrevStatus: string(prev), Version: 3}
+		b, err := codec.Encode(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rows {
+			if last := i == len(rows)-1; (r.Table == receiptsTable) != last {
+				t.Fatalf("after %q: row %d of %d is in %s", prev, i+1, len(rows), r.Table.Name)
+			}
 		}
 	}
 }
