@@ -42,6 +42,21 @@ func (b *brokerProc) ended() []string {
 	return out
 }
 
+// startBroker runs a broker on a data dir of its own, killed when the test
+// ends.
+func startBroker(t *testing.T) *brokerProc {
+	b := &brokerProc{dir: filepath.Join(t.TempDir(), "broker")}
+	b.start(t)
+	t.Cleanup(func() { b.kill9(t) })
+	return b
+}
+
+// clientOpts reach the broker and wait out its restarts (it comes back on
+// the same port).
+func (b *brokerProc) clientOpts() []kgo.Opt {
+	return []kgo.Opt{kgo.SeedBrokers(b.kafka), kgo.RetryTimeout(30 * time.Second)}
+}
+
 // start runs the broker and waits for its ready line.
 func (b *brokerProc) start(t *testing.T) {
 	t.Helper()
@@ -120,12 +135,10 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 		parts = 4
 		kills = 8
 	)
-	b := &brokerProc{dir: filepath.Join(t.TempDir(), "broker")}
-	b.start(t)
-	t.Cleanup(func() { b.kill9(t) })
+	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts := []kgo.Opt{kgo.SeedBrokers(b.kafka), kgo.RetryTimeout(30 * time.Second)}
+	opts := b.clientOpts()
 	adm, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -236,12 +249,10 @@ func TestBrokerKillKeepsCopyExactlyOnce(t *testing.T) {
 		records = 20_000
 		kills   = 8
 	)
-	b := &brokerProc{dir: filepath.Join(t.TempDir(), "broker")}
-	b.start(t)
-	t.Cleanup(func() { b.kill9(t) })
+	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts := []kgo.Opt{kgo.SeedBrokers(b.kafka), kgo.RetryTimeout(30 * time.Second)}
+	opts := b.clientOpts()
 	cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 	if err != nil {
 		t.Fatal(err)

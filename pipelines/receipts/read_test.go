@@ -19,22 +19,28 @@ import (
 	"github.com/rationhq/ration/sink"
 )
 
+// openDB opens a new database with the pipeline's migrations applied.
 func openDB(t testing.TB) (driver.Conn, string) {
 	t.Helper()
-	srv := chtest.Shared(t)
-	db := fmt.Sprintf("t_receipts_%d", time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	migrations, err := migrationFS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := sink.Open(ctx, sink.Target{ClickHouse: srv.Addr(), Database: db}, sink.Migrations{Owner: Name, FS: migrations})
+	db := fmt.Sprintf("t_receipts_%d", time.Now().UnixNano())
+	return openWith(t, db, migrations), db
+}
+
+// openWith opens database db of the shared server with migrations applied.
+func openWith(t testing.TB, db string, migrations fs.FS) driver.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := sink.Open(ctx, sink.Target{ClickHouse: chtest.Shared(t).Addr(), Database: db}, sink.Migrations{Owner: Name, FS: migrations})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn, db
+	return conn
 }
 
 // TestListPagesEveryMatchOnce: the read model's pages give every receipt
@@ -231,10 +237,7 @@ func TestRepeatsAnswerConcurrentLookups(t *testing.T) {
 // TestByReceivedBackfilled: receipts stored before receipts_by_received
 // existed (migration 0004) are on an admin's pages once it is applied.
 func TestByReceivedBackfilled(t *testing.T) {
-	srv := chtest.Shared(t)
-	db := fmt.Sprintf("t_receipts_backfill_%d", time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := context.Background()
 	all, err := migrationFS()
 	if err != nil {
 		t.Fatal(err)
@@ -247,11 +250,8 @@ func TestByReceivedBackfilled(t *testing.T) {
 		}
 		before[name] = &fstest.MapFile{Data: b}
 	}
-	target := sink.Target{ClickHouse: srv.Addr(), Database: db}
-	old, err := sink.Open(ctx, target, sink.Migrations{Owner: Name, FS: before})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := fmt.Sprintf("t_receipts_backfill_%d", time.Now().UnixNano())
+	old := openWith(t, db, before)
 	codec := kafkatest.Codec(t, kafkatest.Setup{Records: []schemas.Record{new(ReceiptStatus)}})
 	at := time.Now().Add(-time.Hour).UnixMilli()
 	var rows []sink.Row
@@ -277,14 +277,7 @@ func TestByReceivedBackfilled(t *testing.T) {
 	if err := sink.Insert(ctx, old, db, rows); err != nil {
 		t.Fatal(err)
 	}
-	old.Close()
-
-	conn, err := sink.Open(ctx, target, sink.Migrations{Owner: Name, FS: all})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	reader, err := NewReader(conn, db)
+	reader, err := NewReader(openWith(t, db, all), db)
 	if err != nil {
 		t.Fatal(err)
 	}
