@@ -28,6 +28,9 @@ var rationBin string
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
+	if spec := os.Getenv(groupMemberEnv); spec != "" { // this binary run as a group member
+		return runGroupMember(spec)
+	}
 	root, err := moduleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -2,8 +2,31 @@ package sink
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
+
+// untilOpen calls open until it succeeds or ctx ends, logging each
+// failure and waiting with backoff up to max between tries: a role may
+// start before ClickHouse, or while it restarts. A target that cannot be
+// valid fails at once.
+func untilOpen[T any](ctx context.Context, log *slog.Logger, t Target, max time.Duration, open func() (T, error)) (T, error) {
+	if err := t.Validate(); err != nil {
+		var zero T
+		return zero, err
+	}
+	b := backoff{max: max}
+	for {
+		v, err := open()
+		if err == nil {
+			return v, nil
+		}
+		log.Error("clickhouse not ready, retrying", "addr", t.ClickHouse, "err", err, "in", b.next())
+		if werr := b.wait(ctx); werr != nil {
+			return v, err
+		}
+	}
+}
 
 // backoff doubles a wait from 100 ms up to max.
 type backoff struct {

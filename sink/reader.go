@@ -2,6 +2,8 @@ package sink
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -26,6 +28,16 @@ func OpenReader(ctx context.Context, t Target, pipelines ...Migrations) (*Reader
 		return nil, err
 	}
 	return &Reader{conn: conn, qdb: qdb}, nil
+}
+
+// WaitReader is OpenReader retried until it works or ctx ends, each
+// failure logged to log: the API and the reprocessor may start before
+// ClickHouse, or while it restarts.
+func WaitReader(ctx context.Context, t Target, log *slog.Logger, pipelines ...Migrations) (*Reader, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return untilOpen(ctx, log, t, 5*time.Second, func() (*Reader, error) { return OpenReader(ctx, t, pipelines...) })
 }
 
 // Close closes the connections.

@@ -163,20 +163,12 @@ func (s *Sink) run(ctx context.Context) error {
 	return nil
 }
 
-// connect opens ClickHouse and migrates, retrying with backoff until it
-// works or ctx ends: the sink may start before the database.
+// connect opens ClickHouse and migrates, retrying until it works or ctx
+// ends.
 func (s *Sink) connect(ctx context.Context) (driver.Conn, error) {
-	b := backoff{max: s.cfg.MaxBackoff}
-	for {
-		conn, err := Open(ctx, s.cfg.Target, s.layout.Migrations...)
-		if err == nil {
-			return conn, nil
-		}
-		s.log.Error("clickhouse not ready, retrying", "addr", s.cfg.ClickHouse, "err", err, "in", b.next())
-		if err := b.wait(ctx); err != nil {
-			return nil, err
-		}
-	}
+	return untilOpen(ctx, s.log, s.cfg.Target, s.cfg.MaxBackoff, func() (driver.Conn, error) {
+		return Open(ctx, s.cfg.Target, s.layout.Migrations...)
+	})
 }
 
 // poll fetches records until the buffer's flush deadline and buffers

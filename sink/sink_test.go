@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration"
+	"github.com/rationhq/ration/chaos/netcut"
 	"github.com/rationhq/ration/internal/chserver/chtest"
+	"github.com/rationhq/ration/internal/freeport"
 	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/internal/syncbuf"
 	"github.com/rationhq/ration/schemas"
@@ -440,4 +444,44 @@ func takeSnapshot(t testing.TB, r *Reader, items []ration.ItemKey) snapshot {
 	}
 	s.Final["thing_totals"] = mustCount(t, r.Conn(), "SELECT toUInt64(sum(n)) FROM thing_totals")
 	return s
+}
+
+// TestWaitReaderWaitsForClickHouse: a reader opened while nothing answers
+// at ClickHouse's address (a server restarting) keeps trying, and opens
+// once the server is there.
+func TestWaitReaderWaitsForClickHouse(t *testing.T) {
+	port, err := freeport.Port("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var logs syncbuf.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	type opened struct {
+		r   *Reader
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		r, err := WaitReader(ctx, Target{ClickHouse: addr, Database: newDB(t)}, slog.New(slog.NewTextHandler(&logs, nil)), thingMigrations)
+		done <- opened{r, err}
+	}()
+	waitFor(t, 10*time.Second, "a failed attempt", func() (bool, string) {
+		return strings.Contains(logs.String(), "clickhouse not ready, retrying"), logs.String()
+	})
+	// The server comes back at the address.
+	p, err := netcut.Listen(addr, chtest.Shared(t).Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	o := <-done
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	defer o.r.Close()
+	if err := o.r.Conn().Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

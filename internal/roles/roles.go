@@ -134,9 +134,10 @@ func (e *Env) Sink(cfg sink.Config) (*sink.Sink, error) {
 }
 
 // Reader opens the shared tables' reader (migrating every pipeline's
-// tables first, so it answers before a sink ran).
+// tables first, so it answers before a sink ran), waiting for ClickHouse
+// while it is not there.
 func (e *Env) Reader(ctx context.Context, t sink.Target) (*sink.Reader, error) {
-	return sink.OpenReader(ctx, t, pipeline.SinkLayout(e.Pipelines).Migrations...)
+	return sink.WaitReader(ctx, t, e.Log, pipeline.SinkLayout(e.Pipelines).Migrations...)
 }
 
 // Reprocessor returns the reprocessor of every pipeline, reading its

@@ -1706,9 +1706,12 @@ func (g *group) reply(creq *clientReq, kresp kmsg.Response, m *groupMember) {
 	if m != nil {
 		m.waitingReply = nil
 	}
-	if !creq.reply(kresp) {
-		return
-	}
+	creq.reply(kresp)
+	// ration patch: the member's session runs whether or not the answer
+	// reached it. A member whose process died while it waited in a
+	// JoinGroup barrier is answered on a dead connection; without a
+	// session timer it stayed in the group for good, holding its share of
+	// the partitions once the leader synced.
 	if m != nil {
 		g.updateHeartbeat(m)
 	}
