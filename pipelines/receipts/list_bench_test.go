@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
@@ -34,14 +32,7 @@ func BenchmarkAdminPage(b *testing.B) {
 			rid := "R-" + strconv.Itoa(i)
 			s := ReceiptStatus{ID: ID(client, rid), Client: client, ReceiptID: rid, Type: "retail", Status: string(StatusAccepted),
 				ReceivedAt: start.Add(time.Duration(i) * (30 * 24 * time.Hour) / time.Duration(n)).UnixMilli(), Version: 1}
-			v, err := codec.Encode(&s)
-			if err != nil {
-				b.Fatal(err)
-			}
-			rs, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: v})
-			if err != nil {
-				b.Fatal(err)
-			}
+			rs := statusRowsOf(b, codec, s)
 			if rows = append(rows, rs...); len(rows) >= cap(rows)-8 || i == n-1 {
 				if err := sink.Insert(ctx, conn, db, rows); err != nil {
 					b.Fatal(err)
@@ -82,12 +73,8 @@ func baselineAdminPage(ctx context.Context, r *Reader, f Filter) (int, error) {
 WHERE received_ms >= ? AND received_ms < ? ORDER BY received_ms, id LIMIT %d, 1`, r.qdb, f.Limit), from, to).Scan(&boundMs, &boundID); err != nil {
 		return 0, err
 	}
-	rows, err := r.conn.Query(ctx, fmt.Sprintf(`SELECT id, `+latest+` FROM %s.receipts_by_time
+	views, err := r.views(ctx, fmt.Sprintf(`SELECT id, `+latest+` FROM %s.receipts_by_time
 WHERE received_ms >= ? AND received_ms < ? AND (received_ms < ? OR (received_ms = ? AND id <= ?))
 GROUP BY id ORDER BY argMax(received_ms, version), id LIMIT %d`, r.qdb, f.Limit+1), from, to, boundMs, boundMs, boundID)
-	if err != nil {
-		return 0, err
-	}
-	views, err := scanViews(rows)
 	return len(views), err
 }

@@ -47,14 +47,10 @@ const latest = `argMax(type, version), toString(argMax(status, version)), argMax
 
 // Receipt returns the receipt id of client.
 func (r *Reader) Receipt(ctx context.Context, client, id string) (View, error) {
-	rows, err := r.conn.Query(ctx, `SELECT id, `+latest+` FROM `+r.qdb+`.receipts
+	views, err := r.views(ctx, `SELECT id, `+latest+` FROM `+r.qdb+`.receipts
 WHERE client = ? AND id = ? GROUP BY id`, client, id)
 	if err != nil {
-		return View{}, fmt.Errorf("receipt: %w", err)
-	}
-	views, err := scanViews(rows)
-	if err != nil {
-		return View{}, fmt.Errorf("receipt: %w", err)
+		return View{}, err
 	}
 	if len(views) == 0 {
 		return View{}, fmt.Errorf("receipt %q: %w", id, ErrNotFound)
@@ -110,12 +106,8 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 	if f.Client == "" {
 		return r.listAll(ctx, f, afterMs, afterID)
 	}
-	table, where, live, statusColumn := "receipts_by_time", "1", "1", "toString(argMax(status, version))"
-	var args []any
-	if f.Client != "" {
-		where += " AND client = ?"
-		args = append(args, f.Client)
-	}
+	table, where, live, statusColumn := "receipts_by_time", "client = ?", "1", "toString(argMax(status, version))"
+	args := []any{f.Client}
 	if f.Status != "" {
 		table, live, statusColumn = "receipts_by_status", "argMax(deleted, version) = 0", "toString(any(status))"
 		where += " AND status = ?"
@@ -153,13 +145,9 @@ GROUP BY id HAVING %s ORDER BY argMax(received_ms, version), id LIMIT %d`, r.qdb
 		if f.Type != "" {
 			qargs = append(qargs, f.Type)
 		}
-		rows, err := r.conn.Query(ctx, q, qargs...)
+		got, err := r.views(ctx, q, qargs...)
 		if err != nil {
-			return Page{}, fmt.Errorf("receipts: %w", err)
-		}
-		got, err := scanViews(rows)
-		if err != nil {
-			return Page{}, fmt.Errorf("receipts: %w", err)
+			return Page{}, err
 		}
 		views = append(views, got...)
 		if last {
@@ -214,21 +202,31 @@ func (r *Reader) listAll(ctx context.Context, f Filter, afterMs uint64, afterID 
 	for window := uint64(firstWindow.Milliseconds()); len(views) <= f.Limit && from < to; window *= windowGrowth {
 		end := min(from+window, to)
 		need := f.Limit + 1 - len(views)
-		rows, err := r.conn.Query(ctx, fmt.Sprintf(`SELECT id, `+latest+` FROM %s.receipts_by_received
+		got, err := r.views(ctx, fmt.Sprintf(`SELECT id, `+latest+` FROM %s.receipts_by_received
 WHERE received_ms >= ? AND received_ms < ? AND (received_ms > ? OR (received_ms = ? AND id > ?))
 GROUP BY id HAVING %s ORDER BY argMax(received_ms, version), id LIMIT %d`, r.qdb, having, need),
 			append([]any{from, end, afterMs, afterMs, afterID}, filter...)...)
 		if err != nil {
-			return Page{}, fmt.Errorf("receipts: %w", err)
-		}
-		got, err := scanViews(rows)
-		if err != nil {
-			return Page{}, fmt.Errorf("receipts: %w", err)
+			return Page{}, err
 		}
 		views = append(views, got...)
 		from = end // a range that did not fill the page was read to its end
 	}
 	return pageOf(views, f.Limit), nil
+}
+
+// views runs query q, whose columns are id then latest's, and returns
+// its receipts.
+func (r *Reader) views(ctx context.Context, q string, args ...any) ([]View, error) {
+	rows, err := r.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("receipts: %w", err)
+	}
+	views, err := scanViews(rows)
+	if err != nil {
+		return nil, fmt.Errorf("receipts: %w", err)
+	}
+	return views, nil
 }
 
 func scanViews(rows driver.Rows) ([]View, error) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/internal/kafkatest"
@@ -76,14 +75,7 @@ func TestListPagesEveryMatchOnce(t *testing.T) {
 			if st == StatusAccepted {
 				s.TaxRegistration, s.LogisticsRegistration, s.LogisticsRegisteredAt = "TAX-x", "LOG-x", at+1000
 			}
-			b, err := codec.Encode(&s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rs := statusRowsOf(t, codec, s)
 			rows = append(rows, rs...)
 			if r.IntN(4) == 0 {
 				rows = append(rows, rs...) // replayed
@@ -191,14 +183,7 @@ func TestRepeatsAnswerConcurrentLookups(t *testing.T) {
 	for i := range 200 {
 		s := ReceiptStatus{ID: ID("shop", fmt.Sprintf("R-%d", i)), Client: "shop", ReceiptID: fmt.Sprintf("R-%d", i), Type: "retail",
 			Digest: fmt.Sprintf("d%d", i), Status: string(StatusAccepted), ReceivedAt: time.Now().UnixMilli(), Version: 1}
-		b, err := codec.Encode(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := statusRowsOf(t, codec, s)
 		rows = append(rows, rs...)
 	}
 	if err := sink.Insert(context.Background(), conn, db, rows); err != nil {
@@ -259,14 +244,7 @@ func TestByReceivedBackfilled(t *testing.T) {
 	for i := range 30 {
 		s := ReceiptStatus{ID: ID("shop", fmt.Sprintf("R-%02d", i)), Client: "shop", ReceiptID: fmt.Sprintf("R-%02d", i), Type: "retail",
 			Status: string(StatusReceived), ReceivedAt: at + int64(i), Version: 1}
-		b, err := codec.Encode(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := statusRows(codec, &kgo.Record{Topic: TopicStatuses, Value: b})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := statusRowsOf(t, codec, s)
 		for _, r := range rs {
 			if r.Table != byReceivedTable { // not there yet
 				rows = append(rows, r)

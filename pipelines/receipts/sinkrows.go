@@ -21,7 +21,7 @@ var (
 	receiptsTable   = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...)}
 	byTimeTable     = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
 	byStatusTable   = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
-	byReceivedTable = &sink.Table{Name: "receipts_by_received", Columns: append([]string{"received_ms", "id", "client", "version", "status"}, statusColumns...)}
+	byReceivedTable = &sink.Table{Name: "receipts_by_received", Columns: byTimeTable.Columns} // the same rows, ordered by time
 	documentsTable  = &sink.Table{Name: "receipt_documents", Columns: []string{"client", "id", "digest", "received_ms", "content_type", "document"}}
 	linesTable      = &sink.Table{Name: "receipt_lines", Columns: []string{"client", "date", "id", "line", "type", "received_ms",
 		"product", "category", "quantity", "price", "amount", "currency"}}
@@ -109,9 +109,10 @@ func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	v, at := uint64(s.Version), uint64(s.ReceivedAt)
 	rest := []any{s.ReceiptID, s.Type, s.ContentType, s.Digest, s.TaxRegistration, uint64(s.TaxRegisteredAt),
 		s.LogisticsRegistration, uint64(s.LogisticsRegisteredAt), s.Reason, parkedStage(s)}
+	byTime := append([]any{s.Client, at, s.ID, v, s.Status}, rest...)
 	rows := []sink.Row{
-		{Table: byTimeTable, Values: append([]any{s.Client, at, s.ID, v, s.Status}, rest...)},
-		{Table: byReceivedTable, Values: append([]any{at, s.ID, s.Client, v, s.Status}, rest...)},
+		{Table: byTimeTable, Values: byTime},
+		{Table: byReceivedTable, Values: byTime},
 		{Table: byStatusTable, Values: append([]any{s.Client, s.Status, at, s.ID, v, uint8(0)}, rest...)},
 	}
 	if s.PrevStatus != "" && s.PrevStatus != s.Status {
