@@ -90,10 +90,23 @@ func (b *brokerProc) start(t *testing.T) {
 // kill9 kills the broker with SIGKILL and reaps it.
 func (b *brokerProc) kill9(t *testing.T) {
 	t.Helper()
-	if err := b.cmd.Process.Kill(); err != nil {
+	kill(t, b.cmd)
+}
+
+// committed reads topic, read committed, to its end and returns, for each
+// number the records hold, the partitions it is in (once per record).
+func (b *brokerProc) committed(ctx context.Context, t *testing.T, topic string) map[int][]int32 {
+	t.Helper()
+	seen := make(map[int][]int32)
+	err := kafkaread.ToEnd(ctx, []kgo.Opt{kgo.SeedBrokers(b.kafka)}, map[string][]int32{topic: nil}, func(rec *kgo.Record) error {
+		i, err := strconv.Atoi(string(rec.Value))
+		seen[i] = append(seen[i], rec.Partition)
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	_ = b.cmd.Wait()
+	return seen
 }
 
 // killDuring kills the broker kills times at random moments of a stream
@@ -164,18 +177,7 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 	close(stop)
 	<-done
 
-	seen := make(map[int][]int32) // transaction -> partitions holding it
-	err = kafkaread.ToEnd(ctx, []kgo.Opt{kgo.SeedBrokers(b.kafka)}, map[string][]int32{topic: nil}, func(rec *kgo.Record) error {
-		i, err := strconv.Atoi(string(rec.Value))
-		if err != nil {
-			return err
-		}
-		seen[i] = append(seen[i], rec.Partition)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seen := b.committed(ctx, t, topic) // transaction -> partitions holding it
 	var torn []string
 	for i, ps := range seen {
 		if len(ps) != parts {
@@ -307,18 +309,10 @@ func TestBrokerKillKeepsCopyExactlyOnce(t *testing.T) {
 	close(stop)
 	<-done
 
-	seen := make(map[int]int)
-	err = kafkaread.ToEnd(ctx, []kgo.Opt{kgo.SeedBrokers(b.kafka)}, map[string][]int32{out: nil}, func(rec *kgo.Record) error {
-		i, err := strconv.Atoi(string(rec.Value))
-		seen[i]++
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seen := b.committed(ctx, t, out)
 	var missing, twice []int
 	for i := range records {
-		switch n := seen[i]; {
+		switch n := len(seen[i]); {
 		case n == 0:
 			missing = append(missing, i)
 		case n > 1:
