@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rationhq/ration/internal/kafkaread"
@@ -109,6 +111,64 @@ func (b *brokerProc) committed(ctx context.Context, t *testing.T, topic string) 
 	return seen
 }
 
+// logAround logs, for each transaction named ("i ..."), the
+// batches of every partition near it as the broker holds them (read
+// uncommitted, markers included): what a failure needs to be explained.
+func (b *brokerProc) logAround(ctx context.Context, t *testing.T, topic string, torn []string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.kafka), kgo.ConsumeTopics(topic), kgo.KeepControlRecords(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := make(map[int32][]*kgo.Record)
+	for left := len(ends[topic]); left > 0; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal(ctx.Err())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			logs[r.Partition] = append(logs[r.Partition], r)
+			if e, _ := ends.Lookup(topic, r.Partition); r.Offset == e.Offset-1 {
+				left--
+			}
+		})
+	}
+	show := func(r *kgo.Record) string {
+		what := string(r.Value)
+		if r.Attrs.IsControl() {
+			what = "commit"
+			if len(r.Key) >= 4 && r.Key[3] == 0 {
+				what = "abort"
+			}
+		}
+		return fmt.Sprintf("%d:%s(pid %d epoch %d)", r.Offset, what, r.ProducerID, r.ProducerEpoch)
+	}
+	for _, tt := range torn {
+		i, _, _ := strings.Cut(tt, " ")
+		n, _ := strconv.Atoi(i)
+		for p, recs := range logs {
+			var near []string
+			for _, r := range recs {
+				if v, err := strconv.Atoi(string(r.Value)); r.Attrs.IsControl() || err == nil && v >= n-2 && v <= n+2 {
+					if len(near) > 0 || !r.Attrs.IsControl() {
+						near = append(near, show(r))
+					}
+				}
+				if v, err := strconv.Atoi(string(r.Value)); err == nil && v > n+2 {
+					break
+				}
+			}
+			t.Logf("transaction %d, partition %d: %s", n, p, strings.Join(near, " "))
+		}
+	}
+}
+
 // killDuring kills the broker kills times at random moments of a stream
 // of commits and starts it again each time; before each kill, and after
 // the last start, progress (commits so far) must have moved on.
@@ -137,11 +197,13 @@ func (b *brokerProc) killDuring(ctx context.Context, t *testing.T, kills int, pr
 // another, while the broker (--sync-writes) is killed with SIGKILL at
 // random moments and restarted on its data dir. Killed in the middle of
 // writing a commit's markers, the broker must finish the commit on
-// restart, not abort the partitions it had not reached; and a commit the
-// client was told succeeded must be in the log. So afterwards every
-// transaction is in all four partitions or in none, and every
-// acknowledged one is there (Kafka's own transactions_test, with broker
-// kills).
+// restart, not abort the partitions it had not reached; a commit the
+// client was told succeeded must be in the log, and one it was refused
+// (a definite error, not a timeout) must not. So afterwards every
+// transaction is in all four partitions or in none, as the client was
+// told (Kafka's own transactions_test, with broker kills). A client told
+// a commit failed that did not is how a stage's state store came to
+// differ from its changelog (the forked points ledger).
 func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 	const (
 		topic = "atomic"
@@ -162,15 +224,26 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 	adm.Close()
 
 	var (
-		mu    sync.Mutex
-		acked []int // transactions whose commit the broker acknowledged
-		done  = make(chan struct{})
-		stop  = make(chan struct{})
+		mu     sync.Mutex
+		acked  []int             // transactions whose commit the broker acknowledged
+		failed = map[int]error{} // transactions the broker refused
+		done   = make(chan struct{})
+		stop   = make(chan struct{})
 	)
 	progress := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
 	go func() {
 		defer close(done)
-		produce(ctx, t, opts, topic, parts, stop, func(i int) { mu.Lock(); acked = append(acked, i); mu.Unlock() })
+		produce(ctx, t, opts, topic, parts, stop, func(i int, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			var ke *kerr.Error
+			switch {
+			case err == nil:
+				acked = append(acked, i)
+			case errors.As(err, &ke) && !ke.Retriable:
+				failed[i] = err // not a timeout: the outcome is known
+			}
+		})
 	}()
 
 	b.killDuring(ctx, t, kills, progress)
@@ -190,18 +263,26 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 			lost = append(lost, i)
 		}
 	}
-	t.Logf("%d kills; %d commits acknowledged, %d transactions committed; transactions the broker ended on restart: %s",
-		kills, len(acked), len(seen), strings.Join(b.ended(), "; "))
-	if len(torn) > 0 || len(lost) > 0 {
-		t.Fatalf("torn transactions (not in all %d partitions): %v; acknowledged commits missing: %v", parts, torn, lost)
+	var refused []string
+	for i, err := range failed {
+		if len(seen[i]) > 0 {
+			refused = append(refused, fmt.Sprintf("%d (%v)", i, err))
+		}
+	}
+	t.Logf("%d kills; %d commits acknowledged, %d refused, %d transactions committed; transactions the broker ended on restart: %s; segment indexes repaired: %d",
+		kills, len(acked), len(failed), len(seen), strings.Join(b.ended(), "; "), strings.Count(b.log.String(), "repaired index"))
+	if len(torn) > 0 || len(lost) > 0 || len(refused) > 0 {
+		b.logAround(ctx, t, topic, append(torn, refused...))
+		t.Fatalf("torn transactions (not in all %d partitions): %v; acknowledged commits missing: %v; failed transactions committed: %v",
+			parts, torn, lost, refused)
 	}
 }
 
 // produce writes transaction i = 0, 1, ... as one record per partition
-// until stop is closed, and calls ok(i) for each commit the broker
-// acknowledged. A transaction that fails is left to the next client: its
-// InitProducerID aborts it.
-func produce(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, parts int32, stop <-chan struct{}, ok func(int)) {
+// until stop is closed, and calls ended(i, err) for each transaction, err
+// nil when the broker acknowledged its commit. A transaction that fails is
+// left to the next client: its InitProducerID aborts it.
+func produce(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, parts int32, stop <-chan struct{}, ended func(int, error)) {
 	newClient := func() *kgo.Client {
 		cl, err := kgo.NewClient(append(opts, kgo.TransactionalID("atomic"), kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 		if err != nil {
@@ -224,13 +305,14 @@ func produce(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, pa
 		if err == nil {
 			err = cl.EndTransaction(ctx, kgo.TryCommit)
 			if err == nil {
-				ok(i)
+				ended(i, nil)
 				continue
 			}
 		}
 		if ctx.Err() != nil {
 			return
 		}
+		ended(i, err)
 		t.Logf("transaction %d: %v", i, err)
 		// A new client's InitProducerID aborts whatever is left open.
 		cl.Close()

@@ -95,7 +95,7 @@ func (d *delayer) step(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		outs[i] = []*kgo.Record{back}
 	}
 	commit := d.stage.produce(work, sess, outs) == nil && work.Err() == nil
-	committed, err := d.stage.endTransaction(ctx, sess, commit, d.log, len(recs))
+	committed, _, err := d.stage.endTransaction(ctx, sess, commit, d.log, len(recs)) // a delayer keeps no state
 	if committed {
 		d.log.Debug("returned delayed records", "records", len(recs))
 		d.stage.deps.Metrics.countRecords(d.stage.labels, d.topic, "returned", len(recs))

@@ -439,9 +439,13 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 	if work.Err() != nil {
 		commit = false // the batch overran its transaction timeout
 	}
-	committed, endErr := s.endTransaction(ctx, sess, commit, s.log, len(recs))
-	if committed && batch != nil {
+	committed, unsure, endErr := s.endTransaction(ctx, sess, commit, s.log, len(recs))
+	switch {
+	case batch == nil:
+	case committed:
 		batch.apply()
+	case unsure:
+		s.forgetState(recs)
 	}
 	s.deps.Metrics.observeBatch(s.labels, len(recs), committed, time.Since(start))
 	s.countRecords(recs, outcomes, committed)
@@ -492,26 +496,44 @@ func (s *Stage) endBatch(ctx context.Context, recs []*kgo.Record, batch *batchSt
 }
 
 // endTransaction ends sess's transaction of records records, committing if
-// commit, and says whether it committed. Ending gets its own deadline (the
-// batch's may be spent). An unknown outcome is aborted, which bumps the
-// producer epoch; a fenced producer, or an abort that fails too, returns
-// errFenced: only a new session can go on.
-func (s *Stage) endTransaction(ctx context.Context, sess *kgo.GroupTransactSession, commit bool, log *slog.Logger, records int) (bool, error) {
+// commit, and says whether it committed, and whether that is unsure: a
+// commit whose end failed may have committed all the same (the broker can
+// die after the commit and before its answer, and a retry can be refused).
+// Ending gets its own deadline (the batch's may be spent). An unknown
+// outcome is aborted, which bumps the producer epoch; a fenced producer, or
+// an abort that fails too, returns errFenced: only a new session can go on.
+func (s *Stage) endTransaction(ctx context.Context, sess *kgo.GroupTransactSession, commit bool, log *slog.Logger, records int) (committed, unsure bool, err error) {
 	end, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SessionTimeout)
 	defer cancel()
-	committed, err := sess.End(end, kgo.TransactionEndTry(commit))
+	committed, err = sess.End(end, kgo.TransactionEndTry(commit))
 	switch {
 	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
-		return false, fmt.Errorf("%w: %w", errFenced, err)
+		return false, commit, fmt.Errorf("%w: %w", errFenced, err)
 	case err != nil:
 		log.Error("ending transaction failed; aborting, its records will be processed again", "err", err)
 		if _, err := sess.End(end, kgo.TryAbort); err != nil {
-			return false, fmt.Errorf("%w: abort after a failed end: %w", errFenced, err)
+			return false, commit, fmt.Errorf("%w: abort after a failed end: %w", errFenced, err)
 		}
+		return false, commit, nil
 	case commit && !committed:
 		log.Info("transaction aborted after a rebalance; its records will be processed again", "records", records)
 	}
-	return committed, nil
+	return committed, false, nil
+}
+
+// forgetState drops the state of the buckets of recs, whose transaction
+// may or may not have committed its changes to their changelog: the next
+// batch that needs them restores them from the changelog, which says.
+// Kept instead, a state that missed a committed change would decide the
+// next records differently from what the log holds (a ledger entry
+// written twice, differently).
+func (s *Stage) forgetState(recs []*kgo.Record) {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	for _, r := range recs {
+		s.store.Drop(r.Partition)
+	}
+	s.log.Warn("the batch's transaction may have committed; its buckets' state is read again from the changelog")
 }
 
 // changelogPartitioner leaves changelog records in the partition they are

@@ -1492,11 +1492,20 @@ func (c *Cluster) loadSegmentBatches(pd *partData, fsys fs, pdir string, base in
 		// Read metadata from index file (if available). The stored
 		// maxEarlierTimestamp is not used: rebuildMaxTimestampMeta
 		// recomputes it once every segment is loaded.
-		var epoch int32
-		var inTx bool
+		//
+		// ration patch: a batch the index has no (valid) entry for
+		// takes its leader epoch and whether it is transactional data
+		// from the batch itself, as pushBatch recorded them. A broker
+		// killed between a batch's segment write and its index write
+		// left it without one; read as not transactional, the
+		// transaction it belonged to was never ended (see
+		// repairIndex).
+		epoch, inTx := rb.PartitionLeaderEpoch, rb.Attributes&0x0030 == 0x0010
 		idxOff := batchIdx * indexEntrySize
 		if idxOff+indexEntrySize <= len(idxRaw) {
-			epoch, _, inTx, _ = decodeIndexEntry(idxRaw[idxOff : idxOff+indexEntrySize])
+			if e, _, tx, ok := decodeIndexEntry(idxRaw[idxOff : idxOff+indexEntrySize]); ok {
+				epoch, inTx = e, tx
+			}
 		}
 
 		batch := &partBatch{
@@ -1528,6 +1537,13 @@ func (c *Cluster) loadSegmentBatches(pd *partData, fsys fs, pdir string, base in
 				c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d segment %d: truncate: %v", pd.t, pd.p, base, err)
 			}
 		}
+	}
+
+	// ration patch: index entries missing for the last batches are
+	// written now, so that the next batch's entry lands at its own
+	// place and not at theirs.
+	if have := len(idxRaw) / indexEntrySize; have < batchIdx {
+		c.repairIndex(filepath.Join(pdir, indexFileName(base)), have, result[have:])
 	}
 
 	// Truncate orphaned index entries that may remain from a prior

@@ -6,6 +6,8 @@ package kfake
 import (
 	"cmp"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"sync"
 )
@@ -99,4 +101,38 @@ func (c *Cluster) finishInFlightTxns(txns []inFlightTxn, prepared map[int64]pidL
 	c.cfg.logger.Logf(LogLevelWarn, "transactions open when the broker stopped, ended: %d prepared commits (%d partitions committed), %d partitions aborted",
 		len(prepared), commits, aborts)
 	return nil
+}
+
+// repairIndex writes the index entries of a segment's last batches, from
+// the have-th on, that the broker died before writing: each batch's
+// segment write comes before its index write. Left out, every later
+// entry would sit one place early, and the next load would take committed
+// data for non-transactional and markers for data.
+func (c *Cluster) repairIndex(path string, have int, missing []*partBatch) {
+	f, err := c.fs.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.cfg.logger.Logf(LogLevelWarn, "repair index %s: %v", path, err)
+		return
+	}
+	defer f.Close()
+	at := int64(have * indexEntrySize) // past the last whole entry
+	err = f.Truncate(at)
+	if err == nil {
+		_, err = f.Seek(at, io.SeekStart)
+	}
+	for _, b := range missing {
+		if err != nil {
+			break
+		}
+		idx := encodeIndexEntry(b.epoch, 0, b.inTx) // the stored max timestamp is recomputed at load
+		_, err = f.Write(idx[:])
+	}
+	if err == nil && c.cfg.syncWrites {
+		err = f.Sync()
+	}
+	if err != nil {
+		c.cfg.logger.Logf(LogLevelWarn, "repair index %s: %v", path, err)
+		return
+	}
+	c.cfg.logger.Logf(LogLevelWarn, "repaired index %s: %d entries the broker died before writing", path, len(missing))
 }

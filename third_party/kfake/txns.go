@@ -621,7 +621,11 @@ func (pids *pids) doEnd(creq *clientReq) kmsg.Response {
 		pidinf = pids.bumpEpoch(pidinf)
 		resp.ProducerID = pidinf.id
 		resp.ProducerEpoch = pidinf.epoch
-		pids.c.persistPIDEntry(pidLogEntry{Type: "init", PID: pidinf.id, Epoch: pidinf.epoch, TxID: pidinf.txid, Timeout: pidinf.txTimeout})
+		// ration patch: the entry keeps the outcome. Without it a load
+		// left lastWasCommit false, and a client retrying the EndTxn
+		// of a commit the broker died answering was told its state was
+		// invalid: a committed transaction reported as failed.
+		pids.c.persistPIDEntry(pidLogEntry{Type: "init", PID: pidinf.id, Epoch: pidinf.epoch, TxID: pidinf.txid, Timeout: pidinf.txTimeout, Commit: &commit})
 	}
 
 	return resp
