@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -455,5 +456,85 @@ func copyRecords(ctx context.Context, t *testing.T, opts []kgo.Opt, in, out stri
 		}
 		t.Logf("copier: %v; a new session takes over", err)
 		sess.Close()
+	}
+}
+
+// TestBrokerKillKeepsIdempotentProduceOnce: an idempotent producer (no
+// transactions; kgo's default, and how ration's API writes what it
+// accepts) sends a stream of records while the broker is killed with
+// SIGKILL 8 times. A batch the broker wrote but died before acknowledging
+// is sent again after the restart, and the broker must know it by its
+// sequence numbers, as Kafka rebuilds producer state from its log: every
+// record is in the log once, and every acknowledged one is there.
+func TestBrokerKillKeepsIdempotentProduceOnce(t *testing.T) {
+	const (
+		topic = "idempotent"
+		parts = 4
+		kills = 8
+	)
+	b := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(append(b.clientOpts(), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, parts, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu     sync.Mutex
+		acked  []int
+		failed int
+		sent   sync.WaitGroup
+		done   = make(chan struct{})
+		stop   = make(chan struct{})
+	)
+	progress := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) / 50 }
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sent.Add(1)
+			cl.Produce(ctx, &kgo.Record{Topic: topic, Value: []byte(strconv.Itoa(i))}, func(_ *kgo.Record, err error) {
+				defer sent.Done()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failed++
+					return
+				}
+				acked = append(acked, i)
+			})
+		}
+	}()
+	b.killDuring(ctx, t, kills, progress)
+	close(stop)
+	<-done
+	sent.Wait()
+
+	seen := b.committed(ctx, t, topic)
+	var twice, lost []int
+	for i, ps := range seen {
+		if len(ps) > 1 {
+			twice = append(twice, i)
+		}
+	}
+	for _, i := range acked {
+		if len(seen[i]) == 0 {
+			lost = append(lost, i)
+		}
+	}
+	slices.Sort(twice)
+	t.Logf("%d kills; %d records acknowledged, %d failed, %d in the log", kills, len(acked), failed, len(seen))
+	if len(twice) > 0 || len(lost) > 0 {
+		t.Fatalf("records written twice: %d (first %v); acknowledged records missing: %d (first %v)",
+			len(twice), twice[:min(len(twice), 10)], len(lost), lost[:min(len(lost), 10)])
 	}
 }

@@ -1077,11 +1077,11 @@ func (c *Cluster) loadFromDisk() (bool, error) {
 	// Load broker configs first (segment configs needed by topics),
 	// then topics (needed by partitions), then partitions (may
 	// detect crash-aborted PIDs).
-	var inFlight inFlightTxns
+	var found recovered // ration patch
 	if err := errors.Join(
 		c.loadBrokerConfigs(fsys, dir),
 		c.loadTopics(fsys, dir),
-		c.loadPartitions(fsys, dir, &inFlight),
+		c.loadPartitions(fsys, dir, &found),
 	); err != nil {
 		return false, err
 	}
@@ -1103,9 +1103,10 @@ func (c *Cluster) loadFromDisk() (bool, error) {
 
 	// ration patch: end the transactions the broker died in, now that
 	// the groups their offsets go to are loaded.
-	if err := c.finishInFlightTxns(inFlight.txns, prepared); err != nil {
+	if err := c.finishInFlightTxns(found.txns, prepared); err != nil {
 		return false, err
 	}
+	c.restoreSeqWindows(found.tails)
 
 	if err := c.loadSessionState(); err != nil {
 		c.cfg.logger.Logf(LogLevelWarn, "load session state: %v", err)
@@ -1165,13 +1166,13 @@ func (c *Cluster) loadTopics(fsys fs, dir string) error {
 	return nil
 }
 
-func (c *Cluster) loadPartitions(fsys fs, dir string, inFlight *inFlightTxns) error {
+func (c *Cluster) loadPartitions(fsys fs, dir string, found *recovered) error {
 	return c.forEachPartition(func(topic string, part int32, pd *partData) error {
-		return c.loadPartition(fsys, dir, topic, part, pd, inFlight)
+		return c.loadPartition(fsys, dir, topic, part, pd, found)
 	})
 }
 
-func (c *Cluster) loadPartition(fsys fs, dir, topic string, part int32, pd *partData, inFlight *inFlightTxns) error {
+func (c *Cluster) loadPartition(fsys fs, dir, topic string, part int32, pd *partData, found *recovered) error {
 	pdir := partDir(dir, topic, part)
 
 	// Try snapshot first
@@ -1212,7 +1213,7 @@ func (c *Cluster) loadPartition(fsys fs, dir, topic string, part int32, pd *part
 	}
 
 	// Full replay - scan all segments
-	return c.loadPartitionFullReplay(pd, segFiles, fsys, pdir, inFlight)
+	return c.loadPartitionFullReplay(pd, segFiles, fsys, pdir, found)
 }
 
 func snapshotMatchesSegments(snap persistPartSnapshot, segFiles []int64, fsys fs, pdir string) bool {
@@ -1303,7 +1304,7 @@ func (c *Cluster) loadPartitionFromSnapshot(pd *partData, snap persistPartSnapsh
 	return nil
 }
 
-func (c *Cluster) loadPartitionFullReplay(pd *partData, segFiles []int64, fsys fs, pdir string, inFlight *inFlightTxns) error {
+func (c *Cluster) loadPartitionFullReplay(pd *partData, segFiles []int64, fsys fs, pdir string, found *recovered) error {
 	// Load segments, getting full batches for crash recovery txn state.
 	var batches []*partBatch
 	for _, base := range segFiles {
@@ -1387,8 +1388,9 @@ func (c *Cluster) loadPartitionFullReplay(pd *partData, segFiles []int64, fsys f
 	// aborted otherwise, with markers written as Kafka's coordinator
 	// writes them when it recovers.
 	for pid, first := range activeTxns {
-		inFlight.add(inFlightTxn{pd: pd, pid: pid, epoch: firstEpoch[pid], firstOffset: first})
+		found.addTxn(inFlightTxn{pd: pd, pid: pid, epoch: firstEpoch[pid], firstOffset: first})
 	}
+	found.addTails(pd, batches)
 
 	// abortedTxns must be sorted by lastOffset for binary search in
 	// isBatchAborted and trimLeft.

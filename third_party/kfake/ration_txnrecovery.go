@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -21,16 +22,84 @@ type inFlightTxn struct {
 	firstOffset int64
 }
 
-// inFlightTxns collects them from partitions loaded concurrently.
-type inFlightTxns struct {
-	mu   sync.Mutex
-	txns []inFlightTxn
+// recovered is what partitions, loaded concurrently, found for the broker
+// to finish once pids.log is loaded: the transactions open in them and
+// their producers' last batches.
+type recovered struct {
+	mu    sync.Mutex
+	txns  []inFlightTxn
+	tails []producerTail
 }
 
-func (f *inFlightTxns) add(t inFlightTxn) {
+func (f *recovered) addTxn(t inFlightTxn) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.txns = append(f.txns, t)
+}
+
+// producerTail is a producer's last batches in a partition, of its last
+// epoch there, oldest first: what its sequence window held.
+type producerTail struct {
+	pd      *partData
+	pid     int64
+	epoch   int16
+	batches []pidEntry
+}
+
+// addTails collects the tail of every producer that wrote to pd's log,
+// given in order.
+func (f *recovered) addTails(pd *partData, batches []*partBatch) {
+	byPID := make(map[int64]*producerTail)
+	var order []int64
+	for _, b := range batches {
+		if b.ProducerID < 0 || b.Attributes&0x0020 != 0 { // not idempotent, or a marker
+			continue
+		}
+		t := byPID[b.ProducerID]
+		if t == nil {
+			t = &producerTail{pd: pd, pid: b.ProducerID, epoch: b.ProducerEpoch}
+			byPID[b.ProducerID] = t
+			order = append(order, b.ProducerID)
+		}
+		if t.epoch != b.ProducerEpoch {
+			t.epoch, t.batches = b.ProducerEpoch, t.batches[:0]
+		}
+		next := int32((int64(b.FirstSequence) + int64(b.NumRecords)) % math.MaxInt32)
+		t.batches = append(t.batches, pidEntry{firstSeq: b.FirstSequence, nextSeq: next, offset: b.FirstOffset})
+		if len(t.batches) > len(pidwindow{}.entries) {
+			t.batches = t.batches[1:]
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, pid := range order {
+		f.tails = append(f.tails, *byPID[pid])
+	}
+}
+
+// restoreSeqWindows rebuilds each producer's sequence window in each
+// partition from the log, as Kafka rebuilds producer state when it
+// recovers. kfake saves the windows only at a clean shutdown
+// (seq_windows.json); after a crash a producer's retry of a batch the
+// broker had written but not acknowledged found no window, was taken for
+// new and written twice. A producer whose epoch has moved on since (a
+// transaction aborted on load) starts a new window with its next batch,
+// as before.
+func (c *Cluster) restoreSeqWindows(tails []producerTail) {
+	for _, t := range tails {
+		pidinf := c.pids.ids[t.pid]
+		if pidinf == nil { // an idempotent producer pids.log does not hold
+			pidinf, _ = c.pids.getOrCreateNonTx(t.pid, t.epoch, t.pd.t, t.pd.p)
+		}
+		var w pidwindow
+		for _, e := range t.batches {
+			w.entries[w.count] = e
+			w.count++
+		}
+		w.at = w.count % uint8(len(w.entries))
+		w.seen, w.epoch, w.nextSeq = true, t.epoch, t.batches[len(t.batches)-1].nextSeq
+		pidinf.windows.set(t.pd.t, t.pd.p, w)
+	}
 }
 
 // finishInFlightTxns ends the transactions the broker died in, as Kafka's
