@@ -117,9 +117,7 @@ func Insert(ctx context.Context, conn driver.Conn, db string, rows []Row) error 
 	var order []*Table
 	byTable := make(map[*Table][][]any)
 	for _, r := range rows {
-		if _, ok := byTable[r.Table]; !ok {
-			order = append(order, r.Table)
-		}
+		order = withTable(order, r.Table)
 		byTable[r.Table] = append(byTable[r.Table], r.Values)
 	}
 	for _, t := range order {

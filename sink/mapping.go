@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,26 @@ import (
 type Table struct {
 	Name    string
 	Columns []string
+	// Lookup marks the table a read asks first, to learn what the
+	// others hold (a group's latest entry, a receipt's status, a user's
+	// state): a flush inserts it after every other table, so that what
+	// it shows the others already have.
+	Lookup bool
+}
+
+// withTable returns tables with t added in its place: in the order met,
+// lookup tables after the rest.
+func withTable(tables []*Table, t *Table) []*Table {
+	if slices.Contains(tables, t) {
+		return tables
+	}
+	at := len(tables)
+	if !t.Lookup {
+		if i := slices.IndexFunc(tables, func(t *Table) bool { return t.Lookup }); i >= 0 {
+			at = i
+		}
+	}
+	return slices.Insert(tables, at, t)
 }
 
 func (t *Table) insertSQL(qdb string) string {
@@ -39,9 +60,8 @@ type Row struct {
 // collapse or aggregate over it.
 //
 // A flush inserts its tables one after the other, in the order the sink
-// first met them among rows, and stores none of a batch's offsets until
-// all are in. A pipeline whose reads span tables puts the table a lookup
-// reads last in its rows, so that what a lookup shows the others have.
+// first met them among rows but lookup tables (Table.Lookup) last, and
+// stores none of a batch's offsets until all are in.
 type Mapping struct {
 	Topic string
 	Rows  func(codec *schemas.Codec, r *kgo.Record) ([]Row, error)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -224,9 +223,7 @@ func (s *Sink) consume(r *kgo.Record, now time.Time) {
 		return
 	}
 	for _, rw := range rows {
-		if !slices.Contains(s.tables, rw.Table) {
-			s.tables = append(s.tables, rw.Table)
-		}
+		s.tables = withTable(s.tables, rw.Table)
 	}
 	s.buf.add(r, rows, now)
 }

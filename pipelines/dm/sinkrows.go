@@ -16,7 +16,7 @@ var (
 	}}
 	usersTable = &sink.Table{Name: "dm_users", Columns: []string{
 		"user_id", "version", "state", "priority", "marked_ms", "checked_ms", "open_dm", "attempts",
-	}}
+	}, Lookup: true}
 	byStateTable = &sink.Table{Name: "dm_users_by_state", Columns: []string{
 		"state", "user_id", "version", "deleted", "priority", "marked_ms", "checked_ms", "open_dm", "attempts",
 	}}

@@ -15,7 +15,7 @@ var (
 	commandsTable = &sink.Table{Name: "points_commands", Columns: []string{"group_id", "id", "at_ms", "outcome", "reason",
 		"command_id", "issuer", "kind", "user_id", "points", "balance", "seq", "charged", "discount", "detail", "digest"}}
 	groupsTable = &sink.Table{Name: "points_groups", Columns: []string{"group_id", "seq", "name", "location", "balance",
-		"members", "created_ms", "updated_ms"}}
+		"members", "created_ms", "updated_ms"}, Lookup: true}
 )
 
 // sinkMappings store every outcome, the applied ones as ledger entries

@@ -18,7 +18,7 @@ var statusColumns = []string{
 }
 
 var (
-	receiptsTable   = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...)}
+	receiptsTable   = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...), Lookup: true}
 	byTimeTable     = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
 	byStatusTable   = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
 	byReceivedTable = &sink.Table{Name: "receipts_by_received", Columns: byTimeTable.Columns} // the same rows, ordered by time
@@ -98,9 +98,9 @@ func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 
 // statusRows file a receipt's new status in receipts_by_time and
 // receipts_by_received, under its status in receipts_by_status (marking it
-// gone from the status it left) and in receipts. The sink inserts a
-// batch's tables in the order it first met them, so the lookup table comes
-// last: a status a lookup shows is on the pages already.
+// gone from the status it left) and in receipts, the lookup table: the
+// sink inserts it last, so a status a lookup shows is on the pages
+// already.
 func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	var s ReceiptStatus
 	if err := codec.Decode(r.Value, &s); err != nil {
