@@ -1353,7 +1353,24 @@ func (c *Cluster) compact(pd *partData, topic string) {
 	// Cleanable range is all batches except the last (active) batch.
 	// We stream batches from disk in each pass to avoid holding all
 	// decoded batches in memory at once.
-	cleanableEnd := total - 1
+	//
+	// ration patch: and only batches below the last stable offset, as
+	// Kafka's cleaner stops at the first unstable offset. A transaction
+	// still open could not be told from a committed one: its record
+	// superseded the key's committed value, which was dropped, and the
+	// key had no value at all once the transaction aborted. The batches
+	// from there on are kept as they are.
+	cleanableEnd := 0
+	pd.eachBatchMeta(func(_, _ int, m *batchMeta) bool {
+		if cleanableEnd == total-1 || m.firstOffset+int64(m.lastOffsetDelta) >= pd.lastStableOffset {
+			return false
+		}
+		cleanableEnd++
+		return true
+	})
+	if cleanableEnd == 0 {
+		return
+	}
 
 	// Pass 1: stream batches to build key => highest offset map.
 	keyOffsets := make(map[string]int64)
@@ -1470,15 +1487,26 @@ func (c *Cluster) compact(pd *partData, topic string) {
 	}
 	kept = filtered
 
-	// Read the last (active) batch - always kept unconditionally.
-	lastSeg := &pd.segments[len(pd.segments)-1]
-	lastIdx := len(lastSeg.index) - 1
-	lastBatch, err := c.readBatchFull(pd, len(pd.segments)-1, &lastSeg.index[lastIdx])
-	if err != nil {
-		c.cfg.logger.Logf(LogLevelWarn, "compact %s-%d: read last batch: %v", pd.t, pd.p, err)
+	// The batches past the cleanable range (at least the last, active
+	// one) are kept unconditionally (ration patch: all of them, not only
+	// the last).
+	n = 0
+	pd.eachBatchMeta(func(si, _ int, m *batchMeta) bool {
+		if n++; n <= cleanableEnd {
+			return true
+		}
+		batch, err := c.readBatchFull(pd, si, m)
+		if err != nil {
+			c.cfg.logger.Logf(LogLevelWarn, "compact %s-%d: read batch past the cleanable range: %v", pd.t, pd.p, err)
+			ok = false
+			return false
+		}
+		kept = append(kept, batch)
+		return true
+	})
+	if !ok {
 		return
 	}
-	kept = append(kept, lastBatch)
 
 	// Rebuild partition metadata.
 	pd.nbytes = 0
