@@ -96,6 +96,21 @@ func (b *brokerProc) kill9(t *testing.T) {
 	kill(t, b.cmd)
 }
 
+// client is a client of the broker with opts, closed when the test ends,
+// that has created topics of parts partitions.
+func (b *brokerProc) client(ctx context.Context, t *testing.T, parts int32, topics []string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append(b.clientOpts(), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	if _, err := kadm.NewClient(cl).CreateTopics(ctx, parts, 1, nil, topics...); err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
 // committed reads topic, read committed, to its end and returns, for each
 // number the records hold, the partitions it is in (once per record).
 func (b *brokerProc) committed(ctx context.Context, t *testing.T, topic string) map[int][]int32 {
@@ -214,15 +229,8 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	b.client(ctx, t, parts, []string{topic})
 	opts := b.clientOpts()
-	adm, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kadm.NewClient(adm).CreateTopic(ctx, parts, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-	adm.Close()
 
 	var (
 		mu     sync.Mutex
@@ -338,14 +346,7 @@ func TestBrokerKillKeepsCopyExactlyOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	opts := b.clientOpts()
-	cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopics(ctx, parts, 1, nil, in, out); err != nil {
-		t.Fatal(err)
-	}
+	cl := b.client(ctx, t, parts, []string{in, out}, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	recs := make([]*kgo.Record, records)
 	for i := range recs {
 		recs[i] = &kgo.Record{Topic: in, Partition: int32(i % parts), Value: []byte(strconv.Itoa(i))}
@@ -353,7 +354,6 @@ func TestBrokerKillKeepsCopyExactlyOnce(t *testing.T) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	cl.Close()
 
 	var (
 		mu      sync.Mutex
@@ -369,12 +369,7 @@ func TestBrokerKillKeepsCopyExactlyOnce(t *testing.T) {
 	b.killDuring(ctx, t, kills, progress)
 
 	// Done once the group's committed offsets reach the input's ends.
-	check, err := kgo.NewClient(kgo.SeedBrokers(b.kafka))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer check.Close()
-	adm = kadm.NewClient(check)
+	adm := kadm.NewClient(cl)
 	for {
 		offs, err := adm.FetchOffsets(ctx, "copier")
 		var copied int64
@@ -475,14 +470,7 @@ func TestBrokerKillKeepsIdempotentProduceOnce(t *testing.T) {
 	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(append(b.clientOpts(), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, parts, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
+	cl := b.client(ctx, t, parts, []string{topic}, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 
 	var (
 		mu     sync.Mutex
