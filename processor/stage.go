@@ -83,6 +83,9 @@ type Stage struct {
 
 	// retryPause is how long a failed batch waits before it is retried.
 	retryPause time.Duration
+	// end ends a batch's transaction: endTransaction, or a test's
+	// stand-in for a broker whose answer is wrong.
+	end func(ctx context.Context, sess *kgo.GroupTransactSession, commit bool, log *slog.Logger, records int) (committed, unsure bool, err error)
 	// lastEnds is when the end offsets of the inputs were last asked for.
 	lastEnds time.Time
 
@@ -120,6 +123,7 @@ func New(cfg Config, h Handler, deps Deps) (*Stage, error) {
 		prio:       newPriority(cfg.Topics, cfg.NormalShare),
 		retryPause: time.Second,
 	}
+	s.end = s.endTransaction
 	if cfg.Retry != nil {
 		s.rules = cfg.Retry.rules()
 	}
@@ -439,7 +443,7 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 	if work.Err() != nil {
 		commit = false // the batch overran its transaction timeout
 	}
-	committed, unsure, endErr := s.endTransaction(ctx, sess, commit, s.log, len(recs))
+	committed, unsure, endErr := s.end(ctx, sess, commit, s.log, len(recs))
 	switch {
 	case batch == nil:
 	case committed:

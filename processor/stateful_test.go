@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,45 @@ func TestFailedTryLeavesNoState(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkExactlyOnceInOrder(t, got, 5, 6)
+}
+
+// TestUnsureCommitReadsStateAgain: a stage told that a batch's commit
+// failed cannot know it did not commit (a broker that died after the
+// commit and before its answer; kfake told such a client its state was
+// invalid). Here every other commit is made but reported as failed. The
+// stage must not go on from the state it had before such a batch: it
+// reads the batch's buckets again from the changelog, so every key's
+// count goes on from what the log holds, with no count written twice.
+func TestUnsureCommitReadsStateAgain(t *testing.T) {
+	addrs := newCluster(t, "in", "out")
+	const keys, perKey = 6, 20
+	s, err := New(statefulConfig("a"), counter("out"), Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: testCodec(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unsure atomic.Int32
+	s.end = func(ctx context.Context, sess *kgo.GroupTransactSession, commit bool, log *slog.Logger, records int) (bool, bool, error) {
+		committed, _, err := s.endTransaction(ctx, sess, commit, log, records)
+		if committed && unsure.Add(1)%2 == 1 {
+			return false, true, err // committed, and reported as not known
+		}
+		return committed, false, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for range perKey / 2 { // batch after batch
+		produceN(t, addrs, "in", keys, 2)
+	}
+	got := readAll(t, addrs, "out", keys*perKey)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if unsure.Load() < 2 {
+		t.Fatalf("%d commits reported unsure; the test needs some", unsure.Load())
+	}
+	checkExactlyOnceInOrder(t, got, keys, perKey)
 }
 
 // TestLedgerHoldsTheKeyWhileParked: in a stage that holds keys
