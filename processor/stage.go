@@ -209,23 +209,7 @@ func (s *Stage) opts() []kgo.Opt {
 		kgo.FetchMaxBytes(c.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(max(c.FetchMaxBytes/fetchPartitionShare, 1<<10)),
 		kgo.RecordPartitioner(changelogPartitioner{topic: c.ChangelogTopic, byKey: kgo.StickyKeyPartitioner(nil)}),
-		kgo.OnPartitionsAssigned(func(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
-			first := !s.joined
-			s.joined = true
-			if len(parts) == 0 {
-				if first {
-					s.logIdle(ctx, cl)
-				} else {
-					// A cooperative rebalance that moved nothing to us.
-					s.log.Debug("rebalance assigned no new buckets")
-				}
-				return
-			}
-			s.log.Info("buckets assigned", "partitions", parts)
-			s.prio.assign(parts)
-			s.addFresh(parts)
-			s.deps.Metrics.addAssigned(s.labels, parts, 1)
-		}),
+		kgo.OnPartitionsAssigned(s.assigned),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
 			if len(parts) > 0 {
 				s.log.Info("buckets revoked", "partitions", parts)
@@ -239,20 +223,57 @@ func (s *Stage) opts() []kgo.Opt {
 	)
 }
 
+// assigned takes the buckets a rebalance gave this worker (a cooperative
+// rebalance names only the new ones). Whatever state it held of them is
+// dropped, so the next batch restores them from the changelog: another
+// worker may have owned them meanwhile without this one being told. A
+// worker stalled past its session (a zombie) is dropped from the group and
+// may, once it runs again, see an assignment from before the stall and
+// restore the buckets then, while their owner goes on changing them; when
+// the group gives them back, that copy is stale. Kept, it decided a points
+// group's next entry from a ledger that lacked the owner's last one (the
+// chaos run, seed 1: a zombie after a broker restart).
+func (s *Stage) assigned(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
+	first := !s.joined
+	s.joined = true
+	if len(parts) == 0 {
+		if first {
+			s.logIdle(ctx, cl)
+		} else {
+			// A cooperative rebalance that moved nothing to us.
+			s.log.Debug("rebalance assigned no new buckets")
+		}
+		return
+	}
+	s.log.Info("buckets assigned", "partitions", parts)
+	s.ownMu.Lock()
+	s.dropState(parts)
+	s.ownMu.Unlock()
+	s.prio.assign(parts)
+	s.addFresh(parts)
+	s.deps.Metrics.addAssigned(s.labels, parts, 1)
+}
+
 // release forgets buckets this worker no longer owns; whoever owns them
 // next restores their state from the changelog.
 func (s *Stage) release(parts map[string][]int32) {
 	s.ownMu.Lock()
 	s.prio.forget(parts)
-	if s.store != nil {
-		for _, ps := range parts {
-			for _, p := range ps {
-				s.store.Drop(p)
-			}
-		}
-	}
+	s.dropState(parts)
 	s.ownMu.Unlock()
 	s.deps.Metrics.addAssigned(s.labels, parts, -1)
+}
+
+// dropState forgets the state of the buckets parts names; ownMu is held.
+func (s *Stage) dropState(parts map[string][]int32) {
+	if s.store == nil {
+		return
+	}
+	for _, ps := range parts {
+		for _, p := range ps {
+			s.store.Drop(p)
+		}
+	}
 }
 
 // logIdle says why a worker that joined got no bucket: every bucket is
@@ -433,6 +454,10 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 		outs = append(outs, extra)
 	}
 	commit := err == nil
+	if commit && batch != nil && !s.holdsState(recs) {
+		s.log.Info("a bucket of the batch was taken or given anew meanwhile; aborting it, its records will be processed again", "records", len(recs))
+		commit = false
+	}
 	if commit {
 		if perr := s.produce(work, sess, outs); perr != nil {
 			s.log.Error("producing outputs failed; aborting", "err", perr)
@@ -523,6 +548,21 @@ func (s *Stage) endTransaction(ctx context.Context, sess *kgo.GroupTransactSessi
 		log.Info("transaction aborted after a rebalance; its records will be processed again", "records", records)
 	}
 	return committed, false, nil
+}
+
+// holdsState says whether the store still holds the state of every bucket
+// of recs. A bucket dropped while the batch ran (revoked, lost, or given
+// anew and so to be read again) may have been decided from a state it no
+// longer had: the batch must not commit.
+func (s *Stage) holdsState(recs []*kgo.Record) bool {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	for _, r := range recs {
+		if !s.store.Has(r.Partition) {
+			return false
+		}
+	}
+	return true
 }
 
 // forgetState drops the state of the buckets of recs, whose transaction

@@ -130,6 +130,32 @@ func TestUnsureCommitReadsStateAgain(t *testing.T) {
 	checkExactlyOnceInOrder(t, got, keys, perKey)
 }
 
+// TestNewBucketsAreReadAgain: a bucket a rebalance gives this worker is
+// read again from its changelog, whatever state the worker held of it; a
+// bucket it kept keeps its state. The chaos run (seed 1) met the stale
+// copy: a worker stalled past its session restored its old buckets from an
+// assignment it saw late, while their new owner went on changing them;
+// given them back, it decided a points group's next entry from a ledger
+// that lacked the owner's last one.
+func TestNewBucketsAreReadAgain(t *testing.T) {
+	s, err := New(statefulConfig("a"), counter("out"), Deps{Codec: testCodec(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []int32{3, 4} {
+		s.store.Init(b)
+		s.store.Set(b, "s/k", []byte("5"))
+	}
+	s.joined = true // not the first assignment: nothing to say about idleness
+	s.assigned(context.Background(), nil, map[string][]int32{"in": {3}})
+	if s.store.Has(3) {
+		t.Fatal("bucket 3, given anew, kept the state the worker held of it")
+	}
+	if v, ok := s.store.Get(4, "s/k"); !ok || string(v) != "5" {
+		t.Fatalf("bucket 4, kept, lost its state: %q %v", v, ok)
+	}
+}
+
 // TestLedgerHoldsTheKeyWhileParked: in a stage that holds keys
 // (Retry.Hold), a key's later records wait, untried, while its oldest is
 // parked; once the reprocessor sends the parked one again and it
