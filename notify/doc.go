@@ -18,7 +18,9 @@
 // about (the reprocessor: its run), so a batch sent again after a crash
 // carries the same ID. It becomes the mail's Message-ID (<ID@ration>) and
 // the webhook's Idempotency-Key header and batch_id field, and receivers
-// can drop the repeat. Notify itself does not retry.
+// can drop the repeat. In headers the ID keeps only printable ASCII, and
+// one over 200 bytes is cut and ends in a hash of the whole (so that the
+// Message-ID line fits SMTP's 998 bytes). Notify itself does not retry.
 //
 // # Outside input
 //

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,14 +123,27 @@ func (n *notifier) send(ctx context.Context, c channel, b Batch, key string) err
 	return err
 }
 
+// maxKeyLen bounds an idempotency key, so that the Message-ID header line
+// stays inside SMTP's 998 bytes whatever the batch id (FuzzComposeEmail
+// found a 978-byte id that made it 999).
+const maxKeyLen = 200
+
 // idempotencyKey is id as it goes into headers: printable ASCII without
 // white space or angle brackets, so it can neither start a header nor
-// break out of the Message-ID's brackets. Usual ids pass unchanged.
+// break out of the Message-ID's brackets, and at most maxKeyLen bytes: a
+// longer one keeps its start and ends in a hash of the whole id, so
+// distinct ids keep distinct keys. Usual ids pass unchanged.
 func idempotencyKey(id string) string {
-	return strings.Map(func(r rune) rune {
+	key := strings.Map(func(r rune) rune {
 		if r <= ' ' || r > '~' || r == '<' || r == '>' {
 			return -1
 		}
 		return r
 	}, id)
+	if len(key) > maxKeyLen {
+		sum := sha256.Sum256([]byte(id))
+		hash := hex.EncodeToString(sum[:16])
+		key = key[:maxKeyLen-len(hash)-1] + "-" + hash
+	}
+	return key
 }
