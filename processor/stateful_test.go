@@ -130,6 +130,49 @@ func TestUnsureCommitReadsStateAgain(t *testing.T) {
 	checkExactlyOnceInOrder(t, got, keys, perKey)
 }
 
+// TestBatchOfADroppedBucketDoesNotCommit: a bucket whose state is dropped
+// while a batch of it runs (here given anew to the worker mid-batch, so
+// that its state must be read again) may have been decided from a state
+// the worker no longer had; the batch aborts and runs again on the state
+// restored from the changelog, so every key's count goes on without a
+// count written twice.
+func TestBatchOfADroppedBucketDoesNotCommit(t *testing.T) {
+	addrs := newCluster(t, "in", "out")
+	const keys, perKey = 6, 10
+	produceN(t, addrs, "in", keys, perKey/2)
+	var (
+		s       *Stage
+		dropped atomic.Bool
+	)
+	count := counter("out")
+	h := HandlerFunc(func(ctx context.Context, r *kgo.Record, st State) ([]*kgo.Record, error) {
+		if string(r.Value) == strconv.Itoa(perKey/2) && dropped.CompareAndSwap(false, true) {
+			s.assigned(ctx, nil, map[string][]int32{r.Topic: {r.Partition}}) // given anew, mid-batch
+		}
+		return count.Process(ctx, r, st)
+	})
+	var err error
+	s, err = New(statefulConfig("a"), h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: testCodec(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.retryPause = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	readAll(t, addrs, "out", keys*perKey/2) // the first half committed: the state holds counts
+	produceN(t, addrs, "in", keys, perKey)  // values 0..9 again; the drop comes at the first 5
+	got := readAll(t, addrs, "out", keys*perKey+keys*perKey/2)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !dropped.Load() {
+		t.Fatal("no bucket was dropped mid-batch")
+	}
+	checkExactlyOnceInOrder(t, got, keys, perKey+perKey/2)
+}
+
 // TestNewBucketsAreReadAgain: a bucket a rebalance gives this worker is
 // read again from its changelog, whatever state the worker held of it; a
 // bucket it kept keeps its state. The chaos run (seed 1) met the stale
