@@ -108,6 +108,12 @@ func startStageWith(t *testing.T, cfg Config, h Handler, deps Deps) (stop func()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runStage(t, s)
+}
+
+// runStage runs s until stop, which the test's end calls too; an error of
+// its Run fails the test.
+func runStage(t *testing.T, s *Stage) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -116,7 +122,7 @@ func startStageWith(t *testing.T, cfg Config, h Handler, deps Deps) (stop func()
 		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {
-				t.Errorf("stage %s: %v", cfg.InstanceID, err)
+				t.Errorf("stage %s: %v", s.cfg.InstanceID, err)
 			}
 		})
 	}
@@ -208,14 +214,9 @@ func TestStageRetriesTransientErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.retryPause = 10 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	stop := runStage(t, s)
 	got := readAll(t, addrs, "out", 30)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	checkExactlyOnceInOrder(t, got, 10, 3)
 }
 

@@ -80,14 +80,9 @@ func TestFailedTryLeavesNoState(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.retryPause = 10 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	stop := runStage(t, s)
 	got := readAll(t, addrs, "out", 30)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	checkExactlyOnceInOrder(t, got, 5, 6)
 }
 
@@ -113,17 +108,12 @@ func TestUnsureCommitReadsStateAgain(t *testing.T) {
 		}
 		return committed, false, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	stop := runStage(t, s)
 	for range perKey / 2 { // batch after batch
 		produceN(t, addrs, "in", keys, 2)
 	}
 	got := readAll(t, addrs, "out", keys*perKey)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if unsure.Load() < 2 {
 		t.Fatalf("%d commits reported unsure; the test needs some", unsure.Load())
 	}
@@ -157,16 +147,11 @@ func TestBatchOfADroppedBucketDoesNotCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.retryPause = 10 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	stop := runStage(t, s)
 	readAll(t, addrs, "out", keys*perKey/2) // the first half committed: the state holds counts
 	produceN(t, addrs, "in", keys, perKey)  // values 0..9 again; the drop comes at the first 5
 	got := readAll(t, addrs, "out", keys*perKey+keys*perKey/2)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if !dropped.Load() {
 		t.Fatal("no bucket was dropped mid-batch")
 	}
