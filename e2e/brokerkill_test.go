@@ -127,10 +127,10 @@ func (b *brokerProc) committed(ctx context.Context, t *testing.T, topic string) 
 	return seen
 }
 
-// logAround logs, for each transaction named ("i ..."), the
-// batches of every partition near it as the broker holds them (read
-// uncommitted, markers included): what a failure needs to be explained.
-func (b *brokerProc) logAround(ctx context.Context, t *testing.T, topic string, torn []string) {
+// logAround logs, for each of transactions, the batches of every
+// partition near it as the broker holds them (read uncommitted, markers
+// included): what a failure needs to be explained.
+func (b *brokerProc) logAround(ctx context.Context, t *testing.T, topic string, transactions []int) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.kafka), kgo.ConsumeTopics(topic), kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -165,19 +165,16 @@ func (b *brokerProc) logAround(ctx context.Context, t *testing.T, topic string, 
 		}
 		return fmt.Sprintf("%d:%s(pid %d epoch %d)", r.Offset, what, r.ProducerID, r.ProducerEpoch)
 	}
-	for _, tt := range torn {
-		i, _, _ := strings.Cut(tt, " ")
-		n, _ := strconv.Atoi(i)
+	for _, n := range transactions {
 		for p, recs := range logs {
-			var near []string
+			var near []string // from transaction n-2 to n+2, with the markers between
 			for _, r := range recs {
-				if v, err := strconv.Atoi(string(r.Value)); r.Attrs.IsControl() || err == nil && v >= n-2 && v <= n+2 {
-					if len(near) > 0 || !r.Attrs.IsControl() {
-						near = append(near, show(r))
-					}
-				}
-				if v, err := strconv.Atoi(string(r.Value)); err == nil && v > n+2 {
+				v, err := strconv.Atoi(string(r.Value)) // a marker's value is not a number
+				if err == nil && v > n+2 {
 					break
+				}
+				if err == nil && v >= n-2 || r.Attrs.IsControl() && len(near) > 0 {
+					near = append(near, show(r))
 				}
 			}
 			t.Logf("transaction %d, partition %d: %s", n, p, strings.Join(near, " "))
@@ -260,10 +257,14 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 	<-done
 
 	seen := b.committed(ctx, t, topic) // transaction -> partitions holding it
-	var torn []string
+	var (
+		torn    []string
+		suspect []int // the transactions of torn and refused, for logAround
+	)
 	for i, ps := range seen {
 		if len(ps) != parts {
 			torn = append(torn, fmt.Sprintf("%d in %v", i, ps))
+			suspect = append(suspect, i)
 		}
 	}
 	var lost []int
@@ -276,12 +277,13 @@ func TestBrokerKillKeepsTransactionsAtomic(t *testing.T) {
 	for i, err := range failed {
 		if len(seen[i]) > 0 {
 			refused = append(refused, fmt.Sprintf("%d (%v)", i, err))
+			suspect = append(suspect, i)
 		}
 	}
 	t.Logf("%d kills; %d commits acknowledged, %d refused, %d transactions committed; transactions the broker ended on restart: %s; segment indexes repaired: %d",
 		kills, len(acked), len(failed), len(seen), strings.Join(b.ended(), "; "), strings.Count(b.log.String(), "repaired index"))
 	if len(torn) > 0 || len(lost) > 0 || len(refused) > 0 {
-		b.logAround(ctx, t, topic, append(torn, refused...))
+		b.logAround(ctx, t, topic, suspect)
 		t.Fatalf("torn transactions (not in all %d partitions): %v; acknowledged commits missing: %v; failed transactions committed: %v",
 			parts, torn, lost, refused)
 	}
