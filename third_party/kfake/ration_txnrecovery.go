@@ -50,7 +50,6 @@ type producerTail struct {
 // given in order.
 func (f *recovered) addTails(pd *partData, batches []*partBatch) {
 	byPID := make(map[int64]*producerTail)
-	var order []int64
 	for _, b := range batches {
 		if b.ProducerID < 0 || b.Attributes&0x0020 != 0 { // not idempotent, or a marker
 			continue
@@ -59,7 +58,6 @@ func (f *recovered) addTails(pd *partData, batches []*partBatch) {
 		if t == nil {
 			t = &producerTail{pd: pd, pid: b.ProducerID, epoch: b.ProducerEpoch}
 			byPID[b.ProducerID] = t
-			order = append(order, b.ProducerID)
 		}
 		if t.epoch != b.ProducerEpoch {
 			t.epoch, t.batches = b.ProducerEpoch, t.batches[:0]
@@ -72,8 +70,8 @@ func (f *recovered) addTails(pd *partData, batches []*partBatch) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, pid := range order {
-		f.tails = append(f.tails, *byPID[pid])
+	for _, t := range byPID { // one window each: their order does not matter
+		f.tails = append(f.tails, *t)
 	}
 }
 
