@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	receiptsamples "github.com/rationhq/ration/docs/receipts"
 	"github.com/rationhq/ration/pipeline"
@@ -224,77 +225,104 @@ var analyticsTypes = []string{"retail", "fuel", "pharmacy", "restaurant"}
 var analyticsCategories = []string{"dairy", "bakery", "produce", "meat", "drinks", "frozen", "household", "toys",
 	"clothing", "fuel", "shop", "food", "pharmacy", "first-aid", "books", "garden", "pets", "electronics", "snacks", "tobacco"}
 
-// load adds receipts until the lines reach n: each with one to eight
-// lines, of a random client, issued at a random time of the years.
+// load adds receipts until the lines reach n, a chunk at a time: one
+// chunk goes into ClickHouse while the next is made.
 func (l *analyticsLoader) load(ctx context.Context, n int) error {
-	const chunk = 200_000 // lines per insert
+	g, ctx := errgroup.WithContext(ctx)
+	chunks := make(chan []sink.Row)
+	g.Go(func() error {
+		for rows := range chunks {
+			if err := sink.Insert(ctx, l.bd.conn, l.bd.db, rows); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer close(chunks)
+		for l.written < n {
+			rows, err := l.chunk(ctx, n)
+			if err != nil {
+				return err
+			}
+			select {
+			case chunks <- rows:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// chunk makes the rows of the next receipts, up to 200 000 lines or n in
+// all: each receipt with one to eight lines, of a random client, issued
+// at a random time of the years; the totals they changed; and the
+// baseline's copy of the lines.
+func (l *analyticsLoader) chunk(ctx context.Context, n int) ([]sink.Row, error) {
+	const size = 200_000 // lines
 	span := time.Duration(l.cfg.Years) * 365 * 24 * time.Hour
-	for l.written < n {
-		var rows []sink.Row
-		for lines := 0; lines < chunk && l.written < n; l.next++ {
-			client := fmt.Sprintf("client-%05d", l.r.IntN(l.cfg.Clients))
-			issued := l.now.Add(-time.Duration(l.r.Int64N(int64(span))))
-			k := 1 + l.r.IntN(8)
-			items := make([]receipts.Line, k)
-			for i := range items {
-				amount := float64(1+l.r.IntN(20000)) / 100
-				items[i] = receipts.Line{Product: fmt.Sprintf("product-%04d", l.r.IntN(5000)),
-					Category: analyticsCategories[l.r.IntN(len(analyticsCategories))], Quantity: 1, Price: amount, Amount: amount}
-			}
-			value, err := json.Marshal(map[string]any{"issued_at": issued.Format(time.RFC3339), "currency": "EUR", "lines": items})
+	var rows []sink.Row
+	for lines := 0; lines < size && l.written < n; l.next++ {
+		client := fmt.Sprintf("client-%05d", l.r.IntN(l.cfg.Clients))
+		issued := l.now.Add(-time.Duration(l.r.Int64N(int64(span))))
+		k := 1 + l.r.IntN(8)
+		items := make([]receipts.Line, k)
+		for i := range items {
+			amount := float64(1+l.r.IntN(20000)) / 100
+			items[i] = receipts.Line{Product: fmt.Sprintf("product-%04d", l.r.IntN(5000)),
+				Category: analyticsCategories[l.r.IntN(len(analyticsCategories))], Quantity: 1, Price: amount, Amount: amount}
+		}
+		value, err := json.Marshal(map[string]any{"issued_at": issued.Format(time.RFC3339), "currency": "EUR", "lines": items})
+		if err != nil {
+			return nil, err
+		}
+		id := receipts.ID(client, fmt.Sprintf("R-%09d", l.next))
+		b, err := l.bd.codec.Encode(&receipts.Receipt{ID: id, Client: client, ReceiptID: fmt.Sprintf("R-%09d", l.next),
+			Type: analyticsTypes[l.r.IntN(len(analyticsTypes))], Value: string(value), ReceivedAt: issued,
+			LogisticsRegisteredAt: issued})
+		if err != nil {
+			return nil, err
+		}
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(id))
+		rec := &kgo.Record{Topic: receipts.TopicRegistered, Partition: int32(h.Sum32() % analyticsBuckets), Key: []byte(id), Value: b}
+		if _, err := l.view.Process(ctx, rec, processor.StoreState(l.store, rec.Partition)); err != nil {
+			return nil, err
+		}
+		rs, err := l.lines.Rows(l.bd.codec, rec)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, rs...)
+		lines += k
+		l.written += k
+	}
+	for b := range int32(analyticsBuckets) {
+		out, err := l.ender.EndBatch(ctx, b, processor.StoreState(l.store, b))
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range out {
+			rs, err := l.totals.Rows(l.bd.codec, o)
 			if err != nil {
-				return err
-			}
-			id := receipts.ID(client, fmt.Sprintf("R-%09d", l.next))
-			b, err := l.bd.codec.Encode(&receipts.Receipt{ID: id, Client: client, ReceiptID: fmt.Sprintf("R-%09d", l.next),
-				Type: analyticsTypes[l.r.IntN(len(analyticsTypes))], Value: string(value), ReceivedAt: issued,
-				LogisticsRegisteredAt: issued})
-			if err != nil {
-				return err
-			}
-			h := fnv.New32a()
-			_, _ = h.Write([]byte(id))
-			rec := &kgo.Record{Topic: receipts.TopicRegistered, Partition: int32(h.Sum32() % analyticsBuckets), Key: []byte(id), Value: b}
-			if _, err := l.view.Process(ctx, rec, processor.StoreState(l.store, rec.Partition)); err != nil {
-				return err
-			}
-			rs, err := l.lines.Rows(l.bd.codec, rec)
-			if err != nil {
-				return err
+				return nil, err
 			}
 			rows = append(rows, rs...)
-			lines += k
-			l.written += k
-		}
-		for b := range int32(analyticsBuckets) {
-			out, err := l.ender.EndBatch(ctx, b, processor.StoreState(l.store, b))
-			if err != nil {
-				return err
-			}
-			for _, o := range out {
-				rs, err := l.totals.Rows(l.bd.codec, o)
-				if err != nil {
-					return err
-				}
-				rows = append(rows, rs...)
-			}
-		}
-		// The baseline: the same lines in one plain table, in arrival
-		// order.
-		var raw []sink.Row
-		for _, row := range rows {
-			if row.Table.Name == "receipt_lines" {
-				if l.raw == nil {
-					l.raw = &sink.Table{Name: "raw_lines", Columns: row.Table.Columns}
-				}
-				raw = append(raw, sink.Row{Table: l.raw, Values: row.Values})
-			}
-		}
-		if err := sink.Insert(ctx, l.bd.conn, l.bd.db, append(rows, raw...)); err != nil {
-			return err
 		}
 	}
-	return nil
+	// The baseline: the same lines in one plain table, in arrival order.
+	var raw []sink.Row
+	for _, row := range rows {
+		if row.Table.Name == "receipt_lines" {
+			if l.raw == nil {
+				l.raw = &sink.Table{Name: "raw_lines", Columns: row.Table.Columns}
+			}
+			raw = append(raw, sink.Row{Table: l.raw, Values: row.Values})
+		}
+	}
+	return append(rows, raw...), nil
 }
 
 // ask times the questions the way named.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,17 +29,6 @@ number of workers. Each side runs --rounds times, taking turns, and the
 fastest run of each counts; the last line is ratio=<pipeline/ceiling>.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			rep, err := bench.RunDM(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
 				return err
@@ -56,9 +44,10 @@ fastest run of each counts; the last line is ratio=<pipeline/ceiling>.`,
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 5*time.Second, "length of the latency phase")
 	fs.Float64Var(&cfg.Load, "load", 0.5, "share of the measured throughput the latency phase sends at")
 	fs.IntVar(&cfg.Rounds, "rounds", 3, "runs of each side; the fastest counts")
-	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.AddCommand(dm, newBenchDMReadCmd(), newBenchReceiptsCmd(), newBenchAnalyticsCmd(), newBenchPointsCmd(),
 		newBenchPointsLedgerCmd())
+	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process's) to this file")
+	profiled(cmd, &cpuProfile)
 	return cmd
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -32,17 +31,11 @@ offset, schema and table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.FlagSet = cmd.Flags().Changed
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := profileCPU(cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			return devstack.Run(cmd.Context(), cfg, g.log, func(a devstack.Addrs) {
 				fmt.Fprintln(os.Stdout, a.ReadyLine())
 			})

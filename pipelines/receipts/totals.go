@@ -3,6 +3,7 @@ package receipts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,43 +73,26 @@ func (v *totalsView) Process(_ context.Context, rec *kgo.Record, st processor.St
 		return nil, processor.Permanent(err)
 	}
 	day := s.Issued.Format("2006-01-02")
-	month := s.Issued.Format("2006-01") + "-01"
-	add := func(t ReceiptTotal, receipts int64, l *Line) error {
-		key := totalKey(t)
-		cur, err := v.get(st, key)
-		if err != nil {
-			return err
+	// Each total changes once per receipt: the lines are summed by
+	// category first, and the client's month counts the receipt once and
+	// its amount as the sum of its lines.
+	month := ReceiptTotal{Kind: totalByClientMonth, Day: s.Issued.Format("2006-01") + "-01", Client: r.Client, Type: r.Type,
+		Receipts: 1}
+	var byDay []ReceiptTotal // one per category, in the order the lines name them
+	for _, l := range s.Lines {
+		month.Lines++
+		month.Amount += l.Amount
+		i := slices.IndexFunc(byDay, func(t ReceiptTotal) bool { return t.Category == l.Category })
+		if i < 0 {
+			byDay = append(byDay, ReceiptTotal{Kind: totalByDay, Day: day, Type: r.Type, Category: l.Category})
+			i = len(byDay) - 1
 		}
-		if cur.Kind == "" {
-			cur = t
-			cur.Bucket = rec.Partition
-		}
-		cur.Receipts += receipts
-		if l != nil {
-			cur.Lines++
-			cur.Quantity += l.Quantity
-			cur.Amount += l.Amount
-		}
-		b, err := v.codec.Encode(&cur)
-		if err != nil {
-			return err
-		}
-		st.Put(totalPrefix+key, b)
-		st.Put(dirtyPrefix+key, nil)
-		return nil
+		byDay[i].Lines++
+		byDay[i].Quantity += l.Quantity
+		byDay[i].Amount += l.Amount
 	}
-	byMonth := ReceiptTotal{Kind: totalByClientMonth, Day: month, Client: r.Client, Type: r.Type}
-	if err := add(byMonth, 1, nil); err != nil {
-		return nil, err
-	}
-	// The client's month counts the receipt's amount once, as the sum of
-	// its lines.
-	for i := range s.Lines {
-		l := s.Lines[i]
-		if err := add(ReceiptTotal{Kind: totalByDay, Day: day, Type: r.Type, Category: l.Category}, 0, &l); err != nil {
-			return nil, err
-		}
-		if err := add(byMonth, 0, &Line{Amount: l.Amount}); err != nil {
+	for _, d := range append(byDay, month) {
+		if err := v.add(st, rec.Partition, d); err != nil {
 			return nil, err
 		}
 	}
@@ -138,6 +122,30 @@ func (v *totalsView) EndBatch(_ context.Context, _ int32, st processor.State) ([
 		st.Put(totalPrefix+key, b)
 		out = append(out, &kgo.Record{Topic: TopicTotals, Key: []byte(strconv.Itoa(int(t.Bucket)) + "/" + key), Value: b})
 	}
+}
+
+// add adds d's counts to the total of d's kind and dimensions in bucket
+// b, and marks it changed.
+func (v *totalsView) add(st processor.State, b int32, d ReceiptTotal) error {
+	key := totalKey(d)
+	cur, err := v.get(st, key)
+	if err != nil {
+		return err
+	}
+	if cur.Kind == "" {
+		cur = ReceiptTotal{Kind: d.Kind, Bucket: b, Day: d.Day, Client: d.Client, Type: d.Type, Category: d.Category}
+	}
+	cur.Receipts += d.Receipts
+	cur.Lines += d.Lines
+	cur.Quantity += d.Quantity
+	cur.Amount += d.Amount
+	enc, err := v.codec.Encode(&cur)
+	if err != nil {
+		return err
+	}
+	st.Put(totalPrefix+key, enc)
+	st.Put(dirtyPrefix+key, nil)
+	return nil
 }
 
 func (v *totalsView) get(st processor.State, key string) (ReceiptTotal, error) {
