@@ -44,7 +44,7 @@ offset, schema and table.`,
 	fs := cmd.Flags()
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where Kafka, the registry and ClickHouse keep their data")
-	fs.StringVar(&cfg.API.Addr, "http", cfg.API.Addr, "HTTP API listen address")
+	cfg.API.Flags(fs)
 	fs.StringVar(&cfg.Broker.KafkaAddr, "kafka", cfg.Broker.KafkaAddr, "embedded Kafka listen address (port 0: a free port, kept across restarts)")
 	fs.StringVar(&cfg.Broker.RegistryAddr, "registry", cfg.Broker.RegistryAddr, "embedded schema registry listen address")
 	fs.StringVar(&cfg.ClickHouse, "clickhouse", cfg.ClickHouse, "external ClickHouse native HOST:PORT (default: start a local clickhouse-server)")

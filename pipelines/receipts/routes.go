@@ -108,7 +108,7 @@ func (rs *routes) submit(w http.ResponseWriter, r *http.Request) error {
 		api.WriteJSON(w, http.StatusOK, submitted{ID: id, Status: status})
 		return nil
 	}
-	value, err := json.Marshal(sub.Value)
+	value, err := sub.JSON()
 	if err != nil {
 		return fmt.Errorf("receipt %s: %w", id, err)
 	}

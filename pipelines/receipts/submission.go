@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -51,6 +50,15 @@ type Submission struct {
 	Document    []byte         // the bytes as sent
 	Value       map[string]any // its JSON value, as validated
 	Digest      string         // hex SHA-256 of Document: the same body is the same receipt
+}
+
+// JSON returns the receipt's value in JSON: a JSON receipt's own bytes,
+// an XML receipt's mapping onto JSON.
+func (s Submission) JSON() ([]byte, error) {
+	if s.ContentType == ContentJSON {
+		return s.Document, nil
+	}
+	return json.Marshal(s.Value)
 }
 
 // Types are the receipt types in force (a receipttype.Registry).
@@ -146,32 +154,34 @@ func readJSON(doc []byte) (map[string]any, error) {
 	return obj, nil
 }
 
-// checkDepth refuses JSON nested deeper than MaxDepth, or followed by more
-// than white space, before anything is built from it.
+// checkDepth refuses JSON nested deeper than MaxDepth before anything is
+// built from it. It counts brackets outside strings and nothing else:
+// whether the rest is JSON is the parser's to say.
 func checkDepth(doc []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return api.BadRequest("not JSON: %v", err)
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
+	depth, inString, escaped := 0, false, false
+	for _, c := range doc {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
 			depth++
 			if depth > MaxDepth {
 				return api.BadRequest("JSON nested deeper than %d", MaxDepth)
 			}
-		case json.Delim('}'), json.Delim(']'):
+		case c == '}' || c == ']':
 			depth--
-			if depth == 0 && dec.More() {
-				return api.BadRequest("not JSON: more after the receipt's object")
-			}
 		}
 	}
+	return nil
 }
 
 // lookup finds the type a receipt names.

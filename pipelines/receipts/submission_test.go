@@ -81,7 +81,7 @@ func TestBadReceiptsAreRefused(t *testing.T) {
 		{"latin-1", "application/json; charset=latin1", retail, http.StatusUnsupportedMediaType, "UTF-8"},
 		{"too big", "application/json", retail[:len(retail)-2] + `,"x":"` + strings.Repeat("x", MaxBody) + `"}`, http.StatusRequestEntityTooLarge, "at most"},
 		{"malformed JSON", "application/json", `{"type": "retail",`, http.StatusBadRequest, "not JSON"},
-		{"trailing", "application/json", retail + "{}", http.StatusBadRequest, "more after"},
+		{"trailing", "application/json", retail + "{}", http.StatusBadRequest, "after top-level value"},
 		{"array", "application/json", `[1]`, http.StatusBadRequest, "object"},
 		{"deep JSON", "application/json", deepJSON, http.StatusBadRequest, "deeper"},
 		{"malformed XML", "application/xml", `<receipt type="retail" id="x">`, http.StatusBadRequest, "XML"},
@@ -124,4 +124,24 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("read an invalid receipt: %v", rs)
 		}
 	})
+}
+
+// TestDepthCountsOnlyBracketsOutsideStrings: brackets in strings, escaped
+// quotes among them, are text; nesting is counted where it is.
+func TestDepthCountsOnlyBracketsOutsideStrings(t *testing.T) {
+	deep := strings.Repeat("[", MaxDepth+1)
+	for _, tc := range []struct {
+		doc     string
+		tooDeep bool
+	}{
+		{`{"a": "` + deep + `"}`, false},
+		{`{"a": "\"` + deep + `\\"}`, false},
+		{`{"a": "\\"}` + deep, true},
+		{`{"a": "\"", "b": ` + deep[1:] + strings.Repeat("]", MaxDepth) + `}`, true},
+		{`{"a": ` + deep[2:] + strings.Repeat("]", MaxDepth-1) + `}`, false},
+	} {
+		if err := checkDepth([]byte(tc.doc)); (err != nil) != tc.tooDeep {
+			t.Errorf("checkDepth(%.40q…) = %v, want too deep: %v", tc.doc, err, tc.tooDeep)
+		}
+	}
 }

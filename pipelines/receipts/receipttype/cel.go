@@ -3,7 +3,6 @@ package receipttype
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -62,8 +61,8 @@ func compileRule(name, expr string) (cel.Program, error) {
 
 // check evaluates the rule on receipt and returns why it does not hold,
 // or "" when it holds.
-func (r rule) check(receipt any) string {
-	out, _, err := r.prg.Eval(map[string]any{"receipt": celValue(receipt), "now": time.Now()})
+func (r rule) check(vars map[string]any) string {
+	out, _, err := r.prg.Eval(vars)
 	if err != nil {
 		return fmt.Sprintf("rule %s: %v", r.name, err)
 	}

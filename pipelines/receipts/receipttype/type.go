@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 
@@ -168,8 +169,9 @@ func (t *Type) Validate(receipt any) []Reason {
 		return schemaReasons(err)
 	}
 	var reasons []Reason
+	vars := map[string]any{"receipt": celValue(receipt), "now": time.Now()}
 	for _, r := range t.rules {
-		if msg := r.check(receipt); msg != "" {
+		if msg := r.check(vars); msg != "" {
 			reasons = append(reasons, Reason{Path: "", Message: msg})
 		}
 	}
