@@ -191,6 +191,7 @@ type analyticsLoader struct {
 	r       *rand.Rand
 	next    int // the next receipt
 	written int // lines so far
+	from    int // lines before the load under way
 }
 
 func newAnalyticsLoader(d pipeline.Descriptor, bd *benchDB, cfg AnalyticsConfig) (*analyticsLoader, error) {
@@ -226,8 +227,11 @@ var analyticsCategories = []string{"dairy", "bakery", "produce", "meat", "drinks
 	"clothing", "fuel", "shop", "food", "pharmacy", "first-aid", "books", "garden", "pets", "electronics", "snacks", "tobacco"}
 
 // load adds receipts until the lines reach n, a chunk at a time: one
-// chunk goes into ClickHouse while the next is made.
+// chunk goes into ClickHouse while the next is made. The receipts go
+// through the years in time order, as a pipeline's arrive, so a chunk
+// falls in one or two monthly partitions rather than in all of them.
 func (l *analyticsLoader) load(ctx context.Context, n int) error {
+	l.from = l.written
 	g, ctx := errgroup.WithContext(ctx)
 	chunks := make(chan []sink.Row)
 	g.Go(func() error {
@@ -258,15 +262,19 @@ func (l *analyticsLoader) load(ctx context.Context, n int) error {
 
 // chunk makes the rows of the next receipts, up to 200 000 lines or n in
 // all: each receipt with one to eight lines, of a random client, issued
-// at a random time of the years; the totals they changed; and the
-// baseline's copy of the lines.
+// at the point of the years this load has reached, give or take a day;
+// the totals they changed; and the baseline's copy of the lines.
 func (l *analyticsLoader) chunk(ctx context.Context, n int) ([]sink.Row, error) {
 	const size = 200_000 // lines
 	span := time.Duration(l.cfg.Years) * 365 * 24 * time.Hour
 	var rows []sink.Row
 	for lines := 0; lines < size && l.written < n; l.next++ {
 		client := fmt.Sprintf("client-%05d", l.r.IntN(l.cfg.Clients))
-		issued := l.now.Add(-time.Duration(l.r.Int64N(int64(span))))
+		reached := time.Duration(float64(span) * float64(l.written-l.from) / float64(n-l.from))
+		issued := l.now.Add(-span + reached + time.Duration(l.r.Int64N(int64(48*time.Hour))) - 24*time.Hour)
+		if issued.After(l.now) {
+			issued = l.now
+		}
 		k := 1 + l.r.IntN(8)
 		items := make([]receipts.Line, k)
 		for i := range items {
