@@ -191,7 +191,6 @@ type analyticsLoader struct {
 	r       *rand.Rand
 	next    int // the next receipt
 	written int // lines so far
-	from    int // lines before the load under way
 }
 
 func newAnalyticsLoader(d pipeline.Descriptor, bd *benchDB, cfg AnalyticsConfig) (*analyticsLoader, error) {
@@ -231,7 +230,7 @@ var analyticsCategories = []string{"dairy", "bakery", "produce", "meat", "drinks
 // through the years in time order, as a pipeline's arrive, so a chunk
 // falls in one or two monthly partitions rather than in all of them.
 func (l *analyticsLoader) load(ctx context.Context, n int) error {
-	l.from = l.written
+	from := l.written
 	g, ctx := errgroup.WithContext(ctx)
 	chunks := make(chan []sink.Row)
 	g.Go(func() error {
@@ -245,7 +244,7 @@ func (l *analyticsLoader) load(ctx context.Context, n int) error {
 	g.Go(func() error {
 		defer close(chunks)
 		for l.written < n {
-			rows, err := l.chunk(ctx, n)
+			rows, err := l.chunk(ctx, from, n)
 			if err != nil {
 				return err
 			}
@@ -262,15 +261,16 @@ func (l *analyticsLoader) load(ctx context.Context, n int) error {
 
 // chunk makes the rows of the next receipts, up to 200 000 lines or n in
 // all: each receipt with one to eight lines, of a random client, issued
-// at the point of the years this load has reached, give or take a day;
-// the totals they changed; and the baseline's copy of the lines.
-func (l *analyticsLoader) chunk(ctx context.Context, n int) ([]sink.Row, error) {
+// at the point of the years the load from line from to n has reached,
+// give or take a day; the totals they changed; and the baseline's copy of
+// the lines.
+func (l *analyticsLoader) chunk(ctx context.Context, from, n int) ([]sink.Row, error) {
 	const size = 200_000 // lines
 	span := time.Duration(l.cfg.Years) * 365 * 24 * time.Hour
 	var rows []sink.Row
 	for lines := 0; lines < size && l.written < n; l.next++ {
 		client := fmt.Sprintf("client-%05d", l.r.IntN(l.cfg.Clients))
-		reached := time.Duration(float64(span) * float64(l.written-l.from) / float64(n-l.from))
+		reached := time.Duration(float64(span) * float64(l.written-from) / float64(n-from))
 		issued := l.now.Add(-span + reached + time.Duration(l.r.Int64N(int64(48*time.Hour))) - 24*time.Hour)
 		if issued.After(l.now) {
 			issued = l.now
@@ -286,8 +286,9 @@ func (l *analyticsLoader) chunk(ctx context.Context, n int) ([]sink.Row, error) 
 		if err != nil {
 			return nil, err
 		}
-		id := receipts.ID(client, fmt.Sprintf("R-%09d", l.next))
-		b, err := l.bd.codec.Encode(&receipts.Receipt{ID: id, Client: client, ReceiptID: fmt.Sprintf("R-%09d", l.next),
+		receiptID := fmt.Sprintf("R-%09d", l.next)
+		id := receipts.ID(client, receiptID)
+		b, err := l.bd.codec.Encode(&receipts.Receipt{ID: id, Client: client, ReceiptID: receiptID,
 			Type: analyticsTypes[l.r.IntN(len(analyticsTypes))], Value: string(value), ReceivedAt: issued,
 			LogisticsRegisteredAt: issued})
 		if err != nil {
