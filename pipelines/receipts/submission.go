@@ -15,8 +15,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/rationhq/ration/api"
 	"github.com/rationhq/ration/pipelines/receipts/receipttype"
 	"github.com/rationhq/ration/pipelines/receipts/xmlreceipt"
@@ -137,15 +135,21 @@ func mediaType(contentType string) (string, error) {
 	return mt, nil
 }
 
-// readJSON reads one JSON object, no deeper than MaxDepth, numbers as
-// json.Number (as the schema validator reads them).
+// readJSON reads one JSON object, no deeper than MaxDepth and followed by
+// nothing but white space, numbers as json.Number (as the schema
+// validator reads them).
 func readJSON(doc []byte) (map[string]any, error) {
 	if err := checkDepth(doc); err != nil {
 		return nil, err
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return nil, api.BadRequest("not JSON: %v", err)
+	}
+	if len(bytes.TrimSpace(doc[dec.InputOffset():])) > 0 {
+		return nil, api.BadRequest("not JSON: more after the receipt's object")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {

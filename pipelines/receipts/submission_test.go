@@ -81,7 +81,7 @@ func TestBadReceiptsAreRefused(t *testing.T) {
 		{"latin-1", "application/json; charset=latin1", retail, http.StatusUnsupportedMediaType, "UTF-8"},
 		{"too big", "application/json", retail[:len(retail)-2] + `,"x":"` + strings.Repeat("x", MaxBody) + `"}`, http.StatusRequestEntityTooLarge, "at most"},
 		{"malformed JSON", "application/json", `{"type": "retail",`, http.StatusBadRequest, "not JSON"},
-		{"trailing", "application/json", retail + "{}", http.StatusBadRequest, "after top-level value"},
+		{"trailing", "application/json", retail + "{}", http.StatusBadRequest, "more after"},
 		{"array", "application/json", `[1]`, http.StatusBadRequest, "object"},
 		{"deep JSON", "application/json", deepJSON, http.StatusBadRequest, "deeper"},
 		{"malformed XML", "application/xml", `<receipt type="retail" id="x">`, http.StatusBadRequest, "XML"},
