@@ -1,6 +1,9 @@
 package ration
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ItemEvent is one status change of one item in one stage (RP-5), as the
 // history endpoints show it.
@@ -22,7 +25,9 @@ type ItemEvent struct {
 
 // HistoryReader answers the history of an item.
 type HistoryReader interface {
-	// ItemHistory returns every status change of the item, oldest first
-	// (empty if it has none).
-	ItemHistory(ctx context.Context, pipeline, itemID string) ([]ItemEvent, error)
+	// ItemHistory returns every status change of the item since the day
+	// of since (the zero time: ever), oldest first (empty if it has none).
+	// A caller that knows when the item began says so, and the lookup
+	// reads the months since then rather than every month stored.
+	ItemHistory(ctx context.Context, pipeline, itemID string, since time.Time) ([]ItemEvent, error)
 }

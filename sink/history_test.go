@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -33,7 +34,7 @@ func TestItemHistory(t *testing.T) {
 	store(t, r.Conn(), db, codec, recs)
 
 	ctx := context.Background()
-	got, err := r.ItemHistory(ctx, "t", "alice")
+	got, err := r.ItemHistory(ctx, "t", "alice", g.at(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,10 @@ func TestItemHistory(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("history of t/alice:\n got %+v\nwant %+v", got, want)
 	}
-	none, err := r.ItemHistory(ctx, "t", "carol")
+	if later, err := r.ItemHistory(ctx, "t", "alice", g.at(3).Add(24*time.Hour)); err != nil || len(later) != 0 {
+		t.Fatalf("history of t/alice from the day after its events: %+v, %v; want none", later, err)
+	}
+	none, err := r.ItemHistory(ctx, "t", "carol", time.Time{})
 	if err != nil || none == nil || len(none) != 0 {
 		t.Fatalf("history of an item without events: %#v, %v; want an empty list", none, err)
 	}

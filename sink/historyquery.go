@@ -11,15 +11,19 @@ import (
 var _ ration.HistoryReader = (*Reader)(nil)
 
 // ItemHistory implements ration.HistoryReader. Grouping by event_id
-// collapses a replayed event that ClickHouse has not merged away yet.
-func (r *Reader) ItemHistory(ctx context.Context, pipeline, itemID string) ([]ration.ItemEvent, error) {
+// collapses a replayed event that ClickHouse has not merged away yet; the
+// condition on day leaves out the months before since.
+func (r *Reader) ItemHistory(ctx context.Context, pipeline, itemID string, since time.Time) ([]ration.ItemEvent, error) {
 	query := `SELECT any(stage), toString(any(status)), any(attempt), any(retry_count), any(worker),
     any(source_topic), any(source_partition), any(source_offset), any(error_class), any(error), any(time_ms)
 FROM ` + r.qdb + `.events
-WHERE pipeline = ? AND item_id = ?
+WHERE pipeline = ? AND item_id = ? AND day >= toDate(?)
 GROUP BY event_id
 ORDER BY any(time_ms), any(source_offset), event_id`
-	rows, err := r.conn.Query(ctx, query, pipeline, itemID)
+	if since.Before(time.Unix(0, 0)) {
+		since = time.Unix(0, 0) // the first day a Date holds
+	}
+	rows, err := r.conn.Query(ctx, query, pipeline, itemID, since.UTC().Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}

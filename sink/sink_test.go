@@ -124,7 +124,7 @@ func TestSinkEndToEnd(t *testing.T) {
 			t.Errorf("thing b: %s %d %q %d %v", id, n, note, ms, day)
 		}
 
-		hist, err := r.ItemHistory(ctx, testPipeline, "a")
+		hist, err := r.ItemHistory(ctx, testPipeline, "a", time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +425,7 @@ func takeSnapshot(t testing.TB, r *Reader, items []ration.ItemKey) snapshot {
 	ctx := context.Background()
 	s := snapshot{History: make(map[string][]ration.ItemEvent), Final: make(map[string]uint64)}
 	for _, it := range items {
-		h, err := r.ItemHistory(ctx, it.Pipeline, it.ItemID)
+		h, err := r.ItemHistory(ctx, it.Pipeline, it.ItemID, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

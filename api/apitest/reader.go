@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rationhq/ration"
 )
@@ -61,13 +62,19 @@ func (m *Reader) Fail(err error) {
 }
 
 // ItemHistory implements ration.HistoryReader: the events put, in order.
-func (m *Reader) ItemHistory(_ context.Context, pipeline, itemID string) ([]ration.ItemEvent, error) {
+func (m *Reader) ItemHistory(_ context.Context, pipeline, itemID string, since time.Time) ([]ration.ItemEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
 		return nil, m.err
 	}
-	return append([]ration.ItemEvent(nil), m.events[pipeline+"/"+itemID]...), nil
+	var out []ration.ItemEvent
+	for _, e := range m.events[pipeline+"/"+itemID] {
+		if !e.Time.Before(since.Truncate(24 * time.Hour)) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // Put adds or replaces users.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,8 @@ func (s *stack) awaitReceipts(t *testing.T, ids []string, what string, want rati
 // numbers; each service registered each once; a receipt's document comes
 // back as it was sent and a page lists them all. With the tax office
 // down they park at the tax stage, and a reprocessing run, once it is
-// back, brings them home, each still registered once.
+// back, brings them home, each still registered once, and a parked
+// receipt's history shows the way it came.
 func TestReceiptsEndToEnd(t *testing.T) {
 	s := startStackWith(t, t.TempDir(), func(cfg *Config) {
 		cfg.Tuning.RetryDelays = []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}
@@ -188,4 +190,21 @@ func TestReceiptsEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %+v, want %d registrations", svc, st, len(ids)+len(parked))
 		}
 	}
+	// A parked receipt's history tells it all, in order: the tax office's
+	// errors until it parked, the run that sent it back (the tax stage's
+	// REPROCESS, the reprocessor's SUCCESS), then the tax stage's success
+	// and the last stage's PROCESSED.
+	await(t, 30*time.Second, "a parked receipt's history", func() (bool, string) {
+		r, err := s.api.Receipt(ctx, parked[0])
+		if err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, e := range r.History {
+			seen = append(seen, e.Stage+"/"+e.Status)
+		}
+		seen = slices.Compact(seen) // the retries: as many as the delays took
+		want := []string{"tax/ERROR", "tax/REPROCESS", "reprocess/SUCCESS", "tax/SUCCESS", "logistics/PROCESSED"}
+		return slices.Equal(seen, want), fmt.Sprintf("%v, want %v", seen, want)
+	})
 }

@@ -164,7 +164,7 @@ func (rs *routes) userHistory(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return api.Unavailable("read store unavailable; retry later", err)
 	}
-	events, err := rs.b.History.ItemHistory(ctx, Name, id)
+	events, err := rs.b.History.ItemHistory(ctx, Name, id, time.Time{})
 	if err != nil {
 		return api.Unavailable("read store unavailable; retry later", err)
 	}

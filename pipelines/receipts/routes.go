@@ -168,6 +168,11 @@ func notFound(id string) error {
 	return api.Errorf(http.StatusNotFound, "no receipt %q", api.Clip(id, 140))
 }
 
+// historySlack is how long before a receipt's received time (the API's
+// clock) its history is looked for (stamped by the workers' clocks): any
+// skew between them, with room to spare.
+const historySlack = 24 * time.Hour
+
 // get answers a receipt's status and history; one received so lately that
 // ClickHouse does not have it yet is RECEIVED.
 func (rs *routes) get(w http.ResponseWriter, r *http.Request) error {
@@ -196,7 +201,11 @@ func (rs *routes) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.History = []ration.ItemEvent{}
 	if rs.b.History != nil {
-		h, err := rs.b.History.ItemHistory(r.Context(), Name, id)
+		var since time.Time
+		if v.ReceivedAt != nil {
+			since = v.ReceivedAt.Add(-historySlack)
+		}
+		h, err := rs.b.History.ItemHistory(r.Context(), Name, id, since)
 		if err != nil {
 			return api.Unavailable("the receipt's history cannot be read now (ClickHouse)", err)
 		}
