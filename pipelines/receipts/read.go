@@ -22,11 +22,12 @@ type View = ration.Receipt
 var ErrNotFound = ration.ErrNotFound
 
 // Reader answers the receipts' read API from the read model
-// (migrations/0001): a lookup reads one receipt's rows, a page the rows of
-// the receipts it returns and of those it skips in the period.
+// (migrations/0001, 0004, 0005): a lookup reads one receipt's rows, a page
+// the rows of the receipts it returns and of those it skips in the period.
 type Reader struct {
-	conn driver.Conn
-	qdb  string
+	conn   driver.Conn
+	qdb    string
+	lookup string // the table a lookup by id reads, with its database
 }
 
 // NewReader reads database db through conn (sink.Open, which has applied
@@ -36,7 +37,7 @@ func NewReader(conn driver.Conn, db string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{conn: conn, qdb: qdb}, nil
+	return &Reader{conn: conn, qdb: qdb, lookup: qdb + "." + byIDTable.Name}, nil
 }
 
 // latest picks a receipt's latest row: ReplacingMergeTree keeps it on
@@ -47,7 +48,7 @@ const latest = `argMax(type, version), toString(argMax(status, version)), argMax
 
 // Receipt returns the receipt id of client.
 func (r *Reader) Receipt(ctx context.Context, client, id string) (View, error) {
-	views, err := r.views(ctx, `SELECT id, `+latest+` FROM `+r.qdb+`.receipts
+	views, err := r.views(ctx, `SELECT id, `+latest+` FROM `+r.lookup+`
 WHERE client = ? AND id = ? GROUP BY id`, client, id)
 	if err != nil {
 		return View{}, err
@@ -65,9 +66,17 @@ func (r *Reader) Document(ctx context.Context, client, id string) (contentType s
 	if err != nil {
 		return "", nil, err
 	}
+	// The status's received time is that of the receipt's latest record
+	// under its digest, and each record's document is stored with its
+	// time: asking for that time reads its month's partition, not every
+	// month's.
+	var at uint64
+	if v.ReceivedAt != nil {
+		at = uint64(v.ReceivedAt.UnixMilli())
+	}
 	var body string
 	err = r.conn.QueryRow(ctx, `SELECT content_type, document FROM `+r.qdb+`.receipt_documents
-WHERE client = ? AND id = ? AND digest = ? LIMIT 1`, client, id, v.Digest).Scan(&contentType, &body)
+WHERE client = ? AND id = ? AND digest = ? AND received_ms = ? LIMIT 1`, client, id, v.Digest, at).Scan(&contentType, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, fmt.Errorf("document of %q: %w", id, ErrNotFound)
 	}

@@ -219,55 +219,100 @@ func TestRepeatsAnswerConcurrentLookups(t *testing.T) {
 	}
 }
 
-// TestByReceivedBackfilled: receipts stored before receipts_by_received
-// existed (migration 0004) are on an admin's pages once it is applied.
-func TestByReceivedBackfilled(t *testing.T) {
-	ctx := context.Background()
+// migrationsBefore is the pipeline's migrations older than file name
+// first (NNNN_name.sql), as a database made before first shipped has them.
+func migrationsBefore(t testing.TB, first string) fs.FS {
+	t.Helper()
 	all, err := migrationFS()
 	if err != nil {
 		t.Fatal(err)
 	}
+	names, err := fs.Glob(all, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := fstest.MapFS{}
-	for _, name := range []string{"0001_read_model.sql", "0002_documents.sql", "0003_analytics.sql"} {
+	for _, name := range names {
+		if name >= first {
+			continue
+		}
 		b, err := fs.ReadFile(all, name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		before[name] = &fstest.MapFile{Data: b}
 	}
-	db := fmt.Sprintf("t_receipts_backfill_%d", time.Now().UnixNano())
-	old := openWith(t, db, before)
+	return before
+}
+
+// TestBackfilled: receipts stored before a read-model table existed are
+// in it once its migration is applied: on an admin's pages
+// (receipts_by_received, 0004) and found by id (receipts_by_id, 0005).
+func TestBackfilled(t *testing.T) {
 	codec := kafkatest.Codec(t, kafkatest.Setup{Records: []schemas.Record{new(ReceiptStatus)}})
 	at := time.Now().Add(-time.Hour).UnixMilli()
-	var rows []sink.Row
-	var want []string
+	var statuses []ReceiptStatus
 	for i := range 30 {
-		s := ReceiptStatus{ID: ID("shop", fmt.Sprintf("R-%02d", i)), Client: "shop", ReceiptID: fmt.Sprintf("R-%02d", i), Type: "retail",
-			Status: string(StatusReceived), ReceivedAt: at + int64(i), Version: 1}
-		rs := statusRowsOf(t, codec, s)
-		for _, r := range rs {
-			if r.Table != byReceivedTable { // not there yet
-				rows = append(rows, r)
+		statuses = append(statuses, ReceiptStatus{ID: ID("shop", fmt.Sprintf("R-%02d", i)), Client: "shop",
+			ReceiptID: fmt.Sprintf("R-%02d", i), Type: "retail", Digest: fmt.Sprintf("d%02d", i),
+			Status: string(StatusAccepted), TaxRegistration: fmt.Sprintf("T-%02d", i), ReceivedAt: at + int64(i), Version: 3})
+	}
+	// storeBefore stores statuses in a database made before migration
+	// first, in the tables that were there then (not those of later), and
+	// returns a reader of it with every migration applied.
+	storeBefore := func(t *testing.T, first string, later ...*sink.Table) *Reader {
+		ctx := context.Background()
+		db := fmt.Sprintf("t_receipts_backfill_%d", time.Now().UnixNano())
+		old := openWith(t, db, migrationsBefore(t, first))
+		var rows []sink.Row
+		for _, s := range statuses {
+			for _, r := range statusRowsOf(t, codec, s) {
+				if !slices.Contains(later, r.Table) {
+					rows = append(rows, r)
+				}
 			}
 		}
-		want = append(want, s.ID)
+		if err := sink.Insert(ctx, old, db, rows); err != nil {
+			t.Fatal(err)
+		}
+		all, err := migrationFS()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reader, err := NewReader(openWith(t, db, all), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reader
 	}
-	if err := sink.Insert(ctx, old, db, rows); err != nil {
-		t.Fatal(err)
-	}
-	reader, err := NewReader(openWith(t, db, all), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, err := reader.List(ctx, Filter{From: time.Now().Add(-2 * time.Hour), To: time.Now(), Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, v := range page.Receipts {
-		got = append(got, v.ID)
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("an admin's page after the backfill: %v, want %v", got, want)
-	}
+	t.Run("receipts_by_received", func(t *testing.T) {
+		reader := storeBefore(t, "0004", byReceivedTable, byIDTable)
+		page, err := reader.List(context.Background(), Filter{From: time.Now().Add(-2 * time.Hour), To: time.Now(), Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []string
+		for _, v := range page.Receipts {
+			got = append(got, v.ID)
+		}
+		for _, s := range statuses {
+			want = append(want, s.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("an admin's page after the backfill: %v, want %v", got, want)
+		}
+	})
+	t.Run("receipts_by_id", func(t *testing.T) {
+		reader := storeBefore(t, "0005", byIDTable)
+		for _, s := range statuses {
+			v, err := reader.Receipt(context.Background(), s.Client, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Status != StatusAccepted || v.Digest != s.Digest || v.TaxRegistration != s.TaxRegistration ||
+				v.ReceivedAt.UnixMilli() != s.ReceivedAt {
+				t.Fatalf("receipt %s after the backfill: %+v, want %+v", s.ID, v, s)
+			}
+		}
+	})
 }

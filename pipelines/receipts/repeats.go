@@ -108,8 +108,8 @@ func (rd *Reader) digests(ctx context.Context, keys []receiptKey) (map[receiptKe
 		}
 		ids = append(ids, k.id)
 	}
-	q := fmt.Sprintf(`SELECT client, id, argMax(digest, version), toString(argMax(status, version)) FROM %s.receipts
-WHERE client IN (%s) AND id IN (%s) GROUP BY client, id`, rd.qdb, placeholders(len(clients)), placeholders(len(ids)))
+	q := fmt.Sprintf(`SELECT client, id, argMax(digest, version), toString(argMax(status, version)) FROM %s
+WHERE client IN (%s) AND id IN (%s) GROUP BY client, id`, rd.lookup, placeholders(len(clients)), placeholders(len(ids)))
 	args := make([]any, 0, len(clients)+len(ids))
 	for _, c := range clients {
 		args = append(args, c)

@@ -18,7 +18,7 @@ var statusColumns = []string{
 }
 
 var (
-	receiptsTable   = &sink.Table{Name: "receipts", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...), Lookup: true}
+	byIDTable       = &sink.Table{Name: "receipts_by_id", Columns: append([]string{"client", "id", "version", "status", "received_ms"}, statusColumns...), Lookup: true}
 	byTimeTable     = &sink.Table{Name: "receipts_by_time", Columns: append([]string{"client", "received_ms", "id", "version", "status"}, statusColumns...)}
 	byStatusTable   = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
 	byReceivedTable = &sink.Table{Name: "receipts_by_received", Columns: byTimeTable.Columns} // the same rows, ordered by time
@@ -98,8 +98,8 @@ func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 
 // statusRows file a receipt's new status in receipts_by_time and
 // receipts_by_received, under its status in receipts_by_status (marking it
-// gone from the status it left) and in receipts, the lookup table: the
-// sink inserts it last, so a status a lookup shows is on the pages
+// gone from the status it left) and in receipts_by_id, the lookup table:
+// the sink inserts it last, so a status a lookup shows is on the pages
 // already.
 func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	var s ReceiptStatus
@@ -119,7 +119,7 @@ func statusRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 		rows = append(rows, sink.Row{Table: byStatusTable, Values: append([]any{s.Client, s.PrevStatus, at, s.ID, v, uint8(1)},
 			"", "", "", "", "", uint64(0), "", uint64(0), "", "")})
 	}
-	return append(rows, sink.Row{Table: receiptsTable, Values: append([]any{s.Client, s.ID, v, s.Status, at}, rest...)}), nil
+	return append(rows, sink.Row{Table: byIDTable, Values: append([]any{s.Client, s.ID, v, s.Status, at}, rest...)}), nil
 }
 
 // parkedStage is the stage a receipt waits at while PARKED.

@@ -1,0 +1,117 @@
+package receipts
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/rationhq/ration/internal/kafkatest"
+	"github.com/rationhq/ration/schemas"
+	"github.com/rationhq/ration/sink"
+)
+
+// BenchmarkLookup times a receipt's lookup by id (GET /v1/receipts/{id})
+// and a POST's repeat check of a batch of 100 new receipts, with N
+// receipts of 1 000 clients stored over 20 years: in receipts_by_id (one
+// partition; what the reader asks) and, as the baseline in the same run,
+// in receipts, partitioned by month, which lookups read before migration
+// 0005. Each table's active parts are reported as parts.
+//
+//	go test -run '^$' -bench Lookup -benchtime 200x ./pipelines/receipts
+func BenchmarkLookup(b *testing.B) {
+	const clients, years, batch = 1000, 20, 100
+	for _, n := range []int{100_000, 1_000_000} {
+		conn, db := openDB(b)
+		codec := kafkatest.Codec(b, kafkatest.Setup{Records: []schemas.Record{new(ReceiptStatus)}})
+		monthly := &sink.Table{Name: "receipts", Columns: byIDTable.Columns}
+		ctx := context.Background()
+		span := years * 365 * 24 * time.Hour
+		start := time.Now().Add(-span)
+		rows := make([]sink.Row, 0, 200_000)
+		for i := range n { // in time order, as a pipeline stores them
+			client, rid := "c"+strconv.Itoa(i%clients), "R-"+strconv.Itoa(i)
+			s := ReceiptStatus{ID: ID(client, rid), Client: client, ReceiptID: rid, Type: "retail", Status: string(StatusAccepted),
+				ReceivedAt: start.Add(time.Duration(i) * (span / time.Duration(n))).UnixMilli(), Version: 1}
+			for _, r := range statusRowsOf(b, codec, s) {
+				if r.Table == byIDTable {
+					rows = append(rows, r, sink.Row{Table: monthly, Values: r.Values})
+				}
+			}
+			if len(rows) == cap(rows) || i == n-1 {
+				if err := sink.Insert(ctx, conn, db, rows); err != nil {
+					b.Fatal(err)
+				}
+				rows = rows[:0]
+			}
+		}
+		awaitMerges(b, conn, db)
+		reader, err := NewReader(conn, db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		baseline := *reader
+		baseline.lookup = reader.qdb + "." + monthly.Name
+		r := rand.New(rand.NewPCG(uint64(n), 5))
+		for _, way := range []struct {
+			name   string
+			reader *Reader
+			table  string
+		}{{"by_id", reader, byIDTable.Name}, {"monthly", &baseline, monthly.Name}} {
+			parts := activeParts(b, conn, db, way.table)
+			b.Run(fmt.Sprintf("receipts=%d/lookup/%s", n, way.name), func(b *testing.B) {
+				for b.Loop() {
+					i := r.IntN(n)
+					client := "c" + strconv.Itoa(i%clients)
+					if v, err := way.reader.Receipt(ctx, client, ID(client, "R-"+strconv.Itoa(i))); err != nil || v.Status != StatusAccepted {
+						b.Fatal(v, err)
+					}
+				}
+				b.ReportMetric(float64(parts), "parts")
+			})
+			b.Run(fmt.Sprintf("receipts=%d/repeats/%s", n, way.name), func(b *testing.B) {
+				keys := make([]receiptKey, batch)
+				for b.Loop() {
+					for k := range keys {
+						client := "c" + strconv.Itoa(r.IntN(clients))
+						keys[k] = receiptKey{client, ID(client, "new-"+strconv.Itoa(r.IntN(1<<30)))}
+					}
+					if found, err := way.reader.digests(ctx, keys); err != nil || len(found) != 0 {
+						b.Fatal(found, err)
+					}
+				}
+				b.ReportMetric(float64(parts), "parts")
+			})
+		}
+	}
+}
+
+// awaitMerges returns once ClickHouse runs no merge in db, so a benchmark
+// reads the parts a table settles into.
+func awaitMerges(b *testing.B, conn driver.Conn, db string) {
+	b.Helper()
+	for {
+		var merging uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.merges WHERE database = ?", db).Scan(&merging); err != nil {
+			b.Fatal(err)
+		}
+		if merging == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func activeParts(b *testing.B, conn driver.Conn, db, table string) uint64 {
+	b.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND active",
+		db, table).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
