@@ -222,7 +222,11 @@ func (b *batchState) get(bucket int32, key string) ([]byte, bool) {
 }
 
 // set records a change and returns what the batch held for key before
-// (had: whether it held anything), for an undo.
+// (had: whether it held anything), for an undo. Deleting a key that only
+// the batch made is no change at all: the batch forgets the key, so its
+// changelog gets no tombstone for it and First does not step over it (a
+// handler that marks keys in Process and clears them in EndBatch, as the
+// views do, would otherwise make each batch's First scans quadratic).
 func (b *batchState) set(bucket int32, key string, val []byte, del bool) (prev change, had bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -232,6 +236,11 @@ func (b *batchState) set(bucket int32, key string, val []byte, del bool) (prev c
 		b.changes[bucket] = t
 	}
 	b.changed(bucket, key)
+	if del {
+		if _, committed := b.store.Get(bucket, key); !committed {
+			return t.Delete(change{key: key})
+		}
+	}
 	return t.ReplaceOrInsert(change{key: key, val: val, del: del})
 }
 

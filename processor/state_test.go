@@ -78,6 +78,46 @@ func TestFirstMergesBatchAndStore(t *testing.T) {
 	}
 }
 
+// TestDeletingANewKeyLeavesNoChange: a key the batch made and deleted
+// again is no change (no tombstone for the changelog, nothing for First
+// to step over), while deleting a committed key is one, and a try that
+// did either rolls back to what the batch held.
+func TestDeletingANewKeyLeavesNoChange(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	store.Set(0, "s/a", []byte("committed"))
+	b := newBatchState(store)
+	st := b.bucket(0, handlerPrefix)
+	for i := range 3 {
+		st.Put(fmt.Sprintf("d/%d", i), nil)
+	}
+	for i := range 3 {
+		st.Delete(fmt.Sprintf("d/%d", i))
+	}
+	st.Delete("a")
+	var changes []string
+	b.each(func(_ int32, c change) { changes = append(changes, fmt.Sprintf("%s del=%v", c.key, c.del)) })
+	if len(changes) != 1 || changes[0] != "s/a del=true" {
+		t.Fatalf("the batch's changes: %q, want only the deletion of s/a", changes)
+	}
+	if k, _, ok := st.First("d/"); ok {
+		t.Fatalf("First after the new keys were deleted: %q", k)
+	}
+
+	st.Put("n", []byte("new"))
+	try := b.newTrial(0, handlerPrefix)
+	try.Delete("n")
+	try.Put("a", []byte("again"))
+	try.Delete("a")
+	try.rollback()
+	for key, want := range map[string]string{"n": "new", "a": ""} {
+		v, ok := st.Get(key)
+		if (want == "") == ok || string(v) != want {
+			t.Errorf("after rollback %s = %q (%v), want %q", key, v, ok, want)
+		}
+	}
+}
+
 // TestRollbackUndoesATry: a failed try's changes leave the batch as it was
 // before the try, whatever the batch had changed before it.
 func TestRollbackUndoesATry(t *testing.T) {
