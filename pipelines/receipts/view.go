@@ -15,11 +15,16 @@ import (
 
 // statusView is the status view's handler: it folds every record of a
 // receipt's path and the pipeline's status events into the receipt's
-// ReceiptStatus, and writes it to ration.receipts.statuses whenever what
-// it shows changes. It forgets a receipt keepEnded after the receipt
-// ended (ACCEPTED, REJECTED, FAILED), so its state holds the receipts on
-// their way and those just ended, not every receipt ever; nothing comes
-// for a receipt after it ended but a repeat, which changes nothing.
+// ReceiptStatus, and writes it to ration.receipts.statuses at the end of
+// each batch in which what it shows changed: its latest, with the status
+// it last wrote as the previous one. At a few receipts a second that is
+// every change; under load, when a receipt passes several statuses within
+// one batch, it is one record (and one set of rows for the sink) instead
+// of several, and receipts_by_status still unfiles each status written.
+// It forgets a receipt keepEnded after the receipt ended (ACCEPTED,
+// REJECTED, FAILED), so its state holds the receipts on their way and
+// those just ended, not every receipt ever; nothing comes for a receipt
+// after it ended but a repeat, which changes nothing.
 type statusView struct {
 	codec     *schemas.Codec
 	events    string // the pipeline's events topic
@@ -32,11 +37,14 @@ var (
 	_ processor.BatchEnder = (*statusView)(nil)
 )
 
-// Keys of the view's state: a receipt's status, and an index of ended
-// receipts by when they may be forgotten.
+// Keys of the view's state: a receipt's status, an index of ended
+// receipts by when they may be forgotten, and the receipts whose status
+// the batch changed, each with the status it last wrote (kept only
+// within a batch).
 const (
-	statusPrefix = "s/"
-	expiryPrefix = "x/"
+	statusPrefix  = "s/"
+	expiryPrefix  = "x/"
+	changedPrefix = "c/"
 )
 
 func expiryKey(at int64, id string) string { return fmt.Sprintf("%s%013d/%s", expiryPrefix, at, id) }
@@ -87,21 +95,39 @@ func (v *statusView) Process(_ context.Context, rec *kgo.Record, st processor.St
 	if ended(Status(s.Status)) && !ended(Status(before.Status)) {
 		st.Put(expiryKey(v.now().Add(v.keepEnded).UnixMilli(), s.ID), nil)
 	}
-	s.Version++
-	s.PrevStatus = before.Status
-	if err := v.put(st, s.ID, &s); err != nil {
-		return nil, err
+	if _, ok := st.Get(changedPrefix + s.ID); !ok {
+		st.Put(changedPrefix+s.ID, []byte(before.Status)) // as of the batch's start: the status last written
 	}
-	out, err := v.codec.Encode(&s)
-	if err != nil {
-		return nil, fmt.Errorf("encode status of %s: %w", s.ID, err)
-	}
-	return []*kgo.Record{{Topic: TopicStatuses, Key: []byte(s.ID), Value: out}}, nil
+	return nil, v.put(st, s.ID, &s)
 }
 
-// EndBatch implements processor.BatchEnder: it forgets the receipts that
-// ended keepEnded ago (unless they moved on since).
+// EndBatch implements processor.BatchEnder: it writes the status of each
+// receipt the batch changed, and forgets the receipts that ended
+// keepEnded ago (unless they moved on since).
 func (v *statusView) EndBatch(_ context.Context, _ int32, st processor.State) ([]*kgo.Record, error) {
+	var out []*kgo.Record
+	for {
+		k, prev, ok := st.First(changedPrefix)
+		if !ok {
+			break
+		}
+		st.Delete(k)
+		id := strings.TrimPrefix(k, changedPrefix)
+		s, err := v.get(st, id)
+		if err != nil {
+			return nil, err
+		}
+		s.Version++
+		s.PrevStatus = string(prev)
+		if err := v.put(st, id, &s); err != nil {
+			return nil, err
+		}
+		b, err := v.codec.Encode(&s)
+		if err != nil {
+			return nil, fmt.Errorf("encode status of %s: %w", id, err)
+		}
+		out = append(out, &kgo.Record{Topic: TopicStatuses, Key: []byte(id), Value: b})
+	}
 	now := v.now().UnixMilli()
 	for range maxForgetPerBatch {
 		k, _, ok := st.First(expiryPrefix)
@@ -126,7 +152,7 @@ func (v *statusView) EndBatch(_ context.Context, _ int32, st processor.State) ([
 			st.Delete(statusPrefix + id)
 		}
 	}
-	return nil, nil
+	return out, nil
 }
 
 // shown is what readers of a status see: all but how it is folded.
