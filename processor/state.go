@@ -35,6 +35,23 @@ type State interface {
 	First(prefix string) (key string, value []byte, ok bool)
 }
 
+// Drain deletes every key of st under prefix, smallest first, calling fn
+// with each (its prefix cut off) and its value: marks that live for a
+// batch, such as the keys a view changed, which it writes out at the end
+// of the batch. It stops at fn's first error.
+func Drain(st State, prefix string, fn func(key string, value []byte) error) error {
+	for {
+		k, v, ok := st.First(prefix)
+		if !ok {
+			return nil
+		}
+		st.Delete(k)
+		if err := fn(strings.TrimPrefix(k, prefix), v); err != nil {
+			return err
+		}
+	}
+}
+
 // Store keeps the committed state of the buckets a worker owns. It is
 // in memory by default (NewMemoryStore); see docs/DESIGN.md for the size
 // at which a disk-backed one would be needed. Keys are the runtime's:

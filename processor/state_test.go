@@ -118,6 +118,40 @@ func TestDeletingANewKeyLeavesNoChange(t *testing.T) {
 	}
 }
 
+// TestDrain: Drain hands over the keys under a prefix in order, deleting
+// each, leaves other keys alone, and stops at the first error.
+func TestDrain(t *testing.T) {
+	store := NewMemoryStore()
+	store.Init(0)
+	store.Set(0, "s/m/b", []byte("2"))
+	store.Set(0, "s/n", []byte("other"))
+	st := newBatchState(store).bucket(0, handlerPrefix)
+	st.Put("m/a", []byte("1"))
+	st.Put("m/c", []byte("3"))
+	var got []string
+	if err := Drain(st, "m/", func(k string, v []byte) error { got = append(got, k+"="+string(v)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a=1", "b=2", "c=3"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("drained %v, want %v", got, want)
+	}
+	if k, _, ok := st.First("m/"); ok {
+		t.Fatalf("%q left under the prefix", k)
+	}
+	if _, ok := st.Get("n"); !ok {
+		t.Fatal("a key under another prefix was drained")
+	}
+	st.Put("m/x", nil)
+	st.Put("m/y", nil)
+	stop := fmt.Errorf("stop")
+	if err := Drain(st, "m/", func(string, []byte) error { return stop }); err != stop {
+		t.Fatalf("Drain returned %v, want the handler's error", err)
+	}
+	if k, _, _ := st.First("m/"); k != "m/y" {
+		t.Fatalf("after an error at the first key, First is %q, want m/y", k)
+	}
+}
+
 // TestRollbackUndoesATry: a failed try's changes leave the batch as it was
 // before the try, whatever the batch had changed before it.
 func TestRollbackUndoesATry(t *testing.T) {

@@ -103,25 +103,24 @@ func (v *totalsView) Process(_ context.Context, rec *kgo.Record, st processor.St
 // changed, with a new version.
 func (v *totalsView) EndBatch(_ context.Context, _ int32, st processor.State) ([]*kgo.Record, error) {
 	var out []*kgo.Record
-	for {
-		k, _, ok := st.First(dirtyPrefix)
-		if !ok {
-			return out, nil
-		}
-		st.Delete(k)
-		key := strings.TrimPrefix(k, dirtyPrefix)
+	err := processor.Drain(st, dirtyPrefix, func(key string, _ []byte) error {
 		t, err := v.get(st, key)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		t.Version++
 		b, err := v.codec.Encode(&t)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		st.Put(totalPrefix+key, b)
 		out = append(out, &kgo.Record{Topic: TopicTotals, Key: []byte(strconv.Itoa(int(t.Bucket)) + "/" + key), Value: b})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // add adds d's counts to the total of d's kind and dimensions in bucket

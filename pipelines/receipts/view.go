@@ -106,27 +106,25 @@ func (v *statusView) Process(_ context.Context, rec *kgo.Record, st processor.St
 // keepEnded ago (unless they moved on since).
 func (v *statusView) EndBatch(_ context.Context, _ int32, st processor.State) ([]*kgo.Record, error) {
 	var out []*kgo.Record
-	for {
-		k, prev, ok := st.First(changedPrefix)
-		if !ok {
-			break
-		}
-		st.Delete(k)
-		id := strings.TrimPrefix(k, changedPrefix)
+	err := processor.Drain(st, changedPrefix, func(id string, prev []byte) error {
 		s, err := v.get(st, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Version++
 		s.PrevStatus = string(prev)
 		if err := v.put(st, id, &s); err != nil {
-			return nil, err
+			return err
 		}
 		b, err := v.codec.Encode(&s)
 		if err != nil {
-			return nil, fmt.Errorf("encode status of %s: %w", id, err)
+			return fmt.Errorf("encode status of %s: %w", id, err)
 		}
 		out = append(out, &kgo.Record{Topic: TopicStatuses, Key: []byte(id), Value: b})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	now := v.now().UnixMilli()
 	for range maxForgetPerBatch {
