@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -125,6 +126,17 @@ func EventsMapping(topic string) Mapping {
 			uint64(e.Time.UnixMilli()), e.Time.UTC(),
 		}}}, nil
 	}}
+}
+
+// ItemEvent is event e as an item's history reads it back from the
+// events table (ItemHistory): counts clamped as stored, the time to the
+// millisecond in UTC. A reader that answers a history from the events
+// topic itself makes each event with it, so both answers are the same.
+func ItemEvent(e schemas.Event) ration.ItemEvent {
+	return ration.ItemEvent{ItemID: e.ItemID, Pipeline: e.Pipeline, Stage: e.Stage, Status: string(e.Status),
+		Attempt: int(ClampU16(e.Attempt)), RetryCount: int(ClampU16(e.RetryCount)), Worker: e.Worker,
+		SourceTopic: e.SourceTopic, SourcePartition: e.SourcePartition, SourceOffset: e.SourceOffset,
+		ErrorClass: e.ErrorClass, Error: e.Error, Time: ration.Timestamp{Time: time.UnixMilli(e.Time.UnixMilli()).UTC()}}
 }
 
 // AuditMapping stores the audit log.

@@ -39,6 +39,7 @@ type routes struct {
 	b       api.Backends
 	types   *receipttype.Registry
 	recent  *recent
+	live    *live
 	reader  *Reader  // nil without ClickHouse
 	repeats *repeats // nil without ClickHouse
 	log     *slog.Logger
@@ -46,11 +47,13 @@ type routes struct {
 }
 
 // Routes returns the receipts pipeline's HTTP routes over b. They follow
-// the types topic and the receipts received lately: b.Tasks runs the
-// followers (without Tasks the routes know no type and no recent receipt,
-// which only listing the routes can do with).
+// the types topic, the receipts received lately, and the statuses and
+// events of those on their way: b.Tasks runs the followers (without Tasks
+// the routes know no type and no recent receipt, which only listing the
+// routes can do with).
 func Routes(b api.Backends) ([]api.Route, error) {
-	rs := &routes{b: b, types: receipttype.NewRegistry(), recent: newRecent(recentWindow), log: b.Log, now: time.Now}
+	rs := &routes{b: b, types: receipttype.NewRegistry(), recent: newRecent(recentWindow), live: newLive(liveWindow),
+		log: b.Log, now: time.Now}
 	if rs.log == nil {
 		rs.log = slog.New(slog.DiscardHandler)
 	}
@@ -68,6 +71,9 @@ func Routes(b api.Backends) ([]api.Route, error) {
 		b.Tasks.Go(types.Run, types.Ready())
 		recent := rs.recent.follower(b.Codec, rs.log, b.KafkaOpts...)
 		b.Tasks.Go(recent.Run, recent.Ready())
+		for _, f := range rs.live.followers(b.Codec, rs.log, b.KafkaOpts...) {
+			b.Tasks.Go(f.Run, f.Ready())
+		}
 	}
 	return []api.Route{
 		{Method: http.MethodPost, Path: "/v1/receipts", Scope: schemas.ScopeWrite, Handle: rs.submit},
@@ -173,13 +179,18 @@ func notFound(id string) error {
 // skew between them, with room to spare.
 const historySlack = 24 * time.Hour
 
-// get answers a receipt's status and history; one received so lately that
-// ClickHouse does not have it yet is RECEIVED.
+// get answers a receipt's status and history: one on its way from what
+// Kafka says (live), any other from ClickHouse; one received so lately
+// that neither has it yet is RECEIVED.
 func (rs *routes) get(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	client, ok := owner(api.Caller(r), id)
 	if !ok {
 		return notFound(id)
+	}
+	if v, ok := rs.live.view(id); ok {
+		api.WriteJSON(w, http.StatusOK, v)
+		return nil
 	}
 	var v View
 	var err error = ErrNotFound
