@@ -29,6 +29,12 @@ type AnalyticsConfig struct {
 	Years int
 	// Clients the receipts belong to. Default 10 000.
 	Clients int
+	// LinesPerClient, when set, makes the clients grow with the lines
+	// instead: the receipts of each load go to clients of their own, one
+	// per LinesPerClient lines, so that a client's 30 days hold as much at
+	// N as at N/10 and the time of the question grows with history alone.
+	// Clients is then left alone.
+	LinesPerClient int
 	// Samples of each question (the baseline takes a fifth, at least 3).
 	// Default 50.
 	Samples int
@@ -269,7 +275,8 @@ func (l *analyticsLoader) chunk(ctx context.Context, from, n int) ([]sink.Row, e
 	span := time.Duration(l.cfg.Years) * 365 * 24 * time.Hour
 	var rows []sink.Row
 	for lines := 0; lines < size && l.written < n; l.next++ {
-		client := fmt.Sprintf("client-%05d", l.r.IntN(l.cfg.Clients))
+		lo, hi := l.clients(from, n)
+		client := clientName(lo + l.r.IntN(hi-lo))
 		reached := time.Duration(float64(span) * float64(l.written-from) / float64(n-from))
 		issued := l.now.Add(-span + reached + time.Duration(l.r.Int64N(int64(48*time.Hour))) - 24*time.Hour)
 		if issued.After(l.now) {
@@ -334,6 +341,17 @@ func (l *analyticsLoader) chunk(ctx context.Context, from, n int) ([]sink.Row, e
 	return append(rows, raw...), nil
 }
 
+// clients returns the clients, [lo, hi), of the receipts loaded from
+// line from to line n.
+func (l *analyticsLoader) clients(from, n int) (lo, hi int) {
+	if l.cfg.LinesPerClient == 0 {
+		return 0, l.cfg.Clients
+	}
+	return from / l.cfg.LinesPerClient, max(from/l.cfg.LinesPerClient+1, n/l.cfg.LinesPerClient)
+}
+
+func clientName(i int) string { return fmt.Sprintf("client-%06d", i) }
+
 // ask times the questions the way named.
 func (l *analyticsLoader) ask(ctx context.Context, r *rand.Rand, way string, samples int) (AnalyticsResult, error) {
 	var res AnalyticsResult
@@ -361,7 +379,8 @@ func (l *analyticsLoader) ask(ctx context.Context, r *rand.Rand, way string, sam
 		}
 		return quantiles(ds), nil
 	}
-	client := func() string { return fmt.Sprintf("client-%05d", r.IntN(l.cfg.Clients)) }
+	_, all := l.clients(0, l.written)
+	client := func() string { return clientName(r.IntN(all)) }
 	var err error
 	if res.Recent, err = timeQuery(func() string {
 		if way != "raw" {

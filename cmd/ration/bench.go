@@ -155,6 +155,7 @@ new_year_merged_growth=….`,
 	fs.IntVar(&cfg.Lines, "lines", 10_000_000, "receipt lines of the second measurement (the first has a tenth)")
 	fs.IntVar(&cfg.Years, "years", 20, "years the receipts are spread over")
 	fs.IntVar(&cfg.Clients, "clients", 10_000, "clients the receipts belong to")
+	fs.IntVar(&cfg.LinesPerClient, "lines-per-client", 0, "grow the clients with the lines instead, one per this many, each load's its own: a client's answer is as big at N as at N/10")
 	fs.IntVar(&cfg.Samples, "samples", 50, "samples of each question on ration's tables (the baseline takes a fifth)")
 	fs.StringVar(&cfg.ClickHouse, "clickhouse", "", "native address of a ClickHouse server to use (default: start one)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated receipts and the sampled clients")
