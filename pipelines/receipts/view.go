@@ -17,10 +17,11 @@ import (
 // receipt's path and the pipeline's status events into the receipt's
 // ReceiptStatus, and writes it to ration.receipts.statuses at the end of
 // each batch in which what it shows changed: its latest, with the status
-// it last wrote as the previous one. At a few receipts a second that is
-// every change; under load, when a receipt passes several statuses within
-// one batch, it is one record (and one set of rows for the sink) instead
-// of several, and receipts_by_status still unfiles each status written.
+// it last wrote as the previous one. In steady traffic that is nearly
+// every change; when it catches up after a stall, in large batches, a
+// receipt that passed several statuses meanwhile is one record (and one
+// set of rows for the sink) instead of several, and receipts_by_status
+// still unfiles each status written.
 // It forgets a receipt keepEnded after the receipt ended (ACCEPTED,
 // REJECTED, FAILED), so its state holds the receipts on their way and
 // those just ended, not every receipt ever; nothing comes for a receipt
