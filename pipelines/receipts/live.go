@@ -26,6 +26,11 @@ import (
 type live struct {
 	window time.Duration
 	now    func() time.Time
+	// from is the earliest receipt live answers for, by when it was
+	// received: one received before its followers started reading may
+	// have events live never read (a receipt parked days ago and re-sent
+	// now, say). The zero time: any.
+	from time.Time
 
 	mu    sync.Mutex
 	byID  map[string]*liveReceipt
@@ -114,7 +119,7 @@ func (l *live) view(id string) (View, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r, ok := l.byID[id]
-	if !ok || r.status == nil || r.seen.Before(l.now().Add(-l.window)) {
+	if !ok || r.status == nil || r.seen.Before(l.now().Add(-l.window)) || r.status.ReceivedAt < l.from.UnixMilli() {
 		return View{}, false
 	}
 	v := viewOf(*r.status)
@@ -126,10 +131,12 @@ func (l *live) view(id string) (View, bool) {
 }
 
 // followers return what keeps l current: a follower of the status view's
-// records and one of the pipeline's events, each from a while before the
-// window (the view's and the stages' clocks may run behind this one's).
+// records and one of the pipeline's events. They read from a window
+// before the earliest receipt l answers for, so that l has every event of
+// those even if the stages' clocks run behind this one's.
 func (l *live) followers(codec *schemas.Codec, log *slog.Logger, opts ...kgo.Opt) []*kafkatable.Follower {
-	since := l.now().Add(-2 * l.window)
+	l.from = l.now().Add(-l.window)
+	since := l.from.Add(-l.window)
 	statuses := kafkatable.New(TopicStatuses, func(rec *kgo.Record) {
 		var s ReceiptStatus
 		if err := codec.Decode(rec.Value, &s); err != nil {

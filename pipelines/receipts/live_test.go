@@ -165,3 +165,21 @@ func TestLiveForgetsAfterItsWindow(t *testing.T) {
 		t.Fatalf("after a later receipt came: early kept %v, %d receipts", kept, len(l.order))
 	}
 }
+
+// TestLiveAnswersOnlyReceiptsItSawWhole: a receipt received before live's
+// followers started reading (re-sent by the reprocessor now, say) is left
+// to ClickHouse, which has its earlier events; one received since is
+// answered.
+func TestLiveAnswersOnlyReceiptsItSawWhole(t *testing.T) {
+	l := newLive(time.Minute)
+	l.now = func() time.Time { return t0 }
+	l.from = t0.Add(-time.Minute)
+	l.addStatus(ReceiptStatus{ID: "c:old", Status: string(StatusParked), ReceivedAt: t0.Add(-72 * time.Hour).UnixMilli(), Version: 3})
+	l.addStatus(ReceiptStatus{ID: "c:new", Status: string(StatusReceived), ReceivedAt: t0.Add(-time.Second).UnixMilli(), Version: 1})
+	if v, ok := l.view("c:old"); ok {
+		t.Fatalf("a receipt of three days ago was answered: %+v", v)
+	}
+	if _, ok := l.view("c:new"); !ok {
+		t.Fatal("a receipt of a second ago was not answered")
+	}
+}
