@@ -13,7 +13,9 @@ var avsc embed.FS
 var receiptSchema = schemas.MustSchema(avsc, "avro/receipt.avsc")
 
 // Receipt is a receipt on its way through the pipeline, the same record
-// on every topic of its path, filled in as it goes.
+// on every topic of its path, filled in as it goes. Document, the
+// receipt as sent, is on ration.receipts.received only; the stages leave
+// it out of what they write (Value is the receipt as JSON).
 type Receipt struct {
 	ID                    string    `avro:"id"`
 	Client                string    `avro:"client"`

@@ -42,7 +42,7 @@ func newTaxRig(t *testing.T) *taxRig {
 func (r *taxRig) receipt(id, value string) *kgo.Record {
 	r.t.Helper()
 	b, err := r.codec.Encode(&Receipt{ID: "shop:" + id, Client: "shop", ReceiptID: id, Type: "retail", ContentType: ContentJSON,
-		Value: value, Digest: "d", ReceivedAt: t0})
+		Document: []byte(value), Value: value, Digest: "d", ReceivedAt: t0})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -62,7 +62,8 @@ func (r *taxRig) decode(recs []*kgo.Record) (topic string, out Receipt) {
 
 const goodValue = `{"total": 4.70, "currency": "EUR", "issued_at": "2026-11-20T10:15:00Z", "lines": []}`
 
-// TestRegisterStage: a registered receipt goes on with its number; the
+// TestRegisterStage: a registered receipt goes on with its number and
+// its value but not its document (that stays on the received topic); the
 // same receipt again gets the same number and one registration; a refusal
 // rejects it with the service's reason; a second body under the id is a
 // duplicate; a service down is a transient failure.
@@ -74,7 +75,8 @@ func TestRegisterStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	topic, taxed := r.decode(out)
-	if topic != TopicTaxed || !strings.HasPrefix(taxed.TaxRegistration, "TAX-") || taxed.TaxRegisteredAt.IsZero() {
+	if topic != TopicTaxed || !strings.HasPrefix(taxed.TaxRegistration, "TAX-") || taxed.TaxRegisteredAt.IsZero() ||
+		taxed.Value != goodValue || len(taxed.Document) != 0 {
 		t.Fatalf("registered receipt on %s: %+v", topic, taxed)
 	}
 	again, err := r.h.Process(ctx, r.receipt("R-1", goodValue), nil)
