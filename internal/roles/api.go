@@ -58,7 +58,11 @@ func NewAPI(ctx context.Context, e *Env, cfg APIConfig) (_ *API, err error) {
 			a.Close()
 		}
 	}()
-	if a.cl, err = kgo.NewClient(append(e.Kafka.Opts(e.Log), e.Telemetry.ClientOpts("ration-api")...)...); err != nil {
+	// Every record the API produces has a request waiting on it, so it is
+	// sent at once (franz-go lingers 10 ms by default): records that come
+	// while a produce is in flight are batched into the next all the same.
+	opts := append(e.Kafka.Opts(e.Log), kgo.ProducerLinger(0))
+	if a.cl, err = kgo.NewClient(append(opts, e.Telemetry.ClientOpts("ration-api")...)...); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.cl.Close)
