@@ -142,7 +142,16 @@ func TestReceiptsEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %+v, want %d registrations", svc, st, len(ids))
 		}
 	}
-	doc, err := os.ReadFile(filepath.Join(receiptSamples, "samples", "fuel.xml"))
+	// Sent again, a receipt is answered as it stands now, and nothing is
+	// registered twice.
+	doc, err := os.ReadFile(filepath.Join(receiptSamples, "samples", "retail.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.api.SubmitReceipt(ctx, "application/json", doc); err != nil || again.New || again.Status != ration.ReceiptAccepted {
+		t.Fatalf("the retail sample again: %+v, %v; want 200 ACCEPTED", again, err)
+	}
+	doc, err = os.ReadFile(filepath.Join(receiptSamples, "samples", "fuel.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}

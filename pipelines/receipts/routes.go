@@ -136,11 +136,14 @@ func (rs *routes) submit(w http.ResponseWriter, r *http.Request) error {
 }
 
 // known returns the digest and status of receipt id if it was received
-// before: lately (the index), or long ago (the read model).
+// before: lately (the index, with its status from Kafka or else the read
+// model), or long ago (the read model).
 func (rs *routes) known(ctx context.Context, client, id string) (digest string, status Status, err error) {
 	if e, ok := rs.recent.get(id); ok {
 		status = StatusReceived
-		if rs.repeats != nil {
+		if v, ok := rs.live.view(id); ok {
+			status = v.Status
+		} else if rs.repeats != nil {
 			if _, st, err := rs.repeats.lookup(ctx, client, id); err == nil && st != "" {
 				status = st
 			}
