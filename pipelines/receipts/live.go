@@ -34,7 +34,7 @@ type live struct {
 
 	mu    sync.Mutex
 	byID  map[string]*liveReceipt
-	order []liveSeen // receipts by when they were first seen, for expiry
+	order []string // ids by when they were first seen, for expiry
 }
 
 // liveReceipt is what Kafka said of a receipt.
@@ -49,11 +49,6 @@ type liveReceipt struct {
 type liveEvent struct {
 	ration.ItemEvent
 	src string
-}
-
-type liveSeen struct {
-	id string
-	at time.Time
 }
 
 // liveWindow is how long a receipt stays in live: a minute, beyond the
@@ -71,8 +66,8 @@ func (l *live) receipt(id string) *liveReceipt {
 	now := l.now()
 	cutoff := now.Add(-l.window)
 	n := 0
-	for n < len(l.order) && l.order[n].at.Before(cutoff) {
-		delete(l.byID, l.order[n].id)
+	for n < len(l.order) && l.byID[l.order[n]].seen.Before(cutoff) {
+		delete(l.byID, l.order[n])
 		n++
 	}
 	l.order = l.order[n:]
@@ -80,7 +75,7 @@ func (l *live) receipt(id string) *liveReceipt {
 	if !ok {
 		r = &liveReceipt{seen: now}
 		l.byID[id] = r
-		l.order = append(l.order, liveSeen{id: id, at: now})
+		l.order = append(l.order, id)
 	}
 	return r
 }
