@@ -53,6 +53,12 @@ func TestDashboardsQueryServedMetrics(t *testing.T) {
 	}
 	awaitStats(t, s, "three users parked while the checker is down", func(st ration.DMStats) bool { return st.Parked == 3 })
 	up()
+	// The stats come from the state view, the selection from the events
+	// table: the two may reach ClickHouse a flush apart.
+	await(t, 30*time.Second, "a dry run selects the three parked users", func() (bool, string) {
+		dry, err := s.api.Reprocess(ctx, apiclient.ReprocessRequest{Pipeline: dm.Name, DryRun: true})
+		return err == nil && dry.Selected == 3, fmt.Sprintf("%+v, %v", dry, err)
+	})
 	if _, err := s.api.Reprocess(ctx, apiclient.ReprocessRequest{Pipeline: dm.Name}); err != nil {
 		t.Fatal(err)
 	}
