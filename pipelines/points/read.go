@@ -17,8 +17,8 @@ import (
 var ErrNotFound = ration.ErrNotFound
 
 // Reader answers the points API's reads from the ledger's tables
-// (migrations/0001): a group reads its own rows, a history page its
-// entries and no others.
+// (migrations/0001, 0002): a group reads its own rows, a history page its
+// entries and no others, a poll its command's.
 type Reader struct {
 	conn driver.Conn
 	qdb  string
@@ -94,8 +94,8 @@ func (r *Reader) Group(ctx context.Context, id string) (ration.PointsGroup, erro
 
 // UserGroups returns the ids of the groups user created or joined.
 func (r *Reader) UserGroups(ctx context.Context, user string) ([]string, error) {
-	rows, err := r.conn.Query(ctx, `SELECT DISTINCT group_id FROM `+r.qdb+`.points_ledger_by_user
-WHERE user_id = ? AND kind IN ('create', 'join') ORDER BY group_id`, user)
+	rows, err := r.conn.Query(ctx, `SELECT DISTINCT group_id FROM `+r.qdb+`.points_memberships
+WHERE user_id = ? ORDER BY group_id`, user)
 	if err != nil {
 		return nil, fmt.Errorf("groups of %s: %w", user, err)
 	}
@@ -115,54 +115,80 @@ WHERE user_id = ? AND kind IN ('create', 'join') ORDER BY group_id`, user)
 const entryColumns = `group_id, seq, at_ms, toString(kind), command_id, issuer, user_id, points, balance, charged, discount, detail`
 
 // GroupHistory returns up to limit entries of group's ledger, newest
-// first, from before the cursor of an earlier page ("" for the newest).
-func (r *Reader) GroupHistory(ctx context.Context, group, cursor string, limit int) (ration.PointsHistory, error) {
-	before := uint64(1<<63 - 1)
+// first, from before the cursor of an earlier page ("" for the newest);
+// last is the group's latest entry (PointsGroup.Seq). A group's entries
+// are numbered from 1 without gaps, so a page is the range of numbers
+// below its cursor and reads those entries only; the next page's cursor
+// is the lowest number of this one.
+func (r *Reader) GroupHistory(ctx context.Context, group string, last int64, cursor string, limit int) (ration.PointsHistory, error) {
+	before := last + 1
 	if cursor != "" {
-		n, err := strconv.ParseUint(cursor, 10, 63)
-		if err != nil {
+		n, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || n < 1 {
 			return ration.PointsHistory{}, fmt.Errorf("%w: cursor %q", ErrBadCursor, cursor)
 		}
-		before = n
+		before = min(n, before)
 	}
-	rows, err := r.conn.Query(ctx, `SELECT `+entryColumns+` FROM `+r.qdb+`.points_ledger
-WHERE group_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1 BY seq LIMIT ?`, group, before, limit)
+	from := max(1, before-int64(limit))
+	rows, err := r.conn.Query(ctx, `SELECT `+entryColumns+` FROM `+r.qdb+`.points_group_ledger
+WHERE group_id = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT 1 BY seq`, group, from, before)
 	if err != nil {
 		return ration.PointsHistory{}, fmt.Errorf("history of %s: %w", group, err)
 	}
-	h, err := scanHistory(rows, limit)
+	h, err := scanHistory(rows)
 	if err != nil {
 		return h, fmt.Errorf("history of %s: %w", group, err)
 	}
-	if h.NextCursor != "" {
-		h.NextCursor = strconv.FormatInt(h.Entries[len(h.Entries)-1].Seq, 10)
+	if from > 1 {
+		h.NextCursor = strconv.FormatInt(from, 10)
 	}
 	return h, nil
 }
 
+// userWindow is the span of a user's history a page asks for first,
+// before the cursor; it grows sixteenfold while a page comes up short, so
+// a page asks at most three times over 20 years.
+// points_user_ledger is ordered by user and time, so a window reads the
+// user's rows of that time alone; without one, ClickHouse (18.16) would
+// read every entry of the user's before the cursor to sort them.
+const userWindow = 90 * 24 * time.Hour
+
+// clockSlack is how far a ledger worker's clock, which times an entry,
+// may be behind the API's, which times a user's sign-up.
+const clockSlack = 24 * time.Hour
+
 // UserHistory returns up to limit entries of user's across their groups,
-// newest first, from before the cursor of an earlier page.
-func (r *Reader) UserHistory(ctx context.Context, user, cursor string, limit int) (ration.PointsHistory, error) {
+// newest first, from before the cursor of an earlier page; since is when
+// the user signed up, before which they have no entries.
+func (r *Reader) UserHistory(ctx context.Context, user string, since time.Time, cursor string, limit int) (ration.PointsHistory, error) {
 	at, group, seq, err := parseUserCursor(cursor)
 	if err != nil {
 		return ration.PointsHistory{}, err
 	}
-	rows, err := r.conn.Query(ctx, `SELECT `+entryColumns+` FROM `+r.qdb+`.points_ledger_by_user
-WHERE user_id = ? AND (at_ms < ? OR (at_ms = ? AND (group_id < ? OR (group_id = ? AND seq < ?))))
+	floor := max(0, since.Add(-clockSlack).UnixMilli())
+	top := min(int64(at), time.Now().Add(clockSlack).UnixMilli())
+	for window := userWindow; ; window *= 16 {
+		from := max(floor, top-window.Milliseconds())
+		rows, err := r.conn.Query(ctx, `SELECT `+entryColumns+` FROM `+r.qdb+`.points_user_ledger
+WHERE user_id = ? AND at_ms >= ? AND (at_ms < ? OR (at_ms = ? AND (group_id < ? OR (group_id = ? AND seq < ?))))
 ORDER BY at_ms DESC, group_id DESC, seq DESC LIMIT 1 BY group_id, seq LIMIT ?`,
-		user, at, at, group, group, seq, limit)
-	if err != nil {
-		return ration.PointsHistory{}, fmt.Errorf("history of %s: %w", user, err)
+			user, from, at, at, group, group, seq, limit)
+		if err != nil {
+			return ration.PointsHistory{}, fmt.Errorf("history of %s: %w", user, err)
+		}
+		h, err := scanHistory(rows)
+		if err != nil {
+			return h, fmt.Errorf("history of %s: %w", user, err)
+		}
+		if len(h.Entries) == limit {
+			e := h.Entries[len(h.Entries)-1]
+			h.NextCursor = userCursor(uint64(e.At.UnixMilli()), e.GroupID, uint64(e.Seq))
+			return h, nil
+		}
+		if from == floor {
+			return h, nil
+		}
 	}
-	h, err := scanHistory(rows, limit)
-	if err != nil {
-		return h, fmt.Errorf("history of %s: %w", user, err)
-	}
-	if h.NextCursor != "" {
-		e := h.Entries[len(h.Entries)-1]
-		h.NextCursor = userCursor(uint64(e.At.UnixMilli()), e.GroupID, uint64(e.Seq))
-	}
-	return h, nil
 }
 
 // userCursor is where a page of a user's history ended: its last entry's
@@ -193,9 +219,8 @@ func parseUserCursor(cursor string) (at uint64, group string, seq uint64, err er
 // ErrBadCursor is a cursor no page gave.
 var ErrBadCursor = fmt.Errorf("not a cursor of this list")
 
-// scanHistory reads entries; a full page has a next cursor (set by the
-// caller from its last entry).
-func scanHistory(rows driver.Rows, limit int) (ration.PointsHistory, error) {
+// scanHistory reads entries.
+func scanHistory(rows driver.Rows) (ration.PointsHistory, error) {
 	defer rows.Close()
 	h := ration.PointsHistory{Entries: []ration.PointsEntry{}}
 	for rows.Next() {
@@ -212,9 +237,6 @@ func scanHistory(rows driver.Rows, limit int) (ration.PointsHistory, error) {
 		e.Charged, e.Discount = units(charged), units(discount)
 		h.Entries = append(h.Entries, e)
 	}
-	if len(h.Entries) == limit {
-		h.NextCursor = "more"
-	}
 	return h, rows.Err()
 }
 
@@ -223,7 +245,7 @@ func scanHistory(rows driver.Rows, limit int) (ration.PointsHistory, error) {
 func (r *Reader) Outcome(ctx context.Context, group, id string) (Outcome, error) {
 	rows, err := r.conn.Query(ctx, `SELECT toString(outcome), reason, command_id, issuer, toString(kind), user_id, points,
     balance, seq, charged, discount, detail, digest, at_ms
-FROM `+r.qdb+`.points_commands WHERE group_id = ? AND id = ? LIMIT 1`, group, id)
+FROM `+r.qdb+`.points_command_outcomes WHERE group_id = ? AND id = ? LIMIT 1`, group, id)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("outcome of %s: %w", id, err)
 	}
@@ -248,7 +270,7 @@ FROM `+r.qdb+`.points_commands WHERE group_id = ? AND id = ? LIMIT 1`, group, id
 // entries: what its balance must equal.
 func (r *Reader) LedgerSums(ctx context.Context) (map[string][2]int64, error) {
 	rows, err := r.conn.Query(ctx, `SELECT group_id, sum(points), count() FROM (
-    SELECT group_id, seq, any(points) AS points FROM `+r.qdb+`.points_ledger GROUP BY group_id, seq)
+    SELECT group_id, seq, any(points) AS points FROM `+r.qdb+`.points_group_ledger GROUP BY group_id, seq)
 GROUP BY group_id`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger sums: %w", err)

@@ -45,11 +45,12 @@ func (rs *routes) getGroup(w http.ResponseWriter, r *http.Request) error {
 
 func (rs *routes) groupHistory(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := rs.group(r, id); err != nil {
+	g, err := rs.group(r, id)
+	if err != nil {
 		return err
 	}
 	return rs.history(w, r, func(ctx context.Context, cursor string, limit int) (ration.PointsHistory, error) {
-		return rs.reader.GroupHistory(ctx, id, cursor, limit)
+		return rs.reader.GroupHistory(ctx, id, g.Seq, cursor, limit)
 	})
 }
 

@@ -118,7 +118,11 @@ func (rs *routes) userHistory(w http.ResponseWriter, r *http.Request) error {
 	if !mayRead(r, id) {
 		return api.Errorf(http.StatusNotFound, "no user %q", api.Clip(id, 20))
 	}
+	u, ok := rs.user(r.Context(), id)
+	if !ok {
+		return api.Errorf(http.StatusNotFound, "no user %q", api.Clip(id, 20))
+	}
 	return rs.history(w, r, func(ctx context.Context, cursor string, limit int) (ration.PointsHistory, error) {
-		return rs.reader.UserHistory(ctx, id, cursor, limit)
+		return rs.reader.UserHistory(ctx, id, u.CreatedAt, cursor, limit)
 	})
 }

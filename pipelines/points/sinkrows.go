@@ -8,18 +8,20 @@ import (
 )
 
 var (
-	ledgerTable = &sink.Table{Name: "points_ledger", Columns: []string{"group_id", "seq", "at_ms", "kind", "command_id",
+	ledgerTable = &sink.Table{Name: "points_group_ledger", Columns: []string{"group_id", "seq", "at_ms", "kind", "command_id",
 		"issuer", "user_id", "points", "balance", "charged", "discount", "detail"}}
-	byUserTable = &sink.Table{Name: "points_ledger_by_user", Columns: []string{"user_id", "at_ms", "group_id", "seq", "kind",
+	byUserTable = &sink.Table{Name: "points_user_ledger", Columns: []string{"user_id", "at_ms", "group_id", "seq", "kind",
 		"command_id", "issuer", "points", "balance", "charged", "discount", "detail"}}
-	commandsTable = &sink.Table{Name: "points_commands", Columns: []string{"group_id", "id", "at_ms", "outcome", "reason",
+	commandsTable = &sink.Table{Name: "points_command_outcomes", Columns: []string{"group_id", "id", "at_ms", "outcome", "reason",
 		"command_id", "issuer", "kind", "user_id", "points", "balance", "seq", "charged", "discount", "detail", "digest"}}
-	groupsTable = &sink.Table{Name: "points_groups", Columns: []string{"group_id", "seq", "name", "location", "balance",
+	membershipsTable = &sink.Table{Name: "points_memberships", Columns: []string{"user_id", "group_id", "at_ms"}}
+	groupsTable      = &sink.Table{Name: "points_groups", Columns: []string{"group_id", "seq", "name", "location", "balance",
 		"members", "created_ms", "updated_ms"}, Lookup: true}
 )
 
 // sinkMappings store every outcome, the applied ones as ledger entries
-// too, and every group's latest record.
+// too (and a creation or a join as a membership), and every group's
+// latest record (migrations 0001, 0002).
 func sinkMappings() []sink.Mapping {
 	return []sink.Mapping{
 		{Topic: TopicOutcomes, Rows: outcomeRows},
@@ -44,6 +46,9 @@ func outcomeRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 				o.Points, o.Balance, o.Charged, o.Discount, o.Detail}},
 			sink.Row{Table: byUserTable, Values: []any{o.UserID, at, o.GroupID, uint64(o.Seq), o.Kind, o.CommandID, o.Issuer,
 				o.Points, o.Balance, o.Charged, o.Discount, o.Detail}})
+		if o.Kind == KindCreate || o.Kind == KindJoin {
+			rows = append(rows, sink.Row{Table: membershipsTable, Values: []any{o.UserID, o.GroupID, at}})
+		}
 	}
 	return rows, nil
 }

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
+	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/schemas"
 	"github.com/rationhq/ration/sink"
@@ -49,7 +48,7 @@ func BenchmarkLookup(b *testing.B) {
 				rows = rows[:0]
 			}
 		}
-		awaitMerges(b, conn, db)
+		chtest.AwaitMerges(b, conn, db)
 		reader, err := NewReader(conn, db)
 		if err != nil {
 			b.Fatal(err)
@@ -62,7 +61,7 @@ func BenchmarkLookup(b *testing.B) {
 			reader *Reader
 			table  string
 		}{{"by_id", reader, byIDTable.Name}, {"monthly", &baseline, monthly.Name}} {
-			parts := activeParts(b, conn, db, way.table)
+			parts := chtest.ActiveParts(b, conn, db, way.table)
 			b.Run(fmt.Sprintf("receipts=%d/lookup/%s", n, way.name), func(b *testing.B) {
 				for b.Loop() {
 					i := r.IntN(n)
@@ -88,30 +87,4 @@ func BenchmarkLookup(b *testing.B) {
 			})
 		}
 	}
-}
-
-// awaitMerges returns once ClickHouse runs no merge in db, so a benchmark
-// reads the parts a table settles into.
-func awaitMerges(b *testing.B, conn driver.Conn, db string) {
-	b.Helper()
-	for {
-		var merging uint64
-		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.merges WHERE database = ?", db).Scan(&merging); err != nil {
-			b.Fatal(err)
-		}
-		if merging == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func activeParts(b *testing.B, conn driver.Conn, db, table string) uint64 {
-	b.Helper()
-	var n uint64
-	if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND active",
-		db, table).Scan(&n); err != nil {
-		b.Fatal(err)
-	}
-	return n
 }

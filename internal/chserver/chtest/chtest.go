@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/rationhq/ration/internal/chserver"
 )
 
@@ -137,4 +139,31 @@ func StartCluster(t testing.TB) *chserver.Cluster {
 	}
 	t.Cleanup(c.Stop)
 	return c
+}
+
+// AwaitMerges returns once the server runs no merge in db, so a benchmark
+// reads the parts its tables settle into.
+func AwaitMerges(tb testing.TB, conn driver.Conn, db string) {
+	tb.Helper()
+	for {
+		var merging uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.merges WHERE database = ?", db).Scan(&merging); err != nil {
+			tb.Fatal(err)
+		}
+		if merging == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ActiveParts is how many active parts table of db has.
+func ActiveParts(tb testing.TB, conn driver.Conn, db, table string) uint64 {
+	tb.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND active",
+		db, table).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }
