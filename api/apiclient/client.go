@@ -91,12 +91,18 @@ func (c *Client) User(ctx context.Context, id string) (ration.DMUser, error) {
 	return u, err
 }
 
-// History returns every status event of one user's checks, oldest first.
-func (c *Client) History(ctx context.Context, id string) ([]ration.ItemEvent, error) {
+// History returns every status event of one user's checks since since
+// (an RFC 3339 time or a date, as the API takes it), oldest first; ""
+// asks for those of the user's latest mark.
+func (c *Client) History(ctx context.Context, id, since string) ([]ration.ItemEvent, error) {
 	var body struct {
 		Events []ration.ItemEvent `json:"events"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/dm/users/"+url.PathEscape(id)+"/history", nil, &body)
+	path := "/v1/dm/users/" + url.PathEscape(id) + "/history"
+	if since != "" {
+		path += "?" + url.Values{"since": {since}}.Encode()
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &body)
 	return body.Events, err
 }
 

@@ -142,7 +142,7 @@ func TestReads(t *testing.T) {
 	}
 	reader.PutEvents(ration.ItemEvent{ItemID: "a", Pipeline: dm.Name, Stage: dm.StageCheck, Status: "SUCCESS", Attempt: 1,
 		Time: ration.Timestamp{Time: at}})
-	events, err := c.History(ctx, "a")
+	events, err := c.History(ctx, "a", "")
 	if err != nil || len(events) != 1 || events[0].Status != "SUCCESS" || !events[0].Time.Equal(at) {
 		t.Fatalf("history: %+v, %v", events, err)
 	}

@@ -144,13 +144,18 @@ func (d *dmCLI) statusCmd() *cobra.Command {
 }
 
 func (d *dmCLI) historyCmd() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON bool
+		since  string
+	)
 	cmd := &cobra.Command{
 		Use:   "history ID",
 		Short: "Show every status change of one user's checks, oldest first",
-		Args:  cobra.ExactArgs(1),
+		Long: `Shows every status change of the user's latest check, oldest first; with
+--since, of every check since then (an RFC 3339 time or a date).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			events, err := d.client().History(cmd.Context(), args[0])
+			events, err := d.client().History(cmd.Context(), args[0], since)
 			if err != nil {
 				return err
 			}
@@ -161,6 +166,7 @@ func (d *dmCLI) historyCmd() *cobra.Command {
 			return writeHistory(out, events)
 		},
 	}
+	cmd.Flags().StringVar(&since, "since", "", "show the checks since this time (RFC 3339) or date (2006-01-02); default: the latest")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
 }

@@ -173,7 +173,7 @@ func TestCheckerDownThenReprocessed(t *testing.T) {
 
 	var steps []string
 	await(t, 30*time.Second, "the full history", func() (bool, string) {
-		history, err := s.api.History(ctx, users[7])
+		history, err := s.api.History(ctx, users[7], "")
 		if err != nil {
 			return false, err.Error()
 		}
@@ -479,7 +479,7 @@ func TestGivenUpUserStartsOver(t *testing.T) {
 	events := func(n int) {
 		t.Helper()
 		await(t, time.Minute, fmt.Sprintf("%d events", n), func() (bool, string) {
-			history, err := s.api.History(ctx, user)
+			history, err := s.api.History(ctx, user, "")
 			if err != nil {
 				return false, err.Error()
 			}

@@ -147,32 +147,62 @@ func (rs *routes) getUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// userHistory is GET /v1/dm/users/{id}/history: every status event of the
-// user's checks, oldest first.
+// userHistory is GET /v1/dm/users/{id}/history?since=T: every status
+// event of the user's checks since T, oldest first; by default since
+// their latest mark (a day before it, for the clocks of the API that
+// marked and the workers that checked), so the read covers the months of
+// that check rather than every month stored.
 func (rs *routes) userHistory(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if !ration.UserIDPattern.MatchString(id) {
 		return api.BadRequest("%q is not a valid user id (1 to 64 of A-Z a-z 0-9 _ . : -)", api.Clip(id, 64))
+	}
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := parseSince(v)
+		if err != nil {
+			return api.BadRequest("since %q: want an RFC 3339 time (2006-01-02T15:04:05Z) or a date (2006-01-02)", api.Clip(v, 40))
+		}
+		since = t
 	}
 	if rs.reader == nil || rs.b.History == nil {
 		return api.Unavailable("reads are not enabled on this server", nil)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rs.b.Config.BackendTimeout)
 	defer cancel()
-	if _, err := rs.reader.DMUser(ctx, id); errors.Is(err, ration.ErrNotFound) {
+	u, err := rs.reader.DMUser(ctx, id)
+	switch {
+	case errors.Is(err, ration.ErrNotFound):
 		return api.Errorf(http.StatusNotFound, "user %q not found", id)
-	} else if err != nil {
+	case err != nil:
 		return api.Unavailable("read store unavailable; retry later", err)
 	}
-	events, err := rs.b.History.ItemHistory(ctx, Name, id, time.Time{})
-	if err != nil {
-		return api.Unavailable("read store unavailable; retry later", err)
+	events := []ration.ItemEvent{}
+	if since.IsZero() && u.MarkedAt != nil {
+		since = u.MarkedAt.Add(-historySlack)
+	}
+	if !since.IsZero() { // else never marked, so never checked
+		if events, err = rs.b.History.ItemHistory(ctx, Name, id, since); err != nil {
+			return api.Unavailable("read store unavailable; retry later", err)
+		}
 	}
 	if events == nil {
-		events = []ration.ItemEvent{}
+		events = []ration.ItemEvent{} // [], never null
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"events": events})
 	return nil
+}
+
+// historySlack is how long before a user's latest mark its check's events
+// are looked for: the API's clock stamps the mark, the workers' the events.
+const historySlack = 24 * time.Hour
+
+// parseSince reads an RFC 3339 time or a date (midnight UTC).
+func parseSince(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, v)
 }
 
 // listUsers is GET /v1/dm/users?state=S&limit=N&cursor=C.

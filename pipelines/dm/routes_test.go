@@ -453,8 +453,12 @@ func TestStats(t *testing.T) {
 func TestUserHistory(t *testing.T) {
 	r := newRig(t, nil)
 	at := time.Date(2025, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
-	r.reader.Put(ration.DMUser{UserID: "alice", State: ration.DMChecked}, ration.DMUser{UserID: "fresh", State: ration.DMUnmarked})
+	r.reader.Put(ration.DMUser{UserID: "alice", State: ration.DMChecked, MarkedAt: ration.NewTimestamp(at.Add(-time.Minute))},
+		ration.DMUser{UserID: "fresh", State: ration.DMUnmarked})
 	r.reader.PutEvents(
+		// A check of an earlier mark, a month before.
+		ration.ItemEvent{ItemID: "alice", Pipeline: "dm", Stage: "check", Status: "SUCCESS", Attempt: 1, Worker: "w0",
+			SourceTopic: "ration.dm.checks", SourcePartition: 3, SourceOffset: 1, Time: ration.Timestamp{Time: at.AddDate(0, -1, 0)}},
 		ration.ItemEvent{ItemID: "alice", Pipeline: "dm", Stage: "check", Status: "FAILED", Attempt: 4, Worker: "w1",
 			SourceTopic: "ration.dm.checks", SourcePartition: 3, SourceOffset: 7, ErrorClass: "transient", Error: "503", Time: ration.Timestamp{Time: at}},
 		ration.ItemEvent{ItemID: "alice", Pipeline: "dm", Stage: "check", Status: "SUCCESS", Attempt: 1, Worker: "w2",
@@ -472,6 +476,16 @@ func TestUserHistory(t *testing.T) {
 	if status, _, body := r.Do(t, http.MethodGet, "/v1/dm/users/fresh/history", "", nil); status != http.StatusOK || strings.TrimSpace(string(body)) != `{"events":[]}` {
 		t.Fatalf("history of a user never checked: %d %s", status, body)
 	}
+	// since= reaches back to earlier checks.
+	for _, since := range []string{"2024-12-01", "2024-12-01T00:00:00Z"} {
+		status, _, body = r.Do(t, http.MethodGet, "/v1/dm/users/alice/history?since="+since, "", nil)
+		var got struct{ Events []ration.ItemEvent }
+		if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || len(got.Events) != 3 || got.Events[0].Worker != "w0" {
+			t.Fatalf("history since %s: %d %s", since, status, body)
+		}
+	}
+	status, ctype, body = r.Do(t, http.MethodGet, "/v1/dm/users/alice/history?since=yesterday", "", nil)
+	apitest.WantError(t, status, ctype, body, http.StatusBadRequest, `since "yesterday": want an RFC 3339 time`)
 	status, ctype, body = r.Do(t, http.MethodGet, "/v1/dm/users/nobody/history", "", nil)
 	apitest.WantError(t, status, ctype, body, http.StatusNotFound, `user "nobody" not found`)
 }
