@@ -22,6 +22,10 @@ type Config struct {
 	// MaxBackoff caps the wait between insert attempts while ClickHouse is
 	// unreachable. Default 5 s.
 	MaxBackoff time.Duration
+	// SessionTimeout is how long a silent sink keeps its partitions
+	// before the others take them over: after a crash, their rows wait
+	// this long. Default 10 s, as a worker's (kgo's own is 45 s).
+	SessionTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults, for binding flags.
@@ -51,15 +55,20 @@ func (c *Config) setDefaults() {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = 5 * time.Second
 	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 10 * time.Second
+	}
 }
 
-// Flags binds c to the target's flags, --sink-group, --batch-rows and
-// --flush-interval, with c's values as defaults.
+// Flags binds c to the target's flags, --sink-group, --batch-rows,
+// --flush-interval and --sink-session-timeout, with c's values as
+// defaults.
 func (c *Config) Flags(fs *pflag.FlagSet) {
 	c.Target.Flags(fs)
 	fs.StringVar(&c.Group, "sink-group", c.Group, "Kafka consumer group of the sink")
 	fs.IntVar(&c.BatchRows, "batch-rows", c.BatchRows, "flush after this many records")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", c.FlushInterval, "flush at least this often while records arrive")
+	fs.DurationVar(&c.SessionTimeout, "sink-session-timeout", c.SessionTimeout, "time after which a silent sink's partitions move to the other sinks")
 }
 
 // Validate reports a config that cannot work.
@@ -79,6 +88,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBackoff <= 0 {
 		errs = append(errs, fmt.Errorf("max backoff %v <= 0", c.MaxBackoff))
+	}
+	if c.SessionTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("session timeout %v < 1s", c.SessionTimeout))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sink config: %w", err)

@@ -86,6 +86,8 @@ func New(cfg Config, layout Layout, kafka kafkaconn.Config, codec *schemas.Codec
 	}
 	s.opts = append(kafka.Opts(log),
 		kgo.ConsumerGroup(cfg.Group),
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.HeartbeatInterval(max(cfg.SessionTimeout/10, 100*time.Millisecond)),
 		kgo.ConsumeTopics(layout.Topics()...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		// Aborted transactions of the stages must never reach ClickHouse.
