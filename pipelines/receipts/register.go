@@ -1,7 +1,6 @@
 package receipts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -77,24 +76,35 @@ func (h *register) encode(topic string, r *Receipt) ([]*kgo.Record, error) {
 	return []*kgo.Record{{Topic: topic, Key: []byte(r.ID), Value: v}}, nil
 }
 
-// registration is what a service is sent: the receipt's id, client and
-// type, and its total, currency and time of issue as the receipt gives
-// them (a type for registration has them; one without is refused by the
-// service), and the whole receipt.
-func registration(r *Receipt) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader([]byte(r.Value)))
-	dec.UseNumber()
-	var value map[string]any
-	if err := dec.Decode(&value); err != nil {
-		return nil, fmt.Errorf("receipt %s: its value: %w", r.ID, err)
+// registrationBody is what a service is sent: the receipt's id, client
+// and type, and its total, currency and time of issue as the receipt
+// gives them (a type for registration has them; one without is refused by
+// the service), and the whole receipt as it was stored.
+type registrationBody struct {
+	ReceiptID string          `json:"receipt_id"`
+	Client    string          `json:"client"`
+	Type      string          `json:"type"`
+	Total     json.RawMessage `json:"total,omitempty"`
+	Currency  json.RawMessage `json:"currency,omitempty"`
+	IssuedAt  json.RawMessage `json:"issued_at,omitempty"`
+	Receipt   json.RawMessage `json:"receipt"`
+}
+
+// registration returns r's registrationBody. Only the three fields are
+// decoded, each kept as written; the receipt goes as its bytes, not
+// decoded and encoded again (that took a twentieth of a stack's CPU at
+// 800 receipts/s).
+func registration(r *Receipt) (registrationBody, error) {
+	var fields struct {
+		Total    json.RawMessage `json:"total"`
+		Currency json.RawMessage `json:"currency"`
+		IssuedAt json.RawMessage `json:"issued_at"`
 	}
-	body := map[string]any{"receipt_id": r.ID, "client": r.Client, "type": r.Type, "receipt": value}
-	for _, k := range []string{"total", "currency", "issued_at"} {
-		if v, ok := value[k]; ok {
-			body[k] = v
-		}
+	if err := json.Unmarshal([]byte(r.Value), &fields); err != nil {
+		return registrationBody{}, fmt.Errorf("receipt %s: its value: %w", r.ID, err)
 	}
-	return body, nil
+	return registrationBody{ReceiptID: r.ID, Client: r.Client, Type: r.Type, Total: fields.Total,
+		Currency: fields.Currency, IssuedAt: fields.IssuedAt, Receipt: json.RawMessage(r.Value)}, nil
 }
 
 // newRegister returns the handler of stage (StageTax or StageLogistics)

@@ -2,6 +2,7 @@ package receipts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"strings"
@@ -109,5 +110,32 @@ func TestRegisterStage(t *testing.T) {
 	}
 	if _, err := r.h.Process(ctx, r.receipt("R-3", goodValue), nil); err == nil || processor.IsPermanent(err) || errors.Is(err, processor.ErrRejected) {
 		t.Fatalf("service down: %v, want a transient failure", err)
+	}
+}
+
+// TestRegistrationSendsTheReceiptAsWritten: a service gets the receipt's
+// total, currency and time of issue, and the whole receipt, as the client
+// wrote them (numbers too), and nothing of a field the receipt lacks.
+func TestRegistrationSendsTheReceiptAsWritten(t *testing.T) {
+	value := `{"total": 4.70, "currency": "EUR", "issued_at": "2026-11-20T10:15:00Z", "lines": [{"amount": 4.700}]}`
+	body, err := registration(&Receipt{ID: "shop:R-1", Client: "shop", Type: "retail", Value: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"receipt_id":"shop:R-1","client":"shop","type":"retail","total":4.70,"currency":"EUR",` +
+		`"issued_at":"2026-11-20T10:15:00Z","receipt":{"total":4.70,"currency":"EUR","issued_at":"2026-11-20T10:15:00Z","lines":[{"amount":4.700}]}}`
+	if string(b) != want {
+		t.Fatalf("body:\n%s\nwant\n%s", b, want)
+	}
+	body, err = registration(&Receipt{ID: "shop:R-2", Client: "shop", Type: "retail", Value: `{"lines": []}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(body); string(b) != `{"receipt_id":"shop:R-2","client":"shop","type":"retail","receipt":{"lines":[]}}` {
+		t.Fatalf("body of a receipt without the fields: %s", b)
 	}
 }
