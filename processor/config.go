@@ -72,6 +72,12 @@ type Tuning struct {
 	Concurrency int
 	// MaxPollRecords caps one batch (one transaction). Default 1000.
 	MaxPollRecords int
+	// BatchLinger is how long a batch that came short of MaxPollRecords
+	// waits for more records before it is processed: fewer, larger
+	// transactions while the load is light, each record later by up to
+	// that much per stage (0: a batch is what one poll returns). Default
+	// 10 ms: at 200 receipts/s it took a fifth off `ration dev`'s CPU.
+	BatchLinger time.Duration
 	// FetchMaxBytes bounds what the client buffers ahead of processing.
 	// A small buffer lets newly arrived high-priority records be seen soon:
 	// the client fetches again only once its buffer is drained. Default
@@ -102,6 +108,7 @@ func DefaultTuning() Tuning {
 		SessionTimeout:        10 * time.Second,
 		Concurrency:           16,
 		MaxPollRecords:        1000,
+		BatchLinger:           10 * time.Millisecond,
 		FetchMaxBytes:         1 << 20,
 		NormalShare:           5,
 		PriorityCheckInterval: 200 * time.Millisecond,
@@ -116,6 +123,7 @@ func (t *Tuning) Flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&t.TransactionTimeout, "transaction-timeout", t.TransactionTimeout, "bound on one batch (default 3/5 of the session timeout)")
 	fs.IntVar(&t.Concurrency, "concurrency", t.Concurrency, "keys processed at once")
 	fs.IntVar(&t.MaxPollRecords, "max-poll-records", t.MaxPollRecords, "records per batch (one transaction)")
+	fs.DurationVar(&t.BatchLinger, "batch-linger", t.BatchLinger, "how long a short batch waits for more records (larger transactions, later records)")
 	fs.Int32Var(&t.FetchMaxBytes, "fetch-max-bytes", t.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
 	fs.IntVar(&t.NormalShare, "normal-share", t.NormalShare, "while high-priority work waits, one batch in N is normal work")
 	fs.BoolVar(&t.LeaveOnShutdown, "leave-on-shutdown", t.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
@@ -148,6 +156,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("stage: concurrency %d < 1", c.Concurrency)
 	case c.MaxPollRecords < 1:
 		return fmt.Errorf("stage: max poll records %d < 1", c.MaxPollRecords)
+	case c.BatchLinger < 0 || c.BatchLinger >= c.TransactionTimeout:
+		return fmt.Errorf("stage: batch linger %v must be from 0 to below the transaction timeout %v", c.BatchLinger, c.TransactionTimeout)
 	case c.FetchMaxBytes < 1<<10:
 		return fmt.Errorf("stage: fetch max bytes %d < 1 KiB", c.FetchMaxBytes)
 	case c.PriorityCheckInterval <= 0:

@@ -316,6 +316,21 @@ func (s *Stage) takeFresh() map[string][]int32 {
 // returns nothing, that class's backlog was only transaction markers.
 const restrictedPollWait = 200 * time.Millisecond
 
+// linger adds to a short batch what arrives within BatchLinger, up to
+// MaxPollRecords in all.
+func (s *Stage) linger(ctx context.Context, sess *kgo.GroupTransactSession, fetches kgo.Fetches) kgo.Fetches {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.BatchLinger)
+	defer cancel()
+	for n := fetches.NumRecords(); n < s.cfg.MaxPollRecords && ctx.Err() == nil; n = fetches.NumRecords() {
+		more := sess.PollRecords(ctx, s.cfg.MaxPollRecords-n)
+		if more.IsClientClosed() {
+			break
+		}
+		fetches = append(fetches, more...)
+	}
+	return fetches
+}
+
 // step polls one batch, as the priority policy allows, and processes it.
 func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error {
 	cl := sess.Client()
@@ -352,6 +367,9 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 	// paused records were dropped from the buffer. Wait for the others.
 	for restricted && fetches.NumRecords() == 0 && pollCtx.Err() == nil && !fetches.IsClientClosed() {
 		fetches = sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
+	}
+	if !restricted && s.cfg.BatchLinger > 0 && fetches.NumRecords() > 0 && fetches.NumRecords() < s.cfg.MaxPollRecords {
+		fetches = s.linger(ctx, sess, fetches)
 	}
 	if fetches.IsClientClosed() || ctx.Err() != nil {
 		return nil

@@ -248,6 +248,8 @@ func TestConfigValidate(t *testing.T) {
 		"txn timeout above session": func(c *Config) { c.TransactionTimeout = c.SessionTimeout },
 		"zero concurrency":          func(c *Config) { c.Concurrency = 0 },
 		"share below two":           func(c *Config) { c.NormalShare = 1 },
+		"a negative linger":         func(c *Config) { c.BatchLinger = -time.Millisecond },
+		"a linger past the txn":     func(c *Config) { c.BatchLinger = c.TransactionTimeout },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig("a", "in")

@@ -59,6 +59,7 @@ offset, schema and table.`,
 	}
 	fs.DurationVar(&cfg.Tuning.SessionTimeout, "session-timeout", cfg.Tuning.SessionTimeout, "time after which a silent worker's buckets move")
 	fs.IntVar(&cfg.Tuning.Concurrency, "concurrency", cfg.Tuning.Concurrency, "keys processed at once per worker and stage")
+	fs.DurationVar(&cfg.Tuning.BatchLinger, "batch-linger", cfg.Tuning.BatchLinger, "how long a short batch waits for more records (larger transactions, later records)")
 	fs.IntVar(&cfg.Sink.BatchRows, "batch-rows", cfg.Sink.BatchRows, "sink: rows per ClickHouse insert")
 	fs.DurationSliceVar(&cfg.Tuning.RetryDelays, "retry-delays", cfg.Tuning.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, from its pipeline's descriptor)")
 	fs.Lookup("retry-delays").DefValue = "" // not the empty list pflag would show
