@@ -84,6 +84,13 @@ type Stage struct {
 	// View folds records into state: no status events, one lane per
 	// bucket (its state may span keys), no retries.
 	View bool
+	// Interactive: a caller waits on each of its records (the API answers
+	// a points command with the ledger's outcome), so its batches go as
+	// polled, never held back for more by --batch-linger: a client that
+	// sends one command at a time would wait out the linger every time
+	// (8 such clients made 558 commands/s with a 10 ms linger, 1 215
+	// without).
+	Interactive bool
 }
 
 // Env is what a handler is built with.

@@ -27,7 +27,7 @@ func twoStages() Descriptor {
 		Topics: []Topic{{Name: "orders.in"}, {Name: "orders.mid"}, {Name: "orders.out"}, {Name: "orders.totals", Compact: true}},
 		Stages: []Stage{
 			{Name: "a", Inputs: []string{"orders.in"}, Outputs: []string{"orders.mid"}, Handler: nop, Retry: []time.Duration{time.Second, time.Minute}},
-			{Name: "b", Inputs: []string{"orders.mid"}, Outputs: []string{"orders.out"}, Handler: nop, Retry: []time.Duration{time.Second}, Hold: true, State: true},
+			{Name: "b", Inputs: []string{"orders.mid"}, Outputs: []string{"orders.out"}, Handler: nop, Retry: []time.Duration{time.Second}, Hold: true, State: true, Interactive: true},
 			{Name: "totals", Inputs: []string{"orders.out", "ration.orders.events"}, Outputs: []string{"orders.totals"}, Handler: nop, State: true, View: true},
 		},
 	}
@@ -110,8 +110,9 @@ func TestStagesShareNoRuntimeName(t *testing.T) {
 
 // TestStageConfigFollowsTheDescriptor: the last stage of the item's path
 // writes PROCESSED, a view writes no events and runs a lane per bucket,
-// tiers come from the descriptor unless the tuning overrides them, and a
-// changelog exists where there is state or retries.
+// tiers come from the descriptor unless the tuning overrides them, a
+// changelog exists where there is state or retries, and an interactive
+// stage does not linger.
 func TestStageConfigFollowsTheDescriptor(t *testing.T) {
 	d := twoStages()
 	config := func(stage string, tn processor.Tuning) processor.Config {
@@ -134,6 +135,9 @@ func TestStageConfigFollowsTheDescriptor(t *testing.T) {
 	}
 	if !slices.Equal(a.Retry.DelayTopics, []string{"ration.orders.a.delay.1", "ration.orders.a.delay.2"}) || !b.Retry.Hold {
 		t.Errorf("a's tiers %v, b holds %v", a.Retry.DelayTopics, b.Retry.Hold)
+	}
+	if a.BatchLinger != processor.DefaultTuning().BatchLinger || a.BatchLinger == 0 || b.BatchLinger != 0 {
+		t.Errorf("batch linger: a %v, the interactive b %v; want the tuning's and 0", a.BatchLinger, b.BatchLinger)
 	}
 	more := d.WithRetryDelays([]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond})
 	c, err := more.StageConfig("a", processor.DefaultTuning())

@@ -29,6 +29,9 @@ func (d Descriptor) StageConfig(stage string, t processor.Tuning) (processor.Con
 		State:                 s.State,
 		LanesByPartition:      s.View,
 	}
+	if s.Interactive {
+		c.BatchLinger = 0
+	}
 	if !s.View {
 		c.EventsTopic = d.EventsTopic()
 		c.Last = s.Name == d.last()

@@ -35,9 +35,10 @@ func New() pipeline.Descriptor {
 			// The ledger calls nothing outside, so a transient failure is
 			// the broker's; Hold keeps a group's later commands behind one
 			// that waits, so none overtakes another (PT-4).
-			Retry: processor.DefaultDelays(),
-			Hold:  true,
-			State: true,
+			Retry:       processor.DefaultDelays(),
+			Hold:        true,
+			State:       true,
+			Interactive: true, // the API waits for each command's outcome
 			Handler: func(env pipeline.Env) (processor.Handler, error) {
 				return &ledger{codec: env.Codec, now: time.Now}, nil
 			},
