@@ -25,35 +25,25 @@ import (
 // applied (all of the pipeline's when nil).
 func openWith(t testing.TB, migrations fs.FS) (driver.Conn, string) {
 	t.Helper()
+	db := fmt.Sprintf("t_points_%d", time.Now().UnixNano())
+	return open(t, db, migrations), db
+}
+
+// open opens database db of the shared server with migrations applied
+// (all of the pipeline's when nil), as a binary's start does.
+func open(t testing.TB, db string, migrations fs.FS) driver.Conn {
+	t.Helper()
 	if migrations == nil {
 		migrations = New().Migrations
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db := fmt.Sprintf("t_points_%d", time.Now().UnixNano())
 	conn, err := sink.Open(ctx, sink.Target{ClickHouse: chtest.Shared(t).Addr(), Database: db}, sink.Migrations{Owner: Name, FS: migrations})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn, db
-}
-
-// reopen applies every migration to db, as a new binary's start does.
-func reopen(t testing.TB, db string) *Reader {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := sink.Open(ctx, sink.Target{ClickHouse: chtest.Shared(t).Addr(), Database: db}, sink.Migrations{Owner: Name, FS: New().Migrations})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	reader, err := NewReader(conn, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reader
+	return conn
 }
 
 // outcomeRowsOf is the rows the sink stores for outcomes.
@@ -264,7 +254,11 @@ func TestBackfilled(t *testing.T) {
 	if err := sink.Insert(context.Background(), conn, db, rows); err != nil {
 		t.Fatal(err)
 	}
-	checkReads(t, reopen(t, db), outcomes, start)
+	reader, err := NewReader(open(t, db, nil), db) // every migration applied now
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReads(t, reader, outcomes, start)
 }
 
 // beforeByKey is where the tables of migration 0002 were stored before it.
