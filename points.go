@@ -89,7 +89,34 @@ const (
 	PointsApplied  = "applied"
 	PointsRejected = "rejected"
 	PointsPending  = "pending"
+	// PointsConflict is a command of a batch whose command_id was used
+	// for another command (alone, such a command is answered 409).
+	PointsConflict = "conflict"
 )
+
+// PointsBatch is bills and redemptions of one caller sent at once
+// (POST /v1/points/commands).
+type PointsBatch struct {
+	Commands []PointsBatchCommand `json:"commands"`
+}
+
+// PointsBatchCommand is one command of a batch: its kind, bill or redeem,
+// and the fields of a PointsBill or of a PointsRedemption.
+type PointsBatchCommand struct {
+	Kind      string           `json:"kind"`
+	CommandID string           `json:"command_id"`
+	GroupID   string           `json:"group_id"`
+	UserID    string           `json:"user_id,omitempty"`
+	Items     []PointsBillLine `json:"items,omitempty"`
+	ItemID    string           `json:"item_id,omitempty"`
+	Points    int64            `json:"points,omitempty"`
+}
+
+// PointsBatchOutcomes answers a batch: each command's outcome, in the
+// batch's order.
+type PointsBatchOutcomes struct {
+	Outcomes []PointsOutcome `json:"outcomes"`
+}
 
 // PointsOutcome is what the ledger decided for a command, or, while it
 // has not (after the API waited 2 s), "pending" and where to ask again.
@@ -97,7 +124,7 @@ type PointsOutcome struct {
 	CommandID string `json:"command_id"`
 	GroupID   string `json:"group_id"`
 	Kind      string `json:"kind,omitempty"`
-	// Outcome is applied, rejected or pending.
+	// Outcome is applied, rejected or pending (or, in a batch, conflict).
 	Outcome string `json:"outcome"`
 	// Reason says why it was rejected: no_group, not_member,
 	// insufficient_points, balance_overflow.

@@ -79,6 +79,15 @@ func (c *Client) Redeem(ctx context.Context, r ration.PointsRedemption) (ration.
 	return c.command(ctx, "/v1/points/redemptions", r)
 }
 
+// PointsBatch sends commands of the caller at once and returns their
+// outcomes in order; a pending one is sent again in a later batch (or
+// polled).
+func (c *Client) PointsBatch(ctx context.Context, b ration.PointsBatch) (ration.PointsBatchOutcomes, error) {
+	var out ration.PointsBatchOutcomes
+	err := c.do(ctx, http.MethodPost, "/v1/points/commands", b, &out)
+	return out, err
+}
+
 // command sends a command and returns its outcome: applied, rejected, or
 // pending (the ledger had not decided within the API's wait; ask
 // PointsCommand, or send it again with the same command id).

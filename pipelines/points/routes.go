@@ -109,6 +109,7 @@ func Routes(b api.Backends) ([]api.Route, error) {
 		{Method: http.MethodGet, Path: "/v1/points/groups/{id}/commands/{command_id}", Scope: schemas.ScopeRead, Users: users, Handle: rs.getCommand},
 		{Method: http.MethodPost, Path: "/v1/points/bills", Scope: schemas.ScopeWrite, Users: users, Handle: rs.bill},
 		{Method: http.MethodPost, Path: "/v1/points/redemptions", Scope: schemas.ScopeWrite, Users: users, Handle: rs.redeem},
+		{Method: http.MethodPost, Path: "/v1/points/commands", Scope: schemas.ScopeWrite, Users: users, Handle: rs.batch},
 	}, nil
 }
 
@@ -126,16 +127,21 @@ func decoder[V any, P interface {
 
 // produce writes one record and waits for Kafka to hold it.
 func (rs *routes) produce(ctx context.Context, topic, key string, v schemas.Record) error {
-	if rs.b.Kafka == nil {
-		return api.Unavailable("this API takes no writes (no Kafka)", nil)
-	}
 	b, err := rs.b.Codec.Encode(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", topic, err)
 	}
+	return rs.produceAll(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: b})
+}
+
+// produceAll writes records and waits for Kafka to hold them all.
+func (rs *routes) produceAll(ctx context.Context, recs ...*kgo.Record) error {
+	if rs.b.Kafka == nil {
+		return api.Unavailable("this API takes no writes (no Kafka)", nil)
+	}
 	ctx, cancel := context.WithTimeout(ctx, rs.b.Config.BackendTimeout)
 	defer cancel()
-	if err := rs.b.Kafka.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: b}).FirstErr(); err != nil {
+	if err := rs.b.Kafka.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return api.Unavailable("it could not be stored; send it again", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ package points
 // outcomes.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -96,25 +97,43 @@ func (rs *routes) join(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (rs *routes) bill(w http.ResponseWriter, r *http.Request) error {
-	staff, err := caller(r)
+	staff, err := rs.staff(r)
 	if err != nil {
 		return err
-	}
-	if u, ok := rs.user(r.Context(), staff); !ok || !u.Staff {
-		return api.Errorf(http.StatusForbidden, "only staff bill")
 	}
 	var in ration.PointsBill
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if err := commandID(in.CommandID); err != nil {
-		return err
+	c, e := rs.billCommand(r.Context(), in)
+	if e != nil {
+		return e
 	}
-	if _, ok := rs.user(r.Context(), in.UserID); !ok {
-		return api.Errorf(http.StatusUnprocessableEntity, "no user %q", api.Clip(in.UserID, 20))
+	return rs.send(w, r, staff, in.CommandID, c, http.StatusOK)
+}
+
+// staff returns the caller of r if they are staff, who alone bill.
+func (rs *routes) staff(r *http.Request) (string, error) {
+	staff, err := caller(r)
+	if err != nil {
+		return "", err
+	}
+	if u, ok := rs.user(r.Context(), staff); !ok || !u.Staff {
+		return "", api.Errorf(http.StatusForbidden, "only staff bill")
+	}
+	return staff, nil
+}
+
+// billCommand checks bill in and returns its command.
+func (rs *routes) billCommand(ctx context.Context, in ration.PointsBill) (*Command, *api.Error) {
+	if err := commandID(in.CommandID); err != nil {
+		return nil, err
+	}
+	if _, ok := rs.user(ctx, in.UserID); !ok {
+		return nil, api.Errorf(http.StatusUnprocessableEntity, "no user %q", api.Clip(in.UserID, 20))
 	}
 	if len(in.Items) == 0 || len(in.Items) > maxLines {
-		return api.Errorf(http.StatusUnprocessableEntity, "a bill has 1 to %d items", maxLines)
+		return nil, api.Errorf(http.StatusUnprocessableEntity, "a bill has 1 to %d items", maxLines)
 	}
 	lines := make([]Line, len(in.Items))
 	var reasons []api.Reason
@@ -130,11 +149,10 @@ func (rs *routes) bill(w http.ResponseWriter, r *http.Request) error {
 		lines[i] = Line{ItemID: it.ItemID, Name: it.Name, Quantity: l.Quantity, Price: it.Price, Points: it.Points, Discount: it.Discount}
 	}
 	if len(reasons) > 0 {
-		return api.Errorf(http.StatusUnprocessableEntity, "the bill names items that cannot be billed").WithReasons(reasons)
+		return nil, api.Errorf(http.StatusUnprocessableEntity, "the bill names items that cannot be billed").WithReasons(reasons)
 	}
-	c := Command{Kind: KindBill, GroupID: in.GroupID, UserID: in.UserID, Lines: lines,
-		Digest: digest(KindBill, in.GroupID, in.UserID, in.Items)}
-	return rs.send(w, r, staff, in.CommandID, &c, http.StatusOK)
+	return &Command{Kind: KindBill, GroupID: in.GroupID, UserID: in.UserID, Lines: lines,
+		Digest: digest(KindBill, in.GroupID, in.UserID, in.Items)}, nil
 }
 
 func (rs *routes) redeem(w http.ResponseWriter, r *http.Request) error {
@@ -146,25 +164,42 @@ func (rs *routes) redeem(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	c, e := rs.redeemCommand(user, in)
+	if e != nil {
+		return e
+	}
+	return rs.send(w, r, user, in.CommandID, c, http.StatusOK)
+}
+
+// redeemCommand checks user's redemption in and returns its command.
+func (rs *routes) redeemCommand(user string, in ration.PointsRedemption) (*Command, *api.Error) {
 	if err := commandID(in.CommandID); err != nil {
-		return err
+		return nil, err
 	}
 	c := Command{Kind: KindRedeem, GroupID: in.GroupID, UserID: user, Digest: digest(KindRedeem, in.GroupID, in.ItemID, in.Points)}
 	switch {
 	case (in.ItemID == "") == (in.Points == 0):
-		return api.Errorf(http.StatusUnprocessableEntity, "a redemption names an item_id or a number of points, not both")
+		return nil, api.Errorf(http.StatusUnprocessableEntity, "a redemption names an item_id or a number of points, not both")
 	case in.ItemID != "":
 		it, ok := rs.catalogue.Get(in.ItemID)
 		if !ok {
-			return api.Errorf(http.StatusUnprocessableEntity, "no item %q in the catalogue", api.Clip(in.ItemID, 64))
+			return nil, api.Errorf(http.StatusUnprocessableEntity, "no item %q in the catalogue", api.Clip(in.ItemID, 64))
 		}
 		c.Lines = []Line{{ItemID: it.ItemID, Name: it.Name, Quantity: 1, Price: it.Price, Points: it.Points, Discount: it.Discount}}
 	case in.Points < 0 || in.Points > maxPoints:
-		return api.Errorf(http.StatusUnprocessableEntity, "points must be 1 to %d", maxPoints)
+		return nil, api.Errorf(http.StatusUnprocessableEntity, "points must be 1 to %d", maxPoints)
 	default:
 		c.Points = in.Points
 	}
-	return rs.send(w, r, user, in.CommandID, &c, http.StatusOK)
+	return &c, nil
+}
+
+// checkGroupID checks the group a command names.
+func checkGroupID(id string) *api.Error {
+	if id == "" || len(id) > 64 {
+		return api.Errorf(http.StatusUnprocessableEntity, "group_id is required")
+	}
+	return nil
 }
 
 // send sends command c of issuer to its group's ledger and answers its
@@ -172,8 +207,8 @@ func (rs *routes) redeem(w http.ResponseWriter, r *http.Request) error {
 // group's absence), or 202 with where to poll when the ledger has not
 // decided within OutcomeWait.
 func (rs *routes) send(w http.ResponseWriter, r *http.Request, issuer, commandID string, c *Command, status int) error {
-	if c.GroupID == "" || len(c.GroupID) > 64 {
-		return api.Errorf(http.StatusUnprocessableEntity, "group_id is required")
+	if err := checkGroupID(c.GroupID); err != nil {
+		return err
 	}
 	c.ID, c.CommandID, c.Issuer = CommandKey(issuer, commandID), commandID, issuer
 	c.SentAt = rs.now().UTC().Truncate(time.Millisecond)
