@@ -40,6 +40,10 @@ type PointsConfig struct {
 	Workers int
 	// Seed makes the load repeatable.
 	Seed uint64
+	// Batch, above 1, makes each client send its commands that many at a
+	// time (POST /v1/points/commands): a staff member's bills, or one
+	// user's redemptions.
+	Batch int
 }
 
 // PointsReport is what a run found.
@@ -117,6 +121,9 @@ func RunPoints(ctx context.Context, cfg PointsConfig, log io.Writer) (PointsRepo
 	}
 	if cfg.Users < 1 || cfg.Groups < 1 || cfg.Clients < 1 || cfg.Duration <= 0 {
 		return PointsReport{}, errors.New("bench points: users, groups, clients and duration must be positive")
+	}
+	if cfg.Batch > points.MaxBatch {
+		return PointsReport{}, fmt.Errorf("bench points: a batch of %d: at most %d", cfg.Batch, points.MaxBatch)
 	}
 	if cfg.Dir == "" {
 		dir, err := os.MkdirTemp("", "ration-bench-points-")
@@ -276,8 +283,84 @@ func (p *pointsPerson) session() *apiclient.Client {
 // before then is seen through until done ends.
 func (r *pointsRun) client(load, done context.Context, rng *mrand.Rand) {
 	for load.Err() == nil {
-		r.command(done, rng)
+		if r.cfg.Batch > 1 {
+			r.batch(done, rng)
+		} else {
+			r.command(done, rng)
+		}
 	}
+}
+
+// batch sends cfg.Batch commands at once, chosen by rng: a staff member's
+// bills of users into their groups, or one user's redemptions from
+// theirs; and sees each through to its outcome until done ends.
+func (r *pointsRun) batch(done context.Context, rng *mrand.Rand) {
+	cmds := make([]ration.PointsBatchCommand, r.cfg.Batch)
+	var p *pointsPerson
+	if rng.IntN(2) == 0 {
+		p = r.staff[rng.IntN(len(r.staff))]
+		for i := range cmds {
+			u := r.users[rng.IntN(len(r.users))]
+			cmds[i] = ration.PointsBatchCommand{Kind: points.KindBill, CommandID: newCommandID(), UserID: u.id,
+				GroupID: u.groups[rng.IntN(len(u.groups))],
+				Items:   []ration.PointsBillLine{{ItemID: benchItems[rng.IntN(len(benchItems))].ItemID, Quantity: int64(1 + rng.IntN(3))}}}
+		}
+	} else {
+		p = r.users[rng.IntN(len(r.users))]
+		for i := range cmds {
+			cmds[i] = ration.PointsBatchCommand{Kind: points.KindRedeem, CommandID: newCommandID(),
+				GroupID: p.groups[rng.IntN(len(p.groups))], Points: int64(10 + rng.IntN(100))}
+		}
+	}
+	if err := r.sendBatch(done, p, cmds); err != nil && done.Err() == nil {
+		r.violation("a batch of %d: no outcome: %v", len(cmds), err)
+	}
+}
+
+// sendBatch sends cmds as p until each has an outcome, sending the
+// undecided again (pending, or all after an error) with the same command
+// ids, and records the outcomes; done ends the retries.
+func (r *pointsRun) sendBatch(done context.Context, p *pointsPerson, cmds []ration.PointsBatchCommand) error {
+	start := time.Now()
+	backoff := 20 * time.Millisecond
+	for attempt := 0; len(cmds) > 0; attempt++ {
+		if attempt > 0 {
+			r.retries.Add(int64(len(cmds)))
+			select {
+			case <-time.After(backoff): // a client's backoff between retries
+			case <-done.Done():
+				return done.Err()
+			}
+			backoff = min(2*backoff, time.Second)
+		}
+		if time.Since(start) > decideWithin {
+			return fmt.Errorf("%d undecided after %v", len(cmds), decideWithin)
+		}
+		out, err := p.session().PointsBatch(done, ration.PointsBatch{Commands: cmds})
+		var apiErr *apiclient.Error
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+			_ = p.login(done) // a restarted API; the next try tells
+			continue
+		case errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests:
+			return fmt.Errorf("refused: %w", err)
+		case err != nil:
+			continue
+		}
+		var undecided []ration.PointsBatchCommand
+		for i, o := range out.Outcomes {
+			switch o.Outcome {
+			case ration.PointsPending:
+				undecided = append(undecided, cmds[i])
+			case ration.PointsConflict:
+				r.violation("command %s of a batch: a conflict with a command of its id", cmds[i].CommandID)
+			default:
+				r.record(o, time.Since(start))
+			}
+		}
+		cmds = undecided
+	}
+	return nil
 }
 
 // command sends one bill or redemption, chosen by rng, and sees it

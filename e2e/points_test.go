@@ -274,22 +274,31 @@ func TestLedgerWorkersKilledAndStalledDecideEachCommandOnce(t *testing.T) {
 
 // TestPointsLoadRunWithChaos (PT-8, PT-9): the consistency load run, short,
 // with its chaos — ledger workers killed with SIGKILL, the broker
-// restarted, client connections cut — finds no violation.
+// restarted, client connections cut — finds no violation, with commands
+// sent one at a time and in batches (whose retries send the undecided
+// part of a batch again).
 func TestPointsLoadRunWithChaos(t *testing.T) {
-	cmd := exec.Command(rationBin, "bench", "points", "--duration", "15s", "--chaos", "--data-dir", t.TempDir())
-	cmd.Env = childEnv()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	last := lines[len(lines)-1]
-	if err != nil || !strings.HasPrefix(last, "violations=0 ") {
-		t.Fatalf("bench points --chaos: %v\n%s\nstderr:\n%s", err, out, stderr.String())
+	for _, tc := range []struct {
+		name  string
+		batch string
+	}{{"one at a time", "1"}, {"in batches of 50", "50"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(rationBin, "bench", "points", "--duration", "15s", "--chaos", "--batch", tc.batch, "--data-dir", t.TempDir())
+			cmd.Env = childEnv()
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			last := lines[len(lines)-1]
+			if err != nil || !strings.HasPrefix(last, "violations=0 ") {
+				t.Fatalf("bench points --chaos --batch %s: %v\n%s\nstderr:\n%s", tc.batch, err, out, stderr.String())
+			}
+			for _, want := range []string{"killed and started again", "broker (ration dev) restarted", "client connections cut"} {
+				if n := strings.Count(string(out), want); n == 0 || (want == "killed and started again" && n < 3) {
+					t.Errorf("%q %d times in the report:\n%s", want, n, out)
+				}
+			}
+			t.Log(last)
+		})
 	}
-	for _, want := range []string{"killed and started again", "broker (ration dev) restarted", "client connections cut"} {
-		if n := strings.Count(string(out), want); n == 0 || (want == "killed and started again" && n < 3) {
-			t.Errorf("%q %d times in the report:\n%s", want, n, out)
-		}
-	}
-	t.Log(last)
 }

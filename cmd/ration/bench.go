@@ -9,6 +9,7 @@ import (
 
 	"github.com/rationhq/ration/bench"
 	receiptsamples "github.com/rationhq/ration/docs/receipts"
+	"github.com/rationhq/ration/pipelines/points"
 )
 
 func newBenchCmd(_ *globals) *cobra.Command {
@@ -172,7 +173,8 @@ ledger worker processes), creates --users users across the three regions,
 one staff member per region and --groups groups (each user in two), and
 keeps billing and redeeming from --clients concurrent clients for
 --duration, each command retried with its own id on any error until it
-has an outcome. It checks as it goes and at the end: no balance ever
+has an outcome (with --batch N, N commands at a time: a staff member's
+bills or a user's redemptions in one request). It checks as it goes and at the end: no balance ever
 negative; every command one outcome; no ledger entry applied twice; each
 group's entries gapless, each balance the previous plus its points; the
 group in Kafka at its last entry; the ledger in ClickHouse the same
@@ -207,6 +209,7 @@ violations=<n> commands_per_s=<r>; the command fails when n > 0.`,
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "ledger worker processes")
 	fs.StringVar(&cfg.Dir, "data-dir", "", "the stack's data dir (default: a temporary one, removed after)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the load's choices")
+	fs.IntVar(&cfg.Batch, "batch", 1, fmt.Sprintf("commands each client sends at once (POST /v1/points/commands, up to %d)", points.MaxBatch))
 	return cmd
 }
 
