@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,7 +62,7 @@ users and items takes an API key (--key, or RATION_API_KEY).`,
 	pf.StringVar(&p.token, "token", "", "a user's token from \"ration points login\" (prefer RATION_POINTS_TOKEN: flags show in ps)")
 	pf.StringVar(&p.user, "user", "", "log in as this user id first, instead of a token")
 	pf.BoolVar(&p.passwordStdin, "password-stdin", false, "read the password from stdin's first line (default: ask on the terminal)")
-	cmd.AddCommand(p.loginCmd(), p.catalogueCmd(), p.usersCmd(), p.groupsCmd(), p.joinCmd(), p.billCmd(), p.redeemCmd(), p.historyCmd())
+	cmd.AddCommand(p.loginCmd(), p.catalogueCmd(), p.usersCmd(), p.groupsCmd(), p.joinCmd(), p.billCmd(), p.redeemCmd(), p.batchCmd(), p.historyCmd())
 	return cmd
 }
 
@@ -519,6 +520,87 @@ func (p *pointsCLI) redeemCmd() *cobra.Command {
 	cmd.MarkFlagsMutuallyExclusive("item", "points")
 	commandIDFlag(cmd, &r.CommandID)
 	return cmd
+}
+
+func (p *pointsCLI) batchCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "batch FILE",
+		Short: "Send many bills and redemptions at once, from a JSON file (- for stdin)",
+		Long: `Sends the commands of FILE, {"commands": [...]} as POST /v1/points/commands
+takes them (each {"kind": "bill" or "redeem", "command_id", "group_id", and
+a bill's user_id and items or a redemption's item_id or points}), up to
+1 000, as the logged-in user (bills need staff). A batch with any invalid
+command is refused whole, a reason per command. Commands not decided yet
+are sent again with their ids, as a single command is. Prints a line per
+command, "COMMAND_ID: <outcome>", in the file's order, and fails if any
+was rejected.`,
+		Example: `  RATION_POINTS_TOKEN=$STAFF_TOKEN ration points batch till-1-2026-11-27.json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := readFileArg(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			var in ration.PointsBatch
+			if err := json.Unmarshal(b, &in); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			u, err := p.session(cmd)
+			if err != nil {
+				return err
+			}
+			err = u.batch(cmd.Context(), cmd.OutOrStdout(), in.Commands)
+			printReasons(cmd.ErrOrStderr(), err)
+			return err
+		},
+	}
+}
+
+// batch sends cmds at once, the undecided again as command sends one,
+// and prints each outcome in cmds' order.
+func (u *pointsUser) batch(ctx context.Context, w io.Writer, cmds []ration.PointsBatchCommand) error {
+	outcomes := make(map[string]ration.PointsOutcome, len(cmds))
+	todo := cmds
+	backoff := 500 * time.Millisecond
+	for try := 1; len(todo) > 0; try++ {
+		out, err := u.c.PointsBatch(ctx, ration.PointsBatch{Commands: todo})
+		if err != nil && !undecided(ration.PointsOutcome{}, err) {
+			return err
+		}
+		var again []ration.PointsBatchCommand
+		for i, c := range todo {
+			if err != nil || out.Outcomes[i].Outcome == ration.PointsPending {
+				again = append(again, c)
+			} else {
+				outcomes[c.CommandID] = out.Outcomes[i]
+			}
+		}
+		todo = again
+		if len(todo) > 0 && (try == commandTries || ctx.Err() != nil) {
+			return fmt.Errorf("%d commands not decided yet: sending the file again is safe", len(todo))
+		}
+		if len(todo) > 0 {
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			}
+			backoff = min(2*backoff, 4*time.Second)
+		}
+	}
+	refused := false
+	for _, c := range cmds {
+		o := outcomes[c.CommandID]
+		line := outcomeLine(o)
+		if o.Outcome == ration.PointsConflict {
+			line = "conflict: the command_id was used for another command"
+		}
+		refused = refused || o.Outcome != ration.PointsApplied
+		fmt.Fprintf(w, "%s: %s\n", c.CommandID, line)
+	}
+	if refused {
+		return errRejected
+	}
+	return nil
 }
 
 // historyLines is how much of the history a person sees at once.

@@ -199,14 +199,36 @@ func TestPointsCommands(t *testing.T) {
 	r.must(t, "applied: -5 points, balance 25", "", "redeem", "--group", group, "--points", "5", "--command-id", sent)
 	r.must(t, "applied: -5 points, balance 25 in group "+group+" (5 points), decided before", "", "redeem", "--group", group, "--points", "5", "--command-id", sent)
 
-	r.eventually(t, regexp.MustCompile(group+`\s+flat 3\s+Riga\s+25\s+`), "groups")
+	// A batch from a file: two bills by staff, then a redemption beyond the
+	// balance, which fails the command.
+	dir := t.TempDir()
+	bills := filepath.Join(dir, "bills.json")
+	if err := os.WriteFile(bills, []byte(`{"commands": [
+		{"kind": "bill", "command_id": "till-1", "user_id": "`+ids["alice"]+`", "group_id": "`+group+`", "items": [{"item_id": "coffee", "quantity": 1}]},
+		{"kind": "bill", "command_id": "till-2", "user_id": "`+ids["alice"]+`", "group_id": "`+group+`", "items": [{"item_id": "coffee", "quantity": 2}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = r.must(t, "till-2: applied: +20 points, balance 55", "", "--token", sam, "batch", bills)
+	if !strings.Contains(out, "till-1: applied: +10 points, balance 35") {
+		t.Fatalf("the batch's first bill: %q", out)
+	}
+	out, err = r.run(t, `{"commands": [{"kind": "redeem", "command_id": "much", "group_id": "`+group+`", "points": 100}]}`, "batch", "-")
+	if !errors.Is(err, errRejected) || !strings.Contains(out, "much: rejected: insufficient_points (balance 55)") {
+		t.Fatalf("a batch redeeming more than the balance: %q, %v; want it rejected, the command failing", out, err)
+	}
+	if _, err := r.run(t, `{"commands": [{"kind": "redeem", "command_id": "x", "group_id": "`+group+`"}]}`, "batch", "-"); err == nil {
+		t.Fatal("a batch with a redemption of nothing was sent")
+	}
+	const balance = "55"
+
+	r.eventually(t, regexp.MustCompile(group+`\s+flat 3\s+Riga\s+`+balance+`\s+`), "groups")
 	out = r.eventually(t, regexp.MustCompile(`(?m)\s5 points$`), "history", "--group", group)
 	for _, want := range []string{"bill", "redeem", "join", "create", ids["sam"], ids["bob"]} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the group's history has no %q:\n%s", want, out)
 		}
 	}
-	out = r.eventually(t, regexp.MustCompile(`1 x television`), "history", "--limit", "2")
+	out = r.eventually(t, regexp.MustCompile(`2 x coffee`), "history", "--limit", "2")
 	if strings.Contains(out, ids["bob"]) || strings.Count(out, "\n") != 3 {
 		t.Errorf("alice's own last 2 entries: %q", out)
 	}

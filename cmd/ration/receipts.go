@@ -109,6 +109,24 @@ refused receipt and fails at the end if any was refused.`,
 	return cmd
 }
 
+// readFileArg reads the file a command was given, "-" being stdin.
+func readFileArg(cmd *cobra.Command, path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(cmd.InOrStdin())
+	}
+	return os.ReadFile(path)
+}
+
+// printReasons writes the reasons of a refused body, one a line.
+func printReasons(w io.Writer, err error) {
+	var ae *apiclient.Error
+	if errors.As(err, &ae) {
+		for _, reason := range ae.Reasons {
+			fmt.Fprintf(w, "  %s: %s\n", pathOrWhole(reason.Path), reason.Message)
+		}
+	}
+}
+
 func pathOrWhole(p string) string {
 	if p == "" {
 		return "(the receipt)"
@@ -248,23 +266,12 @@ func (r *receiptsCLI) typesCmd() *cobra.Command {
 		Short: "Put a type document (- for stdin); in force everywhere within seconds",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var doc []byte
-			var err error
-			if args[1] == "-" {
-				doc, err = io.ReadAll(cmd.InOrStdin())
-			} else {
-				doc, err = os.ReadFile(args[1])
-			}
+			doc, err := readFileArg(cmd, args[1])
 			if err != nil {
 				return err
 			}
 			t, err := r.client().PutReceiptType(cmd.Context(), args[0], doc)
-			var ae *apiclient.Error
-			if errors.As(err, &ae) && len(ae.Reasons) > 0 {
-				for _, reason := range ae.Reasons {
-					fmt.Fprintf(cmd.ErrOrStderr(), "  %s: %s\n", pathOrWhole(reason.Path), reason.Message)
-				}
-			}
+			printReasons(cmd.ErrOrStderr(), err)
 			if err != nil {
 				return err
 			}
