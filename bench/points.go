@@ -322,30 +322,10 @@ func (r *pointsRun) batch(done context.Context, rng *mrand.Rand) {
 // ids, and records the outcomes; done ends the retries.
 func (r *pointsRun) sendBatch(done context.Context, p *pointsPerson, cmds []ration.PointsBatchCommand) error {
 	start := time.Now()
-	backoff := 20 * time.Millisecond
-	for attempt := 0; len(cmds) > 0; attempt++ {
-		if attempt > 0 {
-			r.retries.Add(int64(len(cmds)))
-			select {
-			case <-time.After(backoff): // a client's backoff between retries
-			case <-done.Done():
-				return done.Err()
-			}
-			backoff = min(2*backoff, time.Second)
-		}
-		if time.Since(start) > decideWithin {
-			return fmt.Errorf("%d undecided after %v", len(cmds), decideWithin)
-		}
-		out, err := p.session().PointsBatch(done, ration.PointsBatch{Commands: cmds})
-		var apiErr *apiclient.Error
-		switch {
-		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
-			_ = p.login(done) // a restarted API; the next try tells
-			continue
-		case errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests:
-			return fmt.Errorf("refused: %w", err)
-		case err != nil:
-			continue
+	return r.untilDecided(done, p, len(cmds), func(c *apiclient.Client) (int, error) {
+		out, err := c.PointsBatch(done, ration.PointsBatch{Commands: cmds})
+		if err != nil {
+			return len(cmds), err
 		}
 		var undecided []ration.PointsBatchCommand
 		for i, o := range out.Outcomes {
@@ -359,8 +339,8 @@ func (r *pointsRun) sendBatch(done context.Context, p *pointsPerson, cmds []rati
 			}
 		}
 		cmds = undecided
-	}
-	return nil
+		return len(cmds), nil
+	})
 }
 
 // command sends one bill or redemption, chosen by rng, and sees it
@@ -401,34 +381,50 @@ const decideWithin = time.Minute
 // records the outcome; done ends the retries.
 func (r *pointsRun) send(done context.Context, p *pointsPerson, call func(*apiclient.Client) (ration.PointsOutcome, error)) (ration.PointsOutcome, error) {
 	start := time.Now()
+	var o ration.PointsOutcome
+	err := r.untilDecided(done, p, 1, func(c *apiclient.Client) (int, error) {
+		var err error
+		if o, err = call(c); err != nil || o.Outcome == ration.PointsPending {
+			return 1, err
+		}
+		r.record(o, time.Since(start))
+		return 0, nil
+	})
+	return o, err
+}
+
+// untilDecided calls try as p until it leaves no command undecided: again
+// after an error (but a refusal) or with commands left, after a backoff,
+// logging in again when the API no longer knows p's token; done ends the
+// retries. try returns how many commands it left undecided.
+func (r *pointsRun) untilDecided(done context.Context, p *pointsPerson, left int, try func(*apiclient.Client) (int, error)) error {
+	start := time.Now()
 	backoff := 20 * time.Millisecond
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; left > 0; attempt++ {
 		if attempt > 0 {
-			r.retries.Add(1)
+			r.retries.Add(int64(left))
 			select {
 			case <-time.After(backoff): // a client's backoff between retries
 			case <-done.Done():
-				return ration.PointsOutcome{}, done.Err()
+				return done.Err()
 			}
 			backoff = min(2*backoff, time.Second)
 		}
 		if time.Since(start) > decideWithin {
-			return ration.PointsOutcome{}, fmt.Errorf("undecided after %v", decideWithin)
+			return fmt.Errorf("%d undecided after %v", left, decideWithin)
 		}
-		o, err := call(p.session())
+		n, err := try(p.session())
 		var apiErr *apiclient.Error
 		switch {
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
 			_ = p.login(done) // a restarted API; the next try tells
-			continue
 		case errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests:
-			return o, fmt.Errorf("refused: %w", err)
-		case err != nil || o.Outcome == ration.PointsPending:
-			continue
+			return fmt.Errorf("refused: %w", err)
+		case err == nil:
+			left = n
 		}
-		r.record(o, time.Since(start))
-		return o, nil
 	}
+	return nil
 }
 
 // record checks an outcome against what the run has seen and keeps it.
