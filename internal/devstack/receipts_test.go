@@ -148,9 +148,19 @@ func TestReceiptsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, err := s.api.SubmitReceipt(ctx, "application/json", doc); err != nil || again.New || again.Status != ration.ReceiptAccepted {
+	again, err := s.api.SubmitReceipt(ctx, "application/json", doc)
+	if err != nil || again.New || again.Status != ration.ReceiptAccepted {
 		t.Fatalf("the retail sample again: %+v, %v; want 200 ACCEPTED", again, err)
 	}
+	// A JSON receipt's document is its bytes as sent, white space and all
+	// (its record on Kafka carries them once, as its value).
+	await(t, 30*time.Second, "the retail receipt's document", func() (bool, string) {
+		ct, stored, err := s.api.ReceiptDocument(ctx, again.ID)
+		if err != nil {
+			return false, err.Error()
+		}
+		return ct == "application/json" && bytes.Equal(stored, doc), fmt.Sprintf("%s, %d bytes, want the %d sent", ct, len(stored), len(doc))
+	})
 	doc, err = os.ReadFile(filepath.Join(receiptSamples, "samples", "fuel.xml"))
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,10 @@ var receiptSchema = schemas.MustSchema(avsc, "avro/receipt.avsc")
 
 // Receipt is a receipt on its way through the pipeline, the same record
 // on every topic of its path, filled in as it goes. Document, the
-// receipt as sent, is on ration.receipts.received only; the stages leave
-// it out of what they write (Value is the receipt as JSON).
+// receipt as sent, is on ration.receipts.received only, and only for an
+// XML receipt: a JSON receipt's Value is its very bytes (Sent gives
+// either); the stages leave it out of what they write (Value is the
+// receipt as JSON).
 type Receipt struct {
 	ID                    string    `avro:"id"`
 	Client                string    `avro:"client"`
@@ -36,6 +38,16 @@ type Receipt struct {
 
 // AvroSchema implements schemas.Record.
 func (*Receipt) AvroSchema() *schemas.Schema { return receiptSchema }
+
+// Sent returns the receipt as it was sent: its Document, or a JSON
+// receipt's Value, which is that (a record written before JSON receipts
+// left Document empty has both).
+func (r *Receipt) Sent() []byte {
+	if len(r.Document) == 0 && r.ContentType == ContentJSON {
+		return []byte(r.Value)
+	}
+	return r.Document
+}
 
 // ID is a receipt's id in ration: the client's name and its own receipt
 // id, so that one client's ids never meet another's.

@@ -119,7 +119,10 @@ func (rs *routes) submit(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("receipt %s: %w", id, err)
 	}
 	rc := Receipt{ID: id, Client: caller.Name, ReceiptID: sub.ReceiptID, Type: sub.Type, ContentType: sub.ContentType,
-		Document: sub.Document, Value: string(value), Digest: sub.Digest, ReceivedAt: rs.now().UTC().Truncate(time.Millisecond)}
+		Value: string(value), Digest: sub.Digest, ReceivedAt: rs.now().UTC().Truncate(time.Millisecond)}
+	if sub.ContentType != ContentJSON {
+		rc.Document = sub.Document // a JSON receipt's Value is its bytes (Receipt.Sent)
+	}
 	b, err := rs.b.Codec.Encode(&rc)
 	if err != nil {
 		return fmt.Errorf("encode receipt %s: %w", id, err)
@@ -130,7 +133,7 @@ func (rs *routes) submit(w http.ResponseWriter, r *http.Request) error {
 		return api.Unavailable("the receipt could not be stored; send it again", err)
 	}
 	rs.recent.add(id, recentEntry{Type: rc.Type, Digest: rc.Digest, ReceivedAt: rc.ReceivedAt})
-	rs.log.Info("receipt received", "id", id, "type", rc.Type, "bytes", len(rc.Document))
+	rs.log.Info("receipt received", "id", id, "type", rc.Type, "bytes", len(sub.Document))
 	api.WriteJSON(w, http.StatusAccepted, submitted{ID: id, Status: StatusReceived})
 	return nil
 }
