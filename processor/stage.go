@@ -323,10 +323,10 @@ func (s *Stage) linger(ctx context.Context, sess *kgo.GroupTransactSession, fetc
 	defer cancel()
 	for n := fetches.NumRecords(); n < s.cfg.MaxPollRecords && ctx.Err() == nil; n = fetches.NumRecords() {
 		more := sess.PollRecords(ctx, s.cfg.MaxPollRecords-n)
-		if more.IsClientClosed() {
-			break
-		}
 		fetches = append(fetches, more...)
+		if more.IsClientClosed() {
+			break // the step sees it in fetches, and stops
+		}
 	}
 	return fetches
 }

@@ -127,6 +127,9 @@ func decoder[V any, P interface {
 
 // produce writes one record and waits for Kafka to hold it.
 func (rs *routes) produce(ctx context.Context, topic, key string, v schemas.Record) error {
+	if err := rs.writable(); err != nil {
+		return err
+	}
 	b, err := rs.b.Codec.Encode(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", topic, err)
@@ -134,10 +137,18 @@ func (rs *routes) produce(ctx context.Context, topic, key string, v schemas.Reco
 	return rs.produceAll(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: b})
 }
 
-// produceAll writes records and waits for Kafka to hold them all.
-func (rs *routes) produceAll(ctx context.Context, recs ...*kgo.Record) error {
+// writable refuses writes on an API without Kafka.
+func (rs *routes) writable() error {
 	if rs.b.Kafka == nil {
 		return api.Unavailable("this API takes no writes (no Kafka)", nil)
+	}
+	return nil
+}
+
+// produceAll writes records and waits for Kafka to hold them all.
+func (rs *routes) produceAll(ctx context.Context, recs ...*kgo.Record) error {
+	if err := rs.writable(); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, rs.b.Config.BackendTimeout)
 	defer cancel()

@@ -58,8 +58,9 @@ func (rs *routes) batch(w http.ResponseWriter, r *http.Request) error {
 		if e == nil {
 			if j, ok := first[bc.CommandID]; ok {
 				e = api.Errorf(http.StatusUnprocessableEntity, "command_id %q is also that of /commands/%d", api.Clip(bc.CommandID, 64), j)
+			} else {
+				first[bc.CommandID] = i
 			}
-			first[bc.CommandID] = i
 		}
 		if e != nil {
 			reasons = append(reasons, reasonsAt(fmt.Sprintf("/commands/%d", i), e)...)
@@ -71,6 +72,9 @@ func (rs *routes) batch(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(reasons) > 0 {
 		return api.Errorf(http.StatusUnprocessableEntity, "the batch holds commands that cannot be sent; none was").WithReasons(reasons)
+	}
+	if err := rs.writable(); err != nil {
+		return err
 	}
 	got := make([]<-chan Outcome, len(cmds))
 	recs := make([]*kgo.Record, len(cmds))
