@@ -165,10 +165,15 @@ const maxBody = 64 << 10
 // decode reads r's JSON body into v: 415 for another content type, 413
 // past maxBody, 400 for anything but one JSON object of v's fields.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeUpTo(w, r, v, maxBody)
+}
+
+// decodeUpTo is decode with a body of up to limit bytes.
+func decodeUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if err := api.CheckContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
-	if err := api.DecodeJSON(http.MaxBytesReader(w, r.Body, maxBody), v); err != nil {
+	if err := api.DecodeJSON(http.MaxBytesReader(w, r.Body, limit), v); err != nil {
 		return err
 	}
 	return nil

@@ -3,10 +3,10 @@ package points
 // The route that sends many commands of one caller at once.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -35,11 +35,8 @@ func (rs *routes) batch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := api.CheckContentType(r.Header.Get("Content-Type")); err != nil {
-		return err
-	}
 	var in ration.PointsBatch
-	if err := api.DecodeJSON(http.MaxBytesReader(w, r.Body, maxBatchBody), &in); err != nil {
+	if err := decodeUpTo(w, r, &in, maxBatchBody); err != nil {
 		return err
 	}
 	if len(in.Commands) == 0 || len(in.Commands) > MaxBatch {
@@ -54,7 +51,10 @@ func (rs *routes) batch(w http.ResponseWriter, r *http.Request) error {
 	var reasons []api.Reason
 	first := make(map[string]int, len(in.Commands))
 	for i, bc := range in.Commands {
-		c, e := rs.batchCommand(r, issuer, bc)
+		c, e := rs.batchCommand(r.Context(), issuer, bc)
+		if e == nil {
+			e = rs.prepare(c, issuer, bc.CommandID)
+		}
 		if e == nil {
 			if j, ok := first[bc.CommandID]; ok {
 				e = api.Errorf(http.StatusUnprocessableEntity, "command_id %q is also that of /commands/%d", api.Clip(bc.CommandID, 64), j)
@@ -64,10 +64,7 @@ func (rs *routes) batch(w http.ResponseWriter, r *http.Request) error {
 		}
 		if e != nil {
 			reasons = append(reasons, reasonsAt(fmt.Sprintf("/commands/%d", i), e)...)
-			continue
 		}
-		c.ID, c.CommandID, c.Issuer = CommandKey(issuer, bc.CommandID), bc.CommandID, issuer
-		c.SentAt = rs.now().UTC().Truncate(time.Millisecond)
 		cmds[i] = c
 	}
 	if len(reasons) > 0 {
@@ -91,79 +88,46 @@ func (rs *routes) batch(w http.ResponseWriter, r *http.Request) error {
 	if err := rs.produceAll(r.Context(), recs...); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), OutcomeWait)
+	defer cancel()
 	out := ration.PointsBatchOutcomes{Outcomes: make([]ration.PointsOutcome, len(cmds))}
-	timer := time.NewTimer(OutcomeWait)
-	defer timer.Stop()
-	waited := false
-	var applied, rejected, pending int
+	counts := map[string]int{}
 	for i, c := range cmds {
-		var o Outcome
-		decided := false
-		if !waited {
-			select {
-			case o = <-got[i]:
-				decided = true
-			case <-timer.C:
-				waited = true
-			case <-r.Context().Done():
-				return r.Context().Err()
-			}
-		}
-		if !decided {
-			select {
-			case o = <-got[i]:
-				decided = true
-			default:
-			}
-		}
+		o, ok := awaitOutcome(ctx, got[i])
 		switch {
-		case !decided:
-			pending++
-			out.Outcomes[i] = ration.PointsOutcome{CommandID: c.CommandID, GroupID: c.GroupID, Kind: c.Kind,
-				Outcome: ration.PointsPending, Poll: "/v1/points/groups/" + c.GroupID + "/commands/" + c.CommandID}
+		case !ok:
+			out.Outcomes[i] = pending(c)
 		case o.Digest != c.Digest:
-			rejected++
 			out.Outcomes[i] = ration.PointsOutcome{CommandID: c.CommandID, GroupID: c.GroupID, Kind: c.Kind,
 				Outcome: ration.PointsConflict, Reason: "command_id_reused"}
 		default:
-			if o.Outcome == Applied {
-				applied++
-			} else {
-				rejected++
-			}
 			out.Outcomes[i] = outcomeView(o)
 		}
+		counts[out.Outcomes[i].Outcome]++
 	}
-	rs.log.Info("points batch", "issuer", issuer, "commands", len(cmds), "applied", applied, "rejected", rejected, "pending", pending)
+	if err := r.Context().Err(); err != nil {
+		return err
+	}
+	rs.log.Info("points batch", "issuer", issuer, "commands", len(cmds), "outcomes", counts)
 	api.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
 // batchCommand checks command bc of a batch of issuer's and returns it.
-func (rs *routes) batchCommand(r *http.Request, issuer string, bc ration.PointsBatchCommand) (*Command, *api.Error) {
-	var c *Command
-	var e *api.Error
+func (rs *routes) batchCommand(ctx context.Context, issuer string, bc ration.PointsBatchCommand) (*Command, *api.Error) {
 	switch bc.Kind {
 	case KindBill:
 		if bc.ItemID != "" || bc.Points != 0 {
 			return nil, api.Errorf(http.StatusUnprocessableEntity, "a bill has items, not an item_id or points")
 		}
-		c, e = rs.billCommand(r.Context(), ration.PointsBill{CommandID: bc.CommandID, UserID: bc.UserID, GroupID: bc.GroupID, Items: bc.Items})
+		return rs.billCommand(ctx, ration.PointsBill{CommandID: bc.CommandID, UserID: bc.UserID, GroupID: bc.GroupID, Items: bc.Items})
 	case KindRedeem:
 		if bc.UserID != "" || len(bc.Items) > 0 {
 			return nil, api.Errorf(http.StatusUnprocessableEntity, "a redemption is the caller's: no user_id or items")
 		}
-		c, e = rs.redeemCommand(issuer, ration.PointsRedemption{CommandID: bc.CommandID, GroupID: bc.GroupID, ItemID: bc.ItemID, Points: bc.Points})
-	default:
-		return nil, api.Errorf(http.StatusUnprocessableEntity, "kind must be %s or %s", KindBill, KindRedeem)
+		return rs.redeemCommand(issuer, ration.PointsRedemption{CommandID: bc.CommandID, GroupID: bc.GroupID, ItemID: bc.ItemID, Points: bc.Points})
 	}
-	if e != nil {
-		return nil, e
-	}
-	if e := checkGroupID(c.GroupID); e != nil {
-		return nil, e
-	}
-	return c, nil
+	return nil, api.Errorf(http.StatusUnprocessableEntity, "kind must be %s or %s", KindBill, KindRedeem)
 }
 
 // reasonsAt is error e of the command at path, as reasons of the batch.

@@ -207,30 +207,61 @@ func checkGroupID(id string) *api.Error {
 // group's absence), or 202 with where to poll when the ledger has not
 // decided within OutcomeWait.
 func (rs *routes) send(w http.ResponseWriter, r *http.Request, issuer, commandID string, c *Command, status int) error {
-	if err := checkGroupID(c.GroupID); err != nil {
+	if err := rs.prepare(c, issuer, commandID); err != nil {
 		return err
 	}
-	c.ID, c.CommandID, c.Issuer = CommandKey(issuer, commandID), commandID, issuer
-	c.SentAt = rs.now().UTC().Truncate(time.Millisecond)
 	got, stop := rs.outcomes.wait(c.GroupID, c.ID)
 	defer stop()
 	if err := rs.produce(r.Context(), TopicCommands, c.GroupID, c); err != nil {
 		return err
 	}
-	timer := time.NewTimer(OutcomeWait)
-	defer timer.Stop()
+	ctx, cancel := context.WithTimeout(r.Context(), OutcomeWait)
+	defer cancel()
+	o, ok := awaitOutcome(ctx, got)
+	switch {
+	case r.Context().Err() != nil:
+		return r.Context().Err()
+	case ok:
+		return rs.answer(w, c, o, status)
+	}
+	p := pending(c)
+	w.Header().Set("Location", p.Poll)
+	api.WriteJSON(w, http.StatusAccepted, p)
+	return nil
+}
+
+// prepare checks the group command c of issuer names and stamps c with
+// its ids and the time it is sent.
+func (rs *routes) prepare(c *Command, issuer, commandID string) *api.Error {
+	if err := checkGroupID(c.GroupID); err != nil {
+		return err
+	}
+	c.ID, c.CommandID, c.Issuer = CommandKey(issuer, commandID), commandID, issuer
+	c.SentAt = rs.now().UTC().Truncate(time.Millisecond)
+	return nil
+}
+
+// awaitOutcome returns the outcome on got, or false once ctx is done
+// without one (an outcome that came meanwhile still counts).
+func awaitOutcome(ctx context.Context, got <-chan Outcome) (Outcome, bool) {
 	select {
 	case o := <-got:
-		return rs.answer(w, c, o, status)
-	case <-timer.C:
-	case <-r.Context().Done():
-		return r.Context().Err()
+		return o, true
+	default:
 	}
-	poll := "/v1/points/groups/" + c.GroupID + "/commands/" + commandID
-	w.Header().Set("Location", poll)
-	api.WriteJSON(w, http.StatusAccepted, ration.PointsOutcome{CommandID: commandID, GroupID: c.GroupID, Kind: c.Kind,
-		Outcome: ration.PointsPending, Poll: poll})
-	return nil
+	select {
+	case o := <-got:
+		return o, true
+	case <-ctx.Done():
+		return Outcome{}, false
+	}
+}
+
+// pending is the answer for command c while the ledger has not decided
+// it: where to poll, or to send it again.
+func pending(c *Command) ration.PointsOutcome {
+	return ration.PointsOutcome{CommandID: c.CommandID, GroupID: c.GroupID, Kind: c.Kind, Outcome: ration.PointsPending,
+		Poll: "/v1/points/groups/" + c.GroupID + "/commands/" + c.CommandID}
 }
 
 // answer answers outcome o of command c.
