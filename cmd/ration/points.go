@@ -161,20 +161,33 @@ func (u *pointsUser) command(ctx context.Context, w io.Writer, id string, send f
 	if id == "" {
 		id = newCommandID()
 	}
+	var o ration.PointsOutcome
+	err := retry(ctx, func() (bool, error) {
+		var err error
+		o, err = send(ctx, id)
+		return !undecided(o, err), err
+	})
+	if undecided(o, err) {
+		if err == nil {
+			err = errors.New(ration.PointsPending)
+		}
+		return o, fmt.Errorf("command %s not decided yet (%w): sending it again with --command-id %s is safe", id, err, id)
+	}
+	if err == nil {
+		fmt.Fprintln(w, outcomeLine(o))
+	}
+	return o, err
+}
+
+// retry calls send until it is done (every command decided, or refused),
+// up to commandTries times, backing off between tries while ctx lasts,
+// and returns send's last error.
+func retry(ctx context.Context, send func() (done bool, err error)) error {
 	backoff := 500 * time.Millisecond
 	for try := 1; ; try++ {
-		o, err := send(ctx, id)
-		if !undecided(o, err) {
-			if err == nil {
-				fmt.Fprintln(w, outcomeLine(o))
-			}
-			return o, err
-		}
-		if try == commandTries || ctx.Err() != nil {
-			if err == nil {
-				err = errors.New(ration.PointsPending)
-			}
-			return o, fmt.Errorf("command %s not decided yet (%w): sending it again with --command-id %s is safe", id, err, id)
+		done, err := send()
+		if done || try == commandTries || ctx.Err() != nil {
+			return err
 		}
 		select {
 		case <-time.After(backoff):
@@ -196,8 +209,11 @@ func undecided(o ration.PointsOutcome, err error) bool {
 
 // outcomeLine says what the ledger decided, in one line.
 func outcomeLine(o ration.PointsOutcome) string {
-	if o.Outcome == ration.PointsRejected {
+	switch o.Outcome {
+	case ration.PointsRejected:
 		return fmt.Sprintf("rejected: %s (balance %d)", o.Reason, o.Balance)
+	case ration.PointsConflict:
+		return "conflict: the command_id was used for another command"
 	}
 	line := fmt.Sprintf("%s: %+d points, balance %d in group %s", o.Outcome, o.Points, o.Balance, o.GroupID)
 	if o.Detail != "" {
@@ -561,41 +577,33 @@ was rejected.`,
 func (u *pointsUser) batch(ctx context.Context, w io.Writer, cmds []ration.PointsBatchCommand) error {
 	outcomes := make(map[string]ration.PointsOutcome, len(cmds))
 	todo := cmds
-	backoff := 500 * time.Millisecond
-	for try := 1; len(todo) > 0; try++ {
+	err := retry(ctx, func() (bool, error) {
 		out, err := u.c.PointsBatch(ctx, ration.PointsBatch{Commands: todo})
-		if err != nil && !undecided(ration.PointsOutcome{}, err) {
-			return err
+		if err != nil {
+			return !undecided(ration.PointsOutcome{}, err), err
 		}
 		var again []ration.PointsBatchCommand
 		for i, c := range todo {
-			if err != nil || out.Outcomes[i].Outcome == ration.PointsPending {
+			if out.Outcomes[i].Outcome == ration.PointsPending {
 				again = append(again, c)
 			} else {
 				outcomes[c.CommandID] = out.Outcomes[i]
 			}
 		}
 		todo = again
-		if len(todo) > 0 && (try == commandTries || ctx.Err() != nil) {
-			return fmt.Errorf("%d commands not decided yet: sending the file again is safe", len(todo))
-		}
-		if len(todo) > 0 {
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-			}
-			backoff = min(2*backoff, 4*time.Second)
-		}
+		return len(todo) == 0, nil
+	})
+	if err != nil && !undecided(ration.PointsOutcome{}, err) {
+		return err
+	}
+	if len(todo) > 0 {
+		return fmt.Errorf("%d commands not decided yet: sending the file again is safe", len(todo))
 	}
 	refused := false
 	for _, c := range cmds {
 		o := outcomes[c.CommandID]
-		line := outcomeLine(o)
-		if o.Outcome == ration.PointsConflict {
-			line = "conflict: the command_id was used for another command"
-		}
 		refused = refused || o.Outcome != ration.PointsApplied
-		fmt.Fprintf(w, "%s: %s\n", c.CommandID, line)
+		fmt.Fprintf(w, "%s: %s\n", c.CommandID, outcomeLine(o))
 	}
 	if refused {
 		return errRejected
