@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rationhq/ration/internal/kafkaconn"
 	"github.com/rationhq/ration/schemas"
 )
 
@@ -175,24 +176,22 @@ var errFenced = errors.New("producer fenced")
 // session and transaction timeouts, co-partitioned cooperative-sticky
 // assignment, read_committed.
 func (c Config) memberOpts(group, transactionalID string, topics ...string) []kgo.Opt {
-	return []kgo.Opt{
+	return append(kafkaconn.Session(c.SessionTimeout),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topics...),
 		kgo.InstanceID(c.InstanceID),
 		kgo.TransactionalID(transactionalID),
 		kgo.TransactionTimeout(c.TransactionTimeout),
-		kgo.SessionTimeout(c.SessionTimeout),
-		kgo.HeartbeatInterval(max(c.SessionTimeout/10, 100*time.Millisecond)),
 		kgo.RebalanceTimeout(c.SessionTimeout),
 		kgo.Balancers(copartitioned(topics)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// A fetch that waits for data blocks the fetches of buckets
 		// assigned meanwhile; Kafka's 5s default would delay a dead
 		// worker's buckets by that much.
-		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.FetchMaxWait(500*time.Millisecond),
 		kgo.RequireStableFetchOffsets(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	}
+	)
 }
 
 // fetchPartitionShare splits the fetch buffer between partitions: one

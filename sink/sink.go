@@ -86,8 +86,6 @@ func New(cfg Config, layout Layout, kafka kafkaconn.Config, codec *schemas.Codec
 	}
 	s.opts = append(kafka.Opts(log),
 		kgo.ConsumerGroup(cfg.Group),
-		kgo.SessionTimeout(cfg.SessionTimeout),
-		kgo.HeartbeatInterval(max(cfg.SessionTimeout/10, 100*time.Millisecond)),
 		kgo.ConsumeTopics(layout.Topics()...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		// Aborted transactions of the stages must never reach ClickHouse.
@@ -104,7 +102,7 @@ func New(cfg Config, layout Layout, kafka kafkaconn.Config, codec *schemas.Codec
 		kgo.OnPartitionsRevoked(s.onLost),
 		kgo.OnPartitionsLost(s.onLost),
 	)
-	s.opts = append(s.opts, extra...)
+	s.opts = append(append(s.opts, kafkaconn.Session(cfg.SessionTimeout)...), extra...)
 	return s, nil
 }
 

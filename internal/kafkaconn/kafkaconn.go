@@ -86,6 +86,13 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Session sets a group member's session timeout, after which a silent
+// member's partitions move to the others, and heartbeats ten times within
+// it, so that one lost heartbeat does not cost the member its partitions.
+func Session(timeout time.Duration) []kgo.Opt {
+	return []kgo.Opt{kgo.SessionTimeout(timeout), kgo.HeartbeatInterval(max(timeout/10, 100*time.Millisecond))}
+}
+
 // Opts returns the client options that reach the cluster; log may be nil.
 func (c Config) Opts(log *slog.Logger) []kgo.Opt {
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
