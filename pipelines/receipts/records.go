@@ -42,11 +42,11 @@ func (*Receipt) AvroSchema() *schemas.Schema { return receiptSchema }
 // Sent returns the receipt as it was sent: its Document, or a JSON
 // receipt's Value, which is that (a record written before JSON receipts
 // left Document empty has both).
-func (r *Receipt) Sent() []byte {
+func (r *Receipt) Sent() string {
 	if len(r.Document) == 0 && r.ContentType == ContentJSON {
-		return []byte(r.Value)
+		return r.Value
 	}
-	return r.Document
+	return string(r.Document)
 }
 
 // ID is a receipt's id in ration: the client's name and its own receipt

@@ -93,7 +93,7 @@ func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 		return nil, err
 	}
 	return []sink.Row{{Table: documentsTable, Values: []any{rc.Client, rc.ID, rc.Digest, uint64(millis(rc.ReceivedAt)),
-		rc.ContentType, string(rc.Sent())}}}, nil
+		rc.ContentType, rc.Sent()}}}, nil
 }
 
 // statusRows file a receipt's new status in receipts_by_time and
