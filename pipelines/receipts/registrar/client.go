@@ -57,7 +57,9 @@ func New(baseURL string, httpClient *http.Client, opts ...Opt) (*Client, error) 
 	return c, nil
 }
 
-// Register registers body, marshalled to JSON, under key, and returns its
+// Register registers body, marshalled to JSON (a json.RawMessage goes as
+// it is: a caller that built it need not have it scanned again), under
+// key, and returns its
 // registration number: the number of the first call with key, however
 // often it is called. An error is marked with processor.Transient (5xx,
 // 429, a time-out, a refused or broken connection: call again with the
@@ -68,9 +70,12 @@ func (c *Client) Register(ctx context.Context, key string, body any) (string, er
 	if err := CheckKey(key); err != nil {
 		return "", processor.Permanent(err)
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return "", processor.Permanent(fmt.Errorf("registration body: %w", err))
+	b, ok := body.(json.RawMessage)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return "", processor.Permanent(fmt.Errorf("registration body: %w", err))
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

@@ -1,12 +1,11 @@
 package registrar
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,64 +47,70 @@ type registration struct {
 // decodeRegistration reads a request body: one JSON object with the
 // fields the contract requires, nothing after it.
 func decodeRegistration(body []byte) (registration, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // keeps numbers as written, so the digest sees them exactly
-	var fields map[string]any
-	if err := dec.Decode(&fields); err != nil {
+	canon, members, err := canonicalObject(body)
+	if err != nil {
 		return registration{}, fmt.Errorf("body: %w", err)
 	}
-	if fields == nil {
-		return registration{}, errors.New("body: null, want a JSON object")
+	field := func(name string) []byte {
+		i, ok := slices.BinarySearchFunc(members, name, func(m member, name string) int { return strings.Compare(string(m.name), name) })
+		if !ok || string(members[i].value) == "null" {
+			return nil
+		}
+		return members[i].value
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return registration{}, errors.New("body: data after the JSON object")
+	str := func(name, want string) (string, error) {
+		v := field(name)
+		var s string
+		if v == nil || v[0] != '"' || json.Unmarshal(v, &s) != nil || s == "" {
+			return "", fieldError(name, want, v)
+		}
+		return s, nil
 	}
-	for _, name := range []string{"receipt_id", "client", "currency"} {
-		if s, ok := fields[name].(string); !ok || s == "" {
-			return registration{}, fieldError(name, "a non-empty string", fields[name])
+	receiptID, err := str("receipt_id", "a non-empty string")
+	if err != nil {
+		return registration{}, err
+	}
+	for _, name := range []string{"client", "currency"} {
+		if _, err := str(name, "a non-empty string"); err != nil {
+			return registration{}, err
 		}
 	}
-	if _, ok := fields["total"].(json.Number); !ok {
-		return registration{}, fieldError("total", "a number", fields["total"])
+	if v := field("total"); v == nil || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+		return registration{}, fieldError("total", "a number", v)
 	}
-	issued, ok := fields["issued_at"].(string)
-	if !ok {
-		return registration{}, fieldError("issued_at", "an RFC 3339 time", fields["issued_at"])
+	issued, err := str("issued_at", "an RFC 3339 time")
+	if err != nil {
+		return registration{}, err
 	}
 	if _, err := time.Parse(time.RFC3339, issued); err != nil {
 		return registration{}, fmt.Errorf("body: issued_at: want an RFC 3339 time: %w", err)
 	}
-	// Marshalling a map sorts its keys: the canonical form.
-	canonical, err := json.Marshal(fields)
-	if err != nil {
-		return registration{}, fmt.Errorf("body: %w", err)
-	}
-	return registration{receiptID: fields["receipt_id"].(string), digest: sha256.Sum256(canonical)}, nil
+	return registration{receiptID: receiptID, digest: sha256.Sum256(canon)}, nil
 }
 
-func fieldError(name, want string, got any) error {
+// fieldError says that field name, in canonical form got (nil: missing or
+// null), is not what the contract wants.
+func fieldError(name, want string, got []byte) error {
 	if got == nil {
 		return fmt.Errorf("body: %s: missing or null, want %s", name, want)
 	}
 	return fmt.Errorf("body: %s: want %s, got %s", name, want, jsonKind(got))
 }
 
-// jsonKind names the JSON type of a value decoded with UseNumber.
-func jsonKind(v any) string {
-	switch v := v.(type) {
-	case string:
-		if v == "" {
+// jsonKind names the JSON type of a value in canonical form.
+func jsonKind(v []byte) string {
+	switch v[0] {
+	case '"':
+		if len(v) == 2 {
 			return "an empty string"
 		}
 		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
+	case 't', 'f':
 		return "a boolean"
-	case []any:
+	case '[':
 		return "an array"
-	case map[string]any:
+	case '{':
 		return "an object"
 	}
-	return fmt.Sprintf("%T", v)
+	return "a number"
 }
