@@ -76,35 +76,54 @@ func (h *register) encode(topic string, r *Receipt) ([]*kgo.Record, error) {
 	return []*kgo.Record{{Topic: topic, Key: []byte(r.ID), Value: v}}, nil
 }
 
-// registrationBody is what a service is sent: the receipt's id, client
-// and type, and its total, currency and time of issue as the receipt
-// gives them (a type for registration has them; one without is refused by
-// the service), and the whole receipt as it was stored.
-type registrationBody struct {
-	ReceiptID string          `json:"receipt_id"`
-	Client    string          `json:"client"`
-	Type      string          `json:"type"`
-	Total     json.RawMessage `json:"total,omitempty"`
-	Currency  json.RawMessage `json:"currency,omitempty"`
-	IssuedAt  json.RawMessage `json:"issued_at,omitempty"`
-	Receipt   json.RawMessage `json:"receipt"`
-}
-
-// registration returns r's registrationBody. Only the three fields are
-// decoded, each kept as written; the receipt goes as its bytes, not
-// decoded and encoded again (that took a twentieth of a stack's CPU at
-// 800 receipts/s).
-func registration(r *Receipt) (registrationBody, error) {
+// registration returns what a service is sent for r: the receipt's id,
+// client and type, and its total, currency and time of issue as the
+// receipt gives them (a type for registration has them; one without is
+// refused by the service), and the whole receipt as it was stored:
+//
+//	{"receipt_id": …, "client": …, "type": …, "total": …, "currency": …, "issued_at": …, "receipt": {…}}
+//
+// A field the receipt lacks is left out. Only the three fields are
+// decoded, each kept as written, and the body is written out by hand: the
+// receipt goes as its bytes, not decoded and encoded again (that took a
+// twentieth of a stack's CPU at 800 receipts/s), nor scanned again by a
+// JSON encoder (another fiftieth).
+func registration(r *Receipt) (json.RawMessage, error) {
 	var fields struct {
 		Total    json.RawMessage `json:"total"`
 		Currency json.RawMessage `json:"currency"`
 		IssuedAt json.RawMessage `json:"issued_at"`
 	}
 	if err := json.Unmarshal([]byte(r.Value), &fields); err != nil {
-		return registrationBody{}, fmt.Errorf("receipt %s: its value: %w", r.ID, err)
+		return nil, fmt.Errorf("receipt %s: its value: %w", r.ID, err)
 	}
-	return registrationBody{ReceiptID: r.ID, Client: r.Client, Type: r.Type, Total: fields.Total,
-		Currency: fields.Currency, IssuedAt: fields.IssuedAt, Receipt: json.RawMessage(r.Value)}, nil
+	b := make([]byte, 0, len(r.Value)+len(r.ID)+len(r.Client)+len(r.Type)+
+		len(fields.Total)+len(fields.Currency)+len(fields.IssuedAt)+96)
+	b = appendMember(append(b, '{'), "receipt_id", quote(r.ID))
+	b = appendMember(append(b, ','), "client", quote(r.Client))
+	b = appendMember(append(b, ','), "type", quote(r.Type))
+	for _, f := range []struct {
+		name  string
+		value json.RawMessage
+	}{{"total", fields.Total}, {"currency", fields.Currency}, {"issued_at", fields.IssuedAt}} {
+		if len(f.value) > 0 {
+			b = appendMember(append(b, ','), f.name, f.value)
+		}
+	}
+	b = appendMember(append(b, ','), "receipt", []byte(r.Value))
+	return append(b, '}'), nil
+}
+
+// appendMember appends "name":value; name needs no escaping.
+func appendMember(b []byte, name string, value []byte) []byte {
+	b = append(append(append(b, '"'), name...), '"', ':')
+	return append(b, value...)
+}
+
+// quote returns s as a JSON string.
+func quote(s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return b
 }
 
 // newRegister returns the handler of stage (StageTax or StageLogistics)
