@@ -1,9 +1,10 @@
 // Package avrobin writes and reads Avro's binary encoding field by field,
 // for the few record types whose benchmark showed that goavro's map form
-// costs more than the work around it (a DM check, a status event). Every
-// other record type goes through schemas' goavro-driven codec. A type that
-// uses this package keeps its fields in schema order by hand, so its tests
-// hold its bytes to the goavro-driven codec's for the same schema.
+// costs more than the work around it (a DM check, a status event, a
+// receipt on its way). Every other record type goes through schemas'
+// goavro-driven codec. A type that uses this package keeps its fields in
+// schema order by hand, so its tests hold its bytes to the goavro-driven
+// codec's for the same schema.
 package avrobin
 
 import (
@@ -21,6 +22,17 @@ func AppendLong(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
 func AppendString(b []byte, s string) []byte {
 	b = binary.AppendVarint(b, int64(len(s)))
 	return append(b, s...)
+}
+
+// AppendBytes appends an Avro bytes.
+func AppendBytes(b, v []byte) []byte {
+	b = binary.AppendVarint(b, int64(len(v)))
+	return append(b, v...)
+}
+
+// AppendDouble appends an Avro double: its IEEE 754 bits, little-endian.
+func AppendDouble(b []byte, v float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 }
 
 // AppendMillis appends a timestamp-millis. ration's zero time means never
@@ -141,6 +153,40 @@ func (r *Reader) String(field string) string {
 	s := string(r.b[:n])
 	r.b = r.b[n:]
 	return s
+}
+
+// Bytes reads an Avro bytes into a copy of its own. An empty bytes reads
+// as nil, as package structcodec reads it: Avro has no null one.
+func (r *Reader) Bytes(field string) []byte {
+	n := r.Long(field)
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || n > int64(len(r.b)) {
+		r.Fail(field, fmt.Errorf("bytes length %d with %d bytes left", n, len(r.b)))
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	v := make([]byte, n)
+	copy(v, r.b)
+	r.b = r.b[n:]
+	return v
+}
+
+// Double reads an Avro double.
+func (r *Reader) Double(field string) float64 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) < 8 {
+		r.Fail(field, ErrShort)
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	return v
 }
 
 // Millis reads a timestamp-millis, in UTC; 0 means never and reads as the
