@@ -26,24 +26,41 @@ type sale struct {
 }
 
 // saleOf reads a receipt's sale; received is its day when the receipt
-// says no time of issue.
+// says no time of issue. A receipt of the usual shape is read in one
+// pass; one with a field of another type (lines that are not lines, a
+// time of issue that is a number) goes the careful way, field by field.
 func saleOf(value string, received time.Time) (sale, error) {
 	var v struct {
+		IssuedAt string `json:"issued_at"`
+		Currency string `json:"currency"`
+		Lines    []Line `json:"lines"`
+	}
+	if err := json.Unmarshal([]byte(value), &v); err == nil {
+		return sale{Issued: issuedOr(v.IssuedAt, received), Currency: v.Currency, Lines: v.Lines}, nil
+	}
+	var loose struct {
 		IssuedAt string          `json:"issued_at"`
 		Currency string          `json:"currency"`
 		Lines    json.RawMessage `json:"lines"`
 	}
-	if err := json.Unmarshal([]byte(value), &v); err != nil {
+	if err := json.Unmarshal([]byte(value), &loose); err != nil {
 		return sale{}, fmt.Errorf("receipt value: %w", err)
 	}
-	s := sale{Issued: received.UTC(), Currency: v.Currency}
-	if t, err := time.Parse(time.RFC3339, v.IssuedAt); err == nil {
-		s.Issued = t.UTC()
-	}
-	if len(v.Lines) > 0 && !bytes.Equal(v.Lines, []byte("null")) {
+	s := sale{Issued: issuedOr(loose.IssuedAt, received), Currency: loose.Currency}
+	if len(loose.Lines) > 0 && !bytes.Equal(loose.Lines, []byte("null")) {
 		// Lines of another shape count as none rather than fail the
 		// receipt: analytics read what they can.
-		_ = json.Unmarshal(v.Lines, &s.Lines)
+		if err := json.Unmarshal(loose.Lines, &s.Lines); err != nil {
+			s.Lines = nil // not the lines decoded before the fault
+		}
 	}
 	return s, nil
+}
+
+// issuedOr is the time of issue a receipt gives, in UTC, or received.
+func issuedOr(issued string, received time.Time) time.Time {
+	if t, err := time.Parse(time.RFC3339, issued); err == nil {
+		return t.UTC()
+	}
+	return received.UTC()
 }
