@@ -193,7 +193,7 @@ func TestRepeatsAnswerConcurrentLookups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRepeats(reader, 10*time.Second)
+	r := newRepeats(reader.digests, 10*time.Second, queryGap)
 	errs := make(chan error, 400)
 	for i := range 400 {
 		go func() {

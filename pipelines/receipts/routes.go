@@ -64,7 +64,7 @@ func Routes(b api.Backends) ([]api.Route, error) {
 			return nil, err
 		}
 		rs.reader = r
-		rs.repeats = newRepeats(r, b.Config.BackendTimeout)
+		rs.repeats = newRepeats(r.digests, b.Config.BackendTimeout, queryGap)
 	}
 	if b.Tasks != nil {
 		types := rs.types.Follow(TopicTypes, b.Codec, rs.log, b.KafkaOpts...)
