@@ -22,12 +22,14 @@ type View = ration.Receipt
 var ErrNotFound = ration.ErrNotFound
 
 // Reader answers the receipts' read API from the read model
-// (migrations/0001, 0004, 0005): a lookup reads one receipt's rows, a page
-// the rows of the receipts it returns and of those it skips in the period.
+// (migrations/0001, 0004, 0005, 0006): a lookup reads one receipt's rows,
+// a page the rows of the receipts it returns and of those it skips in the
+// period, a repeat check the ids it asks about.
 type Reader struct {
 	conn   driver.Conn
 	qdb    string
 	lookup string // the table a lookup by id reads, with its database
+	ids    string // the table a repeat check reads first, with its database
 }
 
 // NewReader reads database db through conn (sink.Open, which has applied
@@ -37,7 +39,7 @@ func NewReader(conn driver.Conn, db string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{conn: conn, qdb: qdb, lookup: qdb + "." + byIDTable.Name}, nil
+	return &Reader{conn: conn, qdb: qdb, lookup: qdb + "." + byIDTable.Name, ids: qdb + "." + idsTable.Name}, nil
 }
 
 // latest picks a receipt's latest row: ReplacingMergeTree keeps it on

@@ -115,8 +115,33 @@ func (r *repeats) serve() {
 }
 
 // digests returns the digest and status of each of keys that the read
-// model holds.
+// model holds: which of them it holds, and their digests, from
+// receipt_ids; the status of those (repeats: few), from the lookup table.
+// A receipt stored there without a status yet is RECEIVED.
 func (rd *Reader) digests(ctx context.Context, keys []receiptKey) (map[receiptKey]repeatAnswer, error) {
+	out := make(map[receiptKey]repeatAnswer)
+	err := rd.byKeys(ctx, `SELECT client, id, any(digest), '' FROM `+rd.ids, keys, out)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	found := make([]receiptKey, 0, len(out))
+	for k, a := range out {
+		found = append(found, k)
+		out[k] = repeatAnswer{digest: a.digest, status: StatusReceived}
+	}
+	statuses := make(map[receiptKey]repeatAnswer, len(found))
+	if err := rd.byKeys(ctx, `SELECT client, id, '', toString(argMax(status, version)) FROM `+rd.lookup, found, statuses); err != nil {
+		return nil, err
+	}
+	for k, a := range statuses {
+		out[k] = repeatAnswer{digest: out[k].digest, status: a.status}
+	}
+	return out, nil
+}
+
+// byKeys runs query (SELECT client, id, a digest, a status FROM table)
+// for keys, grouped by receipt, and adds its answers to out.
+func (rd *Reader) byKeys(ctx context.Context, query string, keys []receiptKey, out map[receiptKey]repeatAnswer) error {
 	clients, ids := make([]string, 0, len(keys)), make([]string, 0, len(keys))
 	for _, k := range keys {
 		if !slices.Contains(clients, k.client) {
@@ -124,8 +149,7 @@ func (rd *Reader) digests(ctx context.Context, keys []receiptKey) (map[receiptKe
 		}
 		ids = append(ids, k.id)
 	}
-	q := fmt.Sprintf(`SELECT client, id, argMax(digest, version), toString(argMax(status, version)) FROM %s
-WHERE client IN (%s) AND id IN (%s) GROUP BY client, id`, rd.lookup, placeholders(len(clients)), placeholders(len(ids)))
+	q := fmt.Sprintf(`%s WHERE client IN (%s) AND id IN (%s) GROUP BY client, id`, query, placeholders(len(clients)), placeholders(len(ids)))
 	args := make([]any, 0, len(clients)+len(ids))
 	for _, c := range clients {
 		args = append(args, c)
@@ -135,21 +159,20 @@ WHERE client IN (%s) AND id IN (%s) GROUP BY client, id`, rd.lookup, placeholder
 	}
 	rows, err := rd.conn.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("repeats: %w", err)
+		return fmt.Errorf("repeats: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[receiptKey]repeatAnswer, len(keys))
 	for rows.Next() {
 		var k receiptKey
 		var a repeatAnswer
 		var status string
 		if err := rows.Scan(&k.client, &k.id, &a.digest, &status); err != nil {
-			return nil, fmt.Errorf("repeats: %w", err)
+			return fmt.Errorf("repeats: %w", err)
 		}
 		a.status = Status(status)
 		out[k] = a
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

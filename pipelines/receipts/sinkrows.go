@@ -23,6 +23,7 @@ var (
 	byStatusTable   = &sink.Table{Name: "receipts_by_status", Columns: append([]string{"client", "status", "received_ms", "id", "version", "deleted"}, statusColumns...)}
 	byReceivedTable = &sink.Table{Name: "receipts_by_received", Columns: byTimeTable.Columns} // the same rows, ordered by time
 	documentsTable  = &sink.Table{Name: "receipt_documents", Columns: []string{"client", "id", "digest", "received_ms", "content_type", "document"}}
+	idsTable        = &sink.Table{Name: "receipt_ids", Columns: []string{"client", "id", "digest"}}
 	linesTable      = &sink.Table{Name: "receipt_lines", Columns: []string{"client", "date", "id", "line", "type", "received_ms",
 		"product", "category", "quantity", "price", "amount", "currency"}}
 	byDayTable = &sink.Table{Name: "receipt_totals_by_day", Columns: []string{"day", "type", "category", "bucket", "version",
@@ -32,12 +33,12 @@ var (
 )
 
 // sinkMappings store the status view's output in the read model, every
-// receipt as it was sent, every line of every accepted receipt and the
+// receipt as it was sent and its id, every line of every accepted receipt and the
 // totals view's rollups.
 func sinkMappings() []sink.Mapping {
 	return []sink.Mapping{
 		{Topic: TopicStatuses, Rows: statusRows},
-		{Topic: TopicReceived, Rows: documentRows},
+		{Topic: TopicReceived, Rows: receivedRows},
 		{Topic: TopicRegistered, Rows: lineRows},
 		{Topic: TopicTotals, Rows: totalRows},
 	}
@@ -87,13 +88,17 @@ func totalRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	return nil, fmt.Errorf("a total of kind %q", t.Kind)
 }
 
-func documentRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
+// receivedRows store a receipt as it was sent, and its id for the repeat
+// check.
+func receivedRows(codec *schemas.Codec, r *kgo.Record) ([]sink.Row, error) {
 	var rc Receipt
 	if err := codec.Decode(r.Value, &rc); err != nil {
 		return nil, err
 	}
-	return []sink.Row{{Table: documentsTable, Values: []any{rc.Client, rc.ID, rc.Digest, uint64(millis(rc.ReceivedAt)),
-		rc.ContentType, rc.Sent()}}}, nil
+	return []sink.Row{
+		{Table: documentsTable, Values: []any{rc.Client, rc.ID, rc.Digest, uint64(millis(rc.ReceivedAt)), rc.ContentType, rc.Sent()}},
+		{Table: idsTable, Values: []any{rc.Client, rc.ID, rc.Digest}},
+	}, nil
 }
 
 // statusRows file a receipt's new status in receipts_by_time and

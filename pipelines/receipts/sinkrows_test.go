@@ -40,7 +40,7 @@ func TestDocumentRowsStoreTheReceiptAsSent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := documentRows(codec, &kgo.Record{Topic: TopicReceived, Value: b})
+		rows, err := receivedRows(codec, &kgo.Record{Topic: TopicReceived, Value: b})
 		if err != nil {
 			t.Fatal(err)
 		}
