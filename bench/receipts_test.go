@@ -1,0 +1,38 @@
+package bench
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+)
+
+// TestBenchReceipt: a bench receipt is the JSON of its id and time, with
+// fifteen lines that add up to its total, about 2 kB, whatever its id
+// holds.
+func TestBenchReceipt(t *testing.T) {
+	at := time.Date(2026, 11, 27, 10, 15, 0, 0, time.FixedZone("CET", 3600))
+	for _, id := range []string{"b1-0-0000001", `odd "id" \ é`} {
+		b := benchReceipt(id, at)
+		var r struct {
+			Type      string  `json:"type"`
+			ReceiptID string  `json:"receipt_id"`
+			IssuedAt  string  `json:"issued_at"`
+			Total     float64 `json:"total"`
+			Lines     []struct {
+				Amount float64 `json:"amount"`
+			} `json:"lines"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		sum := 0.0
+		for _, l := range r.Lines {
+			sum += l.Amount
+		}
+		if r.Type != BenchType || r.ReceiptID != id || r.IssuedAt != "2026-11-27T09:15:00Z" || len(r.Lines) != 15 ||
+			math.Abs(sum-r.Total) > 0.005 || len(b) < 1800 || len(b) > 2300 {
+			t.Fatalf("receipt %s (%d bytes): %+v, lines summing to %.2f", id, len(b), r, sum)
+		}
+	}
+}
