@@ -13,14 +13,16 @@ import (
 // for the POSTs that the index of recent receipts cannot answer. Concurrent
 // lookups share queries: the first waiting lookup starts a query for every
 // id waiting at that moment, and the lookups arriving meanwhile form the
-// next one, which starts no sooner than queryGap after it. At a few
-// receipts a second a lookup is one query, sent at once; at thousands, a
-// query serves tens or hundreds.
+// next one, which starts twice as long after the one before started as
+// that one took, but at most gap after. At a few receipts a second a
+// lookup is one query, sent at once; at thousands, a query serves tens or
+// hundreds.
 type repeats struct {
 	query   func(context.Context, []receiptKey) (map[receiptKey]repeatAnswer, error)
 	timeout time.Duration
 	gap     time.Duration
-	started time.Time // of the latest query; only the goroutine serving touches it
+	started time.Time     // of the latest query; only the goroutine serving touches these two
+	took    time.Duration // by the latest query
 
 	mu      sync.Mutex
 	waiting map[receiptKey][]chan repeatAnswer
@@ -40,15 +42,18 @@ type repeatAnswer struct {
 // maxRepeatBatch bounds the ids of one query.
 const maxRepeatBatch = 1000
 
-// queryGap is the least time between the starts of two queries. Without
-// it a query left as the one before returned, some 200 a second at 1 000
+// queryGap is the longest wait between two queries. Without a wait a
+// query left as the one before returned, some 200 a second at 1 000
 // receipts/s, a handful of ids each: ClickHouse spent 0.4 of 2 cores on
-// them, most of it on what every query costs whatever its ids. With it,
-// at most 50 a second, and a lookup waits at most this much longer.
+// them, most of it on what every query costs whatever its ids. Starts 20
+// ms apart cut that to a fifth, but made a POST wait 10 ms more at
+// 300/s too. Starts twice the last query's time apart cost little while
+// ClickHouse answers in a millisecond or two, and space out, up to this,
+// as a loaded ClickHouse slows (docs/benchmarks.md).
 const queryGap = 20 * time.Millisecond
 
 // newRepeats answers lookups with query, each given timeout, starting
-// queries gap apart at least.
+// queries at most gap apart once each has taken gap/2.
 func newRepeats(query func(context.Context, []receiptKey) (map[receiptKey]repeatAnswer, error), timeout, gap time.Duration) *repeats {
 	return &repeats{query: query, timeout: timeout, gap: gap, waiting: make(map[receiptKey][]chan repeatAnswer)}
 }
@@ -76,7 +81,7 @@ func (r *repeats) lookup(ctx context.Context, client, id string) (string, Status
 // serve runs queries while lookups wait.
 func (r *repeats) serve() {
 	for {
-		if wait := r.gap - time.Since(r.started); wait > 0 {
+		if wait := min(r.gap, 2*r.took) - time.Since(r.started); wait > 0 {
 			time.Sleep(wait) // the lookups arriving meanwhile join this query
 		}
 		r.mu.Lock()
@@ -101,6 +106,7 @@ func (r *repeats) serve() {
 		r.started = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 		found, err := r.query(ctx, keys)
+		r.took = time.Since(r.started)
 		cancel()
 		for k, ws := range batch {
 			a := repeatAnswer{err: err}
