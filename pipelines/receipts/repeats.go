@@ -13,8 +13,8 @@ import (
 // for the POSTs that the index of recent receipts cannot answer. Concurrent
 // lookups share queries: the first waiting lookup starts a query for every
 // id waiting at that moment, and the lookups arriving meanwhile form the
-// next one, which starts twice as long after the one before started as
-// that one took, but at most gap after. At a few receipts a second a
+// next one, which starts queryPace times as long after the one before
+// started as that one took, but at most gap after. At a few receipts a second a
 // lookup is one query, sent at once; at thousands, a query serves tens or
 // hundreds.
 type repeats struct {
@@ -47,13 +47,18 @@ const maxRepeatBatch = 1000
 // receipts/s, a handful of ids each: ClickHouse spent 0.4 of 2 cores on
 // them, most of it on what every query costs whatever its ids. Starts 20
 // ms apart cut that to a fifth, but made a POST wait 10 ms more at
-// 300/s too. Starts twice the last query's time apart cost little while
-// ClickHouse answers in a millisecond or two, and space out, up to this,
-// as a loaded ClickHouse slows (docs/benchmarks.md).
-const queryGap = 20 * time.Millisecond
+// 300/s too. Starts queryPace times the last query's time apart cost
+// little while ClickHouse answers in a millisecond or two, and space out,
+// up to this, as a loaded ClickHouse slows: twice the time gave 100
+// queries a second at 1 000 receipts/s, four times about 50
+// (docs/benchmarks.md).
+const (
+	queryGap  = 20 * time.Millisecond
+	queryPace = 4
+)
 
 // newRepeats answers lookups with query, each given timeout, starting
-// queries at most gap apart once each has taken gap/2.
+// queries queryPace times a query's time apart, at most gap.
 func newRepeats(query func(context.Context, []receiptKey) (map[receiptKey]repeatAnswer, error), timeout, gap time.Duration) *repeats {
 	return &repeats{query: query, timeout: timeout, gap: gap, waiting: make(map[receiptKey][]chan repeatAnswer)}
 }
@@ -81,7 +86,7 @@ func (r *repeats) lookup(ctx context.Context, client, id string) (string, Status
 // serve runs queries while lookups wait.
 func (r *repeats) serve() {
 	for {
-		if wait := min(r.gap, 2*r.took) - time.Since(r.started); wait > 0 {
+		if wait := min(r.gap, queryPace*r.took) - time.Since(r.started); wait > 0 {
 			time.Sleep(wait) // the lookups arriving meanwhile join this query
 		}
 		r.mu.Lock()

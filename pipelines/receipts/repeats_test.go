@@ -9,16 +9,16 @@ import (
 )
 
 // TestRepeatsPaceTheirQueries: lookups one after another start queries
-// twice a query's time apart, or gap if less; lookups arriving together
+// queryPace times a query's time apart, or gap if less; lookups arriving together
 // share one; every lookup gets its answer.
 func TestRepeatsPaceTheirQueries(t *testing.T) {
-	const took = 10 * time.Millisecond // each query's, as a ClickHouse busy for that long
+	const took = 5 * time.Millisecond // each query's, as a ClickHouse busy for that long
 	for _, tc := range []struct {
 		name    string
 		gap     time.Duration
 		atLeast time.Duration // between two starts
 	}{
-		{"twice the query's time", time.Second, 2 * took},
+		{"paced by the query's time", time.Second, queryPace * took},
 		{"capped", 15 * time.Millisecond, 15 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
