@@ -30,7 +30,9 @@ type ReceiptsConfig struct {
 	// Duration of a run at one rate. Default 10s.
 	Duration time.Duration
 	// FindMax raises the rate from Rate, by half each step, until the POST
-	// p99 passes MaxP99 or a request fails; the last rate that held is
+	// p99 passes MaxP99 or a request fails, then tries the rate halfway
+	// between the highest that held and the lowest that did not until
+	// they are within findMaxResolution; the highest rate that held is
 	// the report's MaxRate.
 	FindMax bool
 	// MaxP99 is the POST p99 a rate must keep to hold. Default 500ms.
@@ -110,22 +112,47 @@ func RunReceipts(ctx context.Context, cfg ReceiptsConfig, typeDoc []byte, progre
 	}
 	var rep ReceiptsReport
 	run := fmt.Sprintf("b%d", time.Now().UnixNano()%1e9)
-	for rate, step := cfg.Rate, 0; ; rate, step = math.Round(rate*1.5), step+1 {
+	failed := math.Inf(1) // the lowest rate that did not hold
+	for rate, step := cfg.Rate, 0; ; step++ {
 		fmt.Fprintf(progress, "sending %.0f receipts/s for %s...\n", rate, cfg.Duration)
 		s, err := runReceiptsStep(ctx, c, cfg, rate, fmt.Sprintf("%s-%d", run, step))
 		if err != nil {
 			return rep, err
 		}
 		rep.Steps = append(rep.Steps, s)
-		held := s.Failed == 0 && s.PostP99 <= cfg.MaxP99
-		if held {
+		if s.Failed == 0 && s.PostP99 <= cfg.MaxP99 {
 			rep.MaxRate = rate
+		} else {
+			failed = rate
 		}
-		if !cfg.FindMax || !held || ctx.Err() != nil {
+		if !cfg.FindMax || ctx.Err() != nil {
+			return rep, nil
+		}
+		var more bool
+		if rate, more = nextRate(rate, rep.MaxRate, failed); !more {
 			return rep, nil
 		}
 	}
 }
+
+// nextRate is the rate FindMax tries after rate, given the highest rate
+// that held (0: none) and the lowest that did not (+Inf: none): half as
+// much again while every rate held, then halfway between the two until
+// they are within findMaxResolution; false when it is done.
+func nextRate(rate, held, failed float64) (float64, bool) {
+	switch {
+	case math.IsInf(failed, 1):
+		return math.Round(rate * 1.5), true
+	case held > 0 && failed > held*(1+findMaxResolution):
+		return math.Round((held + failed) / 2), true
+	}
+	return 0, false
+}
+
+// findMaxResolution is how close FindMax brings the highest rate that
+// held and the lowest that did not: 10%. Steps of half as much again
+// alone left max_rate=1013 undecided between 1 013 and 1 519.
+const findMaxResolution = 0.1
 
 func runReceiptsStep(ctx context.Context, c *apiclient.Client, cfg ReceiptsConfig, rate float64, prefix string) (ReceiptsStep, error) {
 	s := ReceiptsStep{Rate: rate}

@@ -36,3 +36,33 @@ func TestBenchReceipt(t *testing.T) {
 		}
 	}
 }
+
+// TestNextRate: --find-max raises the rate by half while it holds, then
+// halves the gap between the highest rate that held and the lowest that
+// did not until it is within 10%, and finds the limit of a stack that
+// holds up to a given rate.
+func TestNextRate(t *testing.T) {
+	for _, limit := range []float64{250, 1100, 1500, 4000} {
+		var tried []float64
+		held, failed := 0.0, math.Inf(1)
+		for rate, more := 300.0, true; more; rate, more = nextRate(rate, held, failed) {
+			tried = append(tried, rate)
+			if rate <= limit {
+				held = rate
+			} else {
+				failed = rate
+			}
+			if len(tried) > 30 {
+				t.Fatalf("limit %v: no end after %v", limit, tried)
+			}
+		}
+		switch {
+		case limit < 300:
+			if held != 0 || len(tried) != 1 {
+				t.Errorf("limit %v: held %v after %v, want nothing after one try", limit, held, tried)
+			}
+		case held > limit || failed <= limit || failed > held*1.1:
+			t.Errorf("limit %v: held %v, failed %v after %v: want them around the limit, within 10%%", limit, held, failed, tried)
+		}
+	}
+}

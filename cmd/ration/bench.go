@@ -95,8 +95,9 @@ API of a running stack (ration dev, say) at --rate per second for
 answered (open loop: latency counts from the planned time, so a stall is
 not hidden), and follows one in --follow-one-in to ACCEPTED. It prints a
 line per rate; with --find-max it raises the rate by half each step until
-the POST p99 passes --max-p99 or a request fails, and ends on
-max_rate=<receipts/s>.`,
+the POST p99 passes --max-p99 or a request fails, then tries the rate
+halfway between the highest that held and the lowest that did not until
+they are within 10%, and ends on max_rate=<the highest that held>.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Key == "" {
