@@ -50,11 +50,11 @@ const maxRepeatBatch = 1000
 // 300/s too. Starts queryPace times the last query's time apart cost
 // little while ClickHouse answers in a millisecond or two, and space out,
 // up to this, as a loaded ClickHouse slows: twice the time gave 100
-// queries a second at 1 000 receipts/s, four times about 50
-// (docs/benchmarks.md).
+// queries a second at 1 000 receipts/s; four times, about 90, and a POST
+// p50 at 300/s twice as long (docs/benchmarks.md).
 const (
 	queryGap  = 20 * time.Millisecond
-	queryPace = 4
+	queryPace = 2
 )
 
 // newRepeats answers lookups with query, each given timeout, starting
