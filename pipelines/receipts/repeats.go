@@ -14,9 +14,9 @@ import (
 // lookups share queries: the first waiting lookup starts a query for every
 // id waiting at that moment, and the lookups arriving meanwhile form the
 // next one, which starts queryPace times as long after the one before
-// started as that one took, but at most gap after. At a few receipts a second a
-// lookup is one query, sent at once; at thousands, a query serves tens or
-// hundreds.
+// started as that one took, but at most gap after. At a few receipts a
+// second a lookup is one query, sent at once; at thousands, a query
+// serves tens or hundreds.
 type repeats struct {
 	query   func(context.Context, []receiptKey) (map[receiptKey]repeatAnswer, error)
 	timeout time.Duration
