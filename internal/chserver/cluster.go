@@ -126,6 +126,9 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 2
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	if err := FindZooKeeper(); err != nil {
 		return nil, err
 	}
@@ -137,15 +140,35 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err := c.startZooKeeper(ctx, filepath.Join(cfg.Dir, "zookeeper"), zk); err != nil {
 		return nil, err
 	}
+	// A free port found by listening can be taken by someone else before
+	// a server binds it; a member's ports are in every member's
+	// configuration, so the cluster starts again on new ones.
+	const attempts = 3
+	for i := range attempts {
+		if err = c.startServers(ctx, cfg, zk); err == nil || !errors.Is(err, errPortTaken) || ctx.Err() != nil {
+			break
+		}
+		cfg.Log.Warn("a clickhouse port was taken, starting the cluster on new ports", "attempt", i+1)
+	}
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// startServers starts every member of the cluster on ports chosen now,
+// with ZooKeeper on zk; on an error it stops those it started.
+func (c *Cluster) startServers(ctx context.Context, cfg ClusterConfig, zk int) error {
 	shards := make([][]int, cfg.Shards)
 	others := make(map[[2]int][2]int)
 	for s := range shards {
 		for r := range cfg.Replicas {
 			var p [3]int
 			for i := range p {
+				var err error
 				if p[i], err = freeport.Port(loopback); err != nil {
-					c.Stop()
-					return nil, err
+					return err
 				}
 			}
 			shards[s] = append(shards[s], p[0])
@@ -160,13 +183,23 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 				ZooKeeper: "127.0.0.1:" + strconv.Itoa(zk)}
 			srv, err := Start(ctx, Config{Dir: filepath.Join(cfg.Dir, fmt.Sprintf("s%d-r%d", s+1, r+1)), Log: cfg.Log, Member: m})
 			if err != nil {
-				c.Stop()
-				return nil, err
+				c.stopServers()
+				return err
 			}
 			c.Servers[s] = append(c.Servers[s], srv)
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// stopServers stops the servers started.
+func (c *Cluster) stopServers() {
+	for _, shard := range c.Servers {
+		for _, s := range shard {
+			_ = s.Stop()
+		}
+	}
+	c.Servers = nil
 }
 
 // startZooKeeper runs a standalone ZooKeeper on port and waits until it
@@ -263,11 +296,7 @@ func (c *Cluster) Addrs() string {
 
 // Stop stops the servers, then ZooKeeper.
 func (c *Cluster) Stop() {
-	for _, shard := range c.Servers {
-		for _, s := range shard {
-			_ = s.Stop()
-		}
-	}
+	c.stopServers()
 	if c.zookeeper != nil && c.zookeeper.Process != nil {
 		_ = syscall.Kill(-c.zookeeper.Process.Pid, syscall.SIGKILL)
 		<-c.zkDone

@@ -140,6 +140,9 @@ func (s *Server) stop() error {
 	return fmt.Errorf("chserver: pid %d still running %v after SIGTERM; killed", p.pid, s.cfg.StopTimeout)
 }
 
+// errPortTaken is a cluster member's start that failed on a port in use.
+var errPortTaken = errors.New("chserver: a port was taken")
+
 // start runs the server on the recorded ports, or on new ones when a port
 // turns out to be taken: a free port found by listening can be grabbed by
 // someone else before the server binds it.
@@ -150,7 +153,12 @@ func (s *Server) start(ctx context.Context) error {
 			return fmt.Errorf("chserver: %w", err)
 		}
 		s.ports = p
-		_, err := s.run(ctx)
+		clash, err := s.run(ctx)
+		if clash {
+			// A member's ports are in every member's configuration:
+			// StartCluster chooses them all again.
+			return fmt.Errorf("%w: %w", errPortTaken, err)
+		}
 		return err
 	}
 	const attempts = 3
