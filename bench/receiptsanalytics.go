@@ -62,8 +62,9 @@ func (c *AnalyticsConfig) setDefaults() {
 // AnalyticsResult is one way of answering the questions, over one number
 // of lines.
 type AnalyticsResult struct {
-	Way     string // "ration" (ordered lines, rollups), "merged" (the same, the rollup merged) or "raw" (one plain table of lines)
+	Way     string // "ration" (ordered lines, rollups), "merged" (the same, every part merged) or "raw" (one plain table of lines)
 	Lines   int
+	Parts   uint64    // receipt_lines' active parts when asked ("ration" and "merged")
 	Recent  Quantiles // a client's last 30 days
 	Page    Quantiles // a client's first 10 000 lines of a year
 	NewYear Quantiles // the New Year holidays of every year
@@ -97,9 +98,9 @@ func (r AnalyticsReport) result(way string, lines int) AnalyticsResult {
 func (r AnalyticsReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "lines=%d load=%s; times in ms\n", r.Lines, r.Load.Round(time.Second))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "way\tlines\t30 days p50\t30 days p99\tpage p50\tpage p99\tnew year p50\tnew year p99\t")
+	fmt.Fprintln(tw, "way\tlines\tparts\t30 days p50\t30 days p99\tpage p50\tpage p99\tnew year p50\tnew year p99\t")
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", res.Way, res.Lines, ms(res.Recent.P50), ms(res.Recent.P99),
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", res.Way, res.Lines, res.Parts, ms(res.Recent.P50), ms(res.Recent.P99),
 			ms(res.Page.P50), ms(res.Page.P99), ms(res.NewYear.P50), ms(res.NewYear.P99))
 	}
 	tw.Flush()
@@ -158,11 +159,15 @@ SELECT * FROM `+bd.db+`.receipt_lines WHERE 0`); err != nil {
 			if way.name == "merged" {
 				// The steady state: a load of 20 years in minutes writes
 				// the rollup's versions far faster than background merges
-				// fold them; in production a past day's versions are long
-				// folded when anyone asks about it.
-				fmt.Fprintln(progress, "merging the rollup's versions...")
-				if err := bd.conn.Exec(ctx, "OPTIMIZE TABLE "+bd.db+".receipt_totals_by_day FINAL"); err != nil {
-					return rep, fmt.Errorf("optimize the rollup: %w", err)
+				// fold them, and leaves the lines of each month in more
+				// parts than merges would; in production a past day's
+				// versions are long folded, and its month's parts merged,
+				// when anyone asks about it.
+				fmt.Fprintln(progress, "merging the rollup's versions and the lines' parts...")
+				for _, table := range []string{"receipt_totals_by_day", "receipt_lines"} {
+					if err := bd.conn.Exec(ctx, "OPTIMIZE TABLE "+bd.db+"."+table+" FINAL"); err != nil {
+						return rep, fmt.Errorf("optimize %s: %w", table, err)
+					}
 				}
 			}
 			fmt.Fprintf(progress, "asking %d lines the %s way...\n", lines, way.name)
@@ -171,6 +176,12 @@ SELECT * FROM `+bd.db+`.receipt_lines WHERE 0`); err != nil {
 				return rep, fmt.Errorf("%s: %w", way.name, err)
 			}
 			res.Way, res.Lines = way.name, lines
+			if way.name != "raw" {
+				if err := bd.conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE active AND database = ? AND table = 'receipt_lines'",
+					bd.db).Scan(&res.Parts); err != nil {
+					return rep, fmt.Errorf("parts: %w", err)
+				}
+			}
 			if way.name == "merged" {
 				if err := bd.conn.QueryRow(ctx, "SELECT count() FROM "+bd.db+".receipt_totals_by_day").Scan(&res.RollupRows); err != nil {
 					return rep, fmt.Errorf("rollup rows: %w", err)

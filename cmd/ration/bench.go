@@ -138,8 +138,9 @@ handler), and times a client's last 30 days, a page of 10 000 of a client's
 lines, and the New Year holidays of every year (docs/analytics.md), at a
 tenth of the lines and at all of them: on ration's tables as loaded, on
 one plain table of the same lines (the baseline), and on ration's tables
-again once the rollup's versions are merged (OPTIMIZE … FINAL: the steady
-state, which a load of 20 years in minutes outruns). The last line is
+again once the rollup's versions and the lines' parts are merged
+(OPTIMIZE … FINAL: the steady state, which a load of 20 years in minutes
+outruns); ration's rows give the lines' active parts. The last line is
 recent_p99_ms=… new_year_ms=… recent_growth=<p99 at N / at N/10>
 new_year_growth=<p50 at N / at N/10> new_year_merged_ms=…
 new_year_merged_growth=….`,
