@@ -69,7 +69,11 @@ func TestBatchLingerGathersAShortBatch(t *testing.T) {
 	addrs := newCluster(t, "in", "out")
 	h := newBatchSizes("out")
 	cfg := statefulConfig("a")
-	cfg.BatchLinger = 1500 * time.Millisecond // below the transaction timeout, 1.8 s
+	// A linger well below the transaction timeout: with the tests' 1.8 s,
+	// a 1.5 s linger under a loaded CI aborted a transaction now and
+	// then, and its batch, processed again, counted twice.
+	cfg.SessionTimeout, cfg.TransactionTimeout = 20*time.Second, 12*time.Second
+	cfg.BatchLinger = 1500 * time.Millisecond
 	cfg.MaxPollRecords = 10
 	startStageWith(t, cfg, h, Deps{Kafka: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Codec: testCodec(t)})
 
