@@ -53,6 +53,8 @@ FUZZ := \
 	./notify/:FuzzComposeEmail \
 	./pipelines/receipts/receipttype/:FuzzValidate ./pipelines/receipts/xmlreceipt/:FuzzXMLReceipt \
 	./pipelines/receipts/:FuzzRead ./pipelines/receipts/registrar/:FuzzDecodeRegistration \
+	./pipelines/receipts/registrar/:FuzzCanonicalForm ./pipelines/receipts/:FuzzReceiptDecoding \
+	./pipelines/receipts/:FuzzReceiptStatusDecoding ./pipelines/receipts/:FuzzReceiptTotalDecoding \
 	./pipelines/points/:FuzzBodies ./pipelines/points/:FuzzLedger ./pipelines/points/:FuzzTokens \
 	./pipelines/points/:FuzzUserCursor ./:FuzzDecodeCursor
 fuzz:
