@@ -8,6 +8,7 @@
 package avrobin
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -141,36 +142,29 @@ func (r *Reader) Int(field string) int {
 }
 
 // String reads an Avro string.
-func (r *Reader) String(field string) string {
-	n := r.Long(field)
-	if r.err != nil {
-		return ""
-	}
-	if n < 0 || n > int64(len(r.b)) {
-		r.Fail(field, fmt.Errorf("string length %d with %d bytes left", n, len(r.b)))
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
+func (r *Reader) String(field string) string { return string(r.prefixed(field, "string")) }
 
 // Bytes reads an Avro bytes into a copy of its own. An empty bytes reads
 // as nil, as package structcodec reads it: Avro has no null one.
 func (r *Reader) Bytes(field string) []byte {
+	if v := r.prefixed(field, "bytes"); len(v) > 0 {
+		return bytes.Clone(v)
+	}
+	return nil
+}
+
+// prefixed reads a length and returns that many bytes of the input, not
+// copied: a string's, bytes' (what names it in an error) or one skipped.
+func (r *Reader) prefixed(field, what string) []byte {
 	n := r.Long(field)
 	if r.err != nil {
 		return nil
 	}
 	if n < 0 || n > int64(len(r.b)) {
-		r.Fail(field, fmt.Errorf("bytes length %d with %d bytes left", n, len(r.b)))
+		r.Fail(field, fmt.Errorf("%s length %d with %d bytes left", what, n, len(r.b)))
 		return nil
 	}
-	if n == 0 {
-		return nil
-	}
-	v := make([]byte, n)
-	copy(v, r.b)
+	v := r.b[:n]
 	r.b = r.b[n:]
 	return v
 }
@@ -313,17 +307,7 @@ func (r *Reader) Skip(field string, n int) {
 }
 
 // SkipLen passes a string or bytes: a length, then that many bytes.
-func (r *Reader) SkipLen(field string) {
-	n := r.Long(field)
-	if r.err != nil {
-		return
-	}
-	if n < 0 || n > int64(len(r.b)) {
-		r.Fail(field, fmt.Errorf("length %d with %d bytes left", n, len(r.b)))
-		return
-	}
-	r.b = r.b[n:]
-}
+func (r *Reader) SkipLen(field string) { r.prefixed(field, "string or bytes") }
 
 // BlockCount reads the count of an array or map block, whose items take at
 // least minItem (> 0) bytes each, and returns it, or 0 at the end of the
