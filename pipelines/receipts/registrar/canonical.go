@@ -9,8 +9,9 @@ import (
 	"unicode/utf8"
 )
 
-// canonical is the canonical form of a JSON value, by which two bodies
-// are the same body: object members sorted by name, a name given twice
+// canonical writes the canonical form of a JSON value as it reads the
+// value, and the form is how two bodies are told to be the same body:
+// object members sorted by name, a name given twice
 // kept with its last value (as decoding into a map keeps it), no white
 // space, strings with their escapes resolved and written back by one
 // rule, and numbers and literals as written (4.70 is not 4.7: a service
