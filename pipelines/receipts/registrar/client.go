@@ -70,11 +70,11 @@ func New(baseURL string, httpClient *http.Client, opts ...Opt) (*Client, error) 
 // Register registers body, marshalled to JSON (a json.RawMessage goes as
 // it is: a caller that built it need not have it scanned again), under
 // key, and returns its registration number: the number of the first call
-// with key, however often it is called. An error is marked with processor.Transient (5xx,
-// 429, a time-out, a refused or broken connection: call again with the
-// same key) or processor.Permanent (a bad key or body, any other 4xx, an
-// answer outside the contract); a *StatusError holds the service's status
-// and message.
+// with key, however often it is called. An error is marked with
+// processor.Transient (5xx, 429, a time-out, a refused or broken
+// connection: call again with the same key) or processor.Permanent (a bad
+// key or body, any other 4xx, an answer outside the contract); a
+// *StatusError holds the service's status and message.
 func (c *Client) Register(ctx context.Context, key string, body any) (string, error) {
 	if err := CheckKey(key); err != nil {
 		return "", processor.Permanent(err)
