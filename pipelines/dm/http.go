@@ -47,20 +47,12 @@ func NewHTTPChecker(template string, perSecond float64, timeout time.Duration) (
 		limit = rate.Limit(perSecond)
 		burst = max(1, int(perSecond/10))
 	}
-	// A worker's stage checks --concurrency users at once (16 by
-	// default); Go's default transport keeps 2 idle connections per host,
-	// so most checks dialled a connection and closed it after.
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = maxIdleConns
 	return &HTTPChecker{
 		template: template,
-		client:   &http.Client{Timeout: timeout, Transport: t},
+		client:   processor.HTTPClient(timeout),
 		limiter:  rate.NewLimiter(limit, burst),
 	}, nil
 }
-
-// maxIdleConns is how many idle connections to the checker a worker keeps.
-const maxIdleConns = 64
 
 // Check implements Checker.
 func (c *HTTPChecker) Check(ctx context.Context, userID string) (bool, error) {

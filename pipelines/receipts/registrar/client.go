@@ -30,20 +30,12 @@ type Opt func(*Client)
 // runs out of time is transient.
 func Timeout(d time.Duration) Opt { return func(c *Client) { c.timeout = d } }
 
-// maxIdle is how many idle connections to its service a Client keeps: as
-// many as a worker's stage calls at once and more (its --concurrency, 16
-// by default). Go's default of 2 had the stages dial a connection for most
-// calls and close it after: at 1 000 receipts/s a twentieth of a stack's
-// CPU went to dialling.
-const maxIdle = 64
-
 // maxReply is the most of an answer a Client reads.
 const maxReply = 64 << 10
 
 // New returns a client of the service at baseURL (such as
-// "http://127.0.0.1:8091"), calling it through httpClient; when nil,
-// through a client of its own that keeps up to maxIdle connections to the
-// service open between calls.
+// "http://127.0.0.1:8091"), calling it through httpClient
+// (processor.HTTPClient when nil).
 func New(baseURL string, httpClient *http.Client, opts ...Opt) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
@@ -53,9 +45,7 @@ func New(baseURL string, httpClient *http.Client, opts ...Opt) (*Client, error) 
 		return nil, fmt.Errorf("registrar: base url %q: want http(s)://host[:port][/path]", baseURL)
 	}
 	if httpClient == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = maxIdle
-		httpClient = &http.Client{Transport: t}
+		httpClient = processor.HTTPClient(0) // each call is bounded by the Client's timeout
 	}
 	c := &Client{url: strings.TrimSuffix(baseURL, "/") + "/v1/registrations", http: httpClient, timeout: 5 * time.Second}
 	for _, o := range opts {
