@@ -30,18 +30,20 @@ type sale struct {
 // pass; one with a field of another type (lines that are not lines, a
 // time of issue that is a number) goes the careful way, field by field.
 func saleOf(value string, received time.Time) (sale, error) {
-	var v struct {
+	type head struct {
 		IssuedAt string `json:"issued_at"`
 		Currency string `json:"currency"`
-		Lines    []Line `json:"lines"`
+	}
+	var v struct {
+		head
+		Lines []Line `json:"lines"`
 	}
 	if err := json.Unmarshal([]byte(value), &v); err == nil {
 		return sale{Issued: issuedOr(v.IssuedAt, received), Currency: v.Currency, Lines: v.Lines}, nil
 	}
 	var loose struct {
-		IssuedAt string          `json:"issued_at"`
-		Currency string          `json:"currency"`
-		Lines    json.RawMessage `json:"lines"`
+		head
+		Lines json.RawMessage `json:"lines"`
 	}
 	if err := json.Unmarshal([]byte(value), &loose); err != nil {
 		return sale{}, fmt.Errorf("receipt value: %w", err)
