@@ -125,6 +125,36 @@ func (l *live) view(id string) (View, bool) {
 	return v, true
 }
 
+// received returns receipt id, received as e says, as one the status
+// view has not written of yet: RECEIVED, with the events live holds of
+// it. It answers only if live would hold the receipt's status had the
+// view written one: received after live's followers started reading, and
+// well inside the window, so that an entry first seen before the
+// receipt's time by a clock running ahead of the API that stamped it is
+// still kept. The answer is the read model's for a receipt the sink has
+// not stored (routes.get), without its two queries: while the pipeline
+// lags, clients asking after the receipts they just sent would otherwise
+// load ClickHouse most when it is most behind.
+func (l *live) received(id string, e recentEntry) (View, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.ReceivedAt.Before(l.from) || e.ReceivedAt.Before(l.now().Add(-l.window/2)) {
+		return View{}, false
+	}
+	v := View{ID: id, Type: e.Type, Status: StatusReceived, ReceivedAt: ration.NewTimestamp(e.ReceivedAt), Digest: e.Digest,
+		History: []ration.ItemEvent{}}
+	if r, ok := l.byID[id]; ok {
+		if r.status != nil {
+			return View{}, false // view answers it
+		}
+		v.History = make([]ration.ItemEvent, len(r.events))
+		for i, ev := range r.events {
+			v.History[i] = ev.ItemEvent
+		}
+	}
+	return v, true
+}
+
 // followers return what keeps l current: a follower of the status view's
 // records and one of the pipeline's events. They read from a window
 // before the earliest receipt l answers for, so that l has every event of

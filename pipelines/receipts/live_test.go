@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rationhq/ration"
 	"github.com/rationhq/ration/internal/chserver/chtest"
 	"github.com/rationhq/ration/internal/kafkatest"
 	"github.com/rationhq/ration/pipeline"
@@ -181,5 +182,40 @@ func TestLiveAnswersOnlyReceiptsItSawWhole(t *testing.T) {
 	}
 	if _, ok := l.view("c:new"); !ok {
 		t.Fatal("a receipt of a second ago was not answered")
+	}
+}
+
+// TestLiveAnswersReceiptsNotInTheViewYet: a receipt the status view has
+// not written of is answered RECEIVED, with the events live holds, while
+// live would hold its status; one received before live started reading,
+// or long enough ago that live may have let its entry go, is left to
+// ClickHouse, as is one with a status (view answers it).
+func TestLiveAnswersReceiptsNotInTheViewYet(t *testing.T) {
+	l := newLive(time.Minute)
+	l.now = func() time.Time { return t0 }
+	l.from = t0.Add(-time.Minute)
+	entry := func(ago time.Duration) recentEntry {
+		return recentEntry{Type: "retail", Digest: "d", ReceivedAt: t0.Add(-ago)}
+	}
+	v, ok := l.received("c:new", entry(time.Second))
+	want := View{ID: "c:new", Type: "retail", Status: StatusReceived, ReceivedAt: ration.NewTimestamp(t0.Add(-time.Second)),
+		Digest: "d", History: []ration.ItemEvent{}}
+	if !ok || !reflect.DeepEqual(v, want) {
+		t.Fatalf("a receipt of a second ago: %+v, %v; want %+v", v, ok, want)
+	}
+	l.addEvent(schemas.Event{ItemID: "c:new", Stage: StageTax, Status: schemas.StatusSuccess, Time: t0}, &kgo.Record{})
+	if v, ok := l.received("c:new", entry(time.Second)); !ok || len(v.History) != 1 || v.Status != StatusReceived {
+		t.Fatalf("with an event and no status: %+v, %v", v, ok)
+	}
+	l.addStatus(ReceiptStatus{ID: "c:new", Status: string(StatusTaxRegistered), Version: 2})
+	if v, ok := l.received("c:new", entry(time.Second)); ok {
+		t.Fatalf("a receipt with a status was answered RECEIVED: %+v", v)
+	}
+	if v, ok := l.received("c:older", entry(31*time.Second)); ok {
+		t.Fatalf("a receipt received more than half the window ago was answered: %+v", v)
+	}
+	l.from = t0.Add(-time.Second)
+	if v, ok := l.received("c:before", entry(2*time.Second)); ok {
+		t.Fatalf("a receipt received before live started reading was answered: %+v", v)
 	}
 }

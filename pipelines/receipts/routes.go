@@ -188,8 +188,9 @@ func notFound(id string) error {
 const historySlack = 24 * time.Hour
 
 // get answers a receipt's status and history: one on its way from what
-// Kafka says (live), any other from ClickHouse; one received so lately
-// that neither has it yet is RECEIVED.
+// Kafka says (live, also for one the status view has not reached yet),
+// any other from ClickHouse; one received so lately that neither has it
+// yet is RECEIVED.
 func (rs *routes) get(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	client, ok := owner(api.Caller(r), id)
@@ -199,6 +200,12 @@ func (rs *routes) get(w http.ResponseWriter, r *http.Request) error {
 	if v, ok := rs.live.view(id); ok {
 		api.WriteJSON(w, http.StatusOK, v)
 		return nil
+	}
+	if e, ok := rs.recent.get(id); ok {
+		if v, ok := rs.live.received(id, e); ok {
+			api.WriteJSON(w, http.StatusOK, v)
+			return nil
+		}
 	}
 	var v View
 	var err error = ErrNotFound
