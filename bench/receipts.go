@@ -204,7 +204,7 @@ func runReceiptsStep(ctx context.Context, c *apiclient.Client, cfg ReceiptsConfi
 			if i%cfg.FollowOneIn != 0 {
 				return
 			}
-			at, err := awaitAccepted(ctx, c, got.ID)
+			at, err := awaitAccepted(ctx, c, got.ID, planned)
 			if err != nil {
 				fail(fmt.Errorf("follow %s: %w", got.ID, err))
 				return
@@ -221,8 +221,12 @@ func runReceiptsStep(ctx context.Context, c *apiclient.Client, cfg ReceiptsConfi
 }
 
 // awaitAccepted polls a receipt until it is ACCEPTED and returns when it
-// was seen so (a bound: the poll interval adds up to 50 ms).
-func awaitAccepted(ctx context.Context, c *apiclient.Client, id string) (time.Time, error) {
+// was seen so: later than it was by at most a poll's interval, which is a
+// tenth of the receipt's age (planned is when it was to be sent), at
+// least 50 ms and at most a second. Polls every 50 ms whatever the age
+// asked 20 a second of each receipt still on its way: as a stack fell
+// behind, the bench's own GETs grew past its POSTs and pushed it further.
+func awaitAccepted(ctx context.Context, c *apiclient.Client, id string, planned time.Time) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for {
@@ -236,9 +240,15 @@ func awaitAccepted(ctx context.Context, c *apiclient.Client, id string) (time.Ti
 		select {
 		case <-ctx.Done():
 			return time.Time{}, fmt.Errorf("not accepted within a minute (last: %s, %v)", r.Status, err)
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(pollInterval(time.Since(planned))):
 		}
 	}
+}
+
+// pollInterval is how long awaitAccepted waits before asking again after
+// a receipt of age age: a tenth of it, within [50 ms, 1 s].
+func pollInterval(age time.Duration) time.Duration {
+	return min(max(age/10, 50*time.Millisecond), time.Second)
 }
 
 // benchReceipt is a retail receipt of about 2 kB: fifteen lines that add

@@ -66,3 +66,19 @@ func TestNextRate(t *testing.T) {
 		}
 	}
 }
+
+// TestPollInterval: a followed receipt is asked after a tenth of its age,
+// from 50 ms to a second.
+func TestPollInterval(t *testing.T) {
+	for age, want := range map[time.Duration]time.Duration{
+		0:                      50 * time.Millisecond,
+		300 * time.Millisecond: 50 * time.Millisecond,
+		2 * time.Second:        200 * time.Millisecond,
+		7 * time.Second:        700 * time.Millisecond,
+		time.Minute:            time.Second,
+	} {
+		if got := pollInterval(age); got != want {
+			t.Errorf("pollInterval(%v) = %v, want %v", age, got, want)
+		}
+	}
+}
