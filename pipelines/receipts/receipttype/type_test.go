@@ -9,9 +9,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/rationhq/ration/bench"
 	"github.com/rationhq/ration/pipelines/receipts/receipttype"
 )
 
@@ -202,4 +204,38 @@ func FuzzValidate(f *testing.F) {
 		}
 		_ = typ.Validate(v)
 	})
+}
+
+// BenchmarkValidate: the retail type on the load's receipt of about 2 kB
+// (fifteen lines), by part: the schema alone (a type without rules), the
+// rules too.
+func BenchmarkValidate(b *testing.B) {
+	retail := sampleTypes(b)["retail"]
+	receipt := readJSON(b, bench.Receipt("r-1", time.Now().Add(-time.Hour)))
+	shapeOnly, err := receipttype.Compile("retail", mustJSON(b, receipttype.Document{Description: "shape", Schema: retail.Document.Schema}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		typ  *receipttype.Type
+	}{{"schema", shapeOnly}, {"schema+rules", retail}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if rs := c.typ.Validate(receipt); rs != nil {
+					b.Fatal(rs)
+				}
+			}
+		})
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
