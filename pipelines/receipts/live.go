@@ -127,19 +127,20 @@ func (l *live) view(id string) (View, bool) {
 
 // received returns receipt id, received as e says, as one the status
 // view has not written of yet: RECEIVED, with the events live holds of
-// it. It answers only if live would hold the receipt's status had the
-// view written one: received after live's followers started reading, and
-// well inside the window, so that an entry first seen before the
-// receipt's time by a clock running ahead of the API that stamped it is
-// still kept. The answer is the read model's for a receipt the sink has
-// not stored (routes.get), without its two queries: while the pipeline
-// lags, clients asking after the receipts they just sent would otherwise
-// load ClickHouse most when it is most behind.
+// it. It answers only while live follows Kafka, and only if live would
+// hold the receipt's status had the view written one: received after
+// live's followers started reading, and well inside the window, so that
+// an entry first seen before the receipt's time by a clock running ahead
+// of the API that stamped it is still kept. The answer is the read
+// model's for a receipt the sink has not stored (routes.get), without its
+// two queries: while the pipeline lags, clients asking after the
+// receipts they just sent would otherwise load ClickHouse most when it
+// is most behind.
 func (l *live) received(id string, e recentEntry) (View, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e.ReceivedAt.Before(l.from) || e.ReceivedAt.Before(l.now().Add(-l.window/2)) {
-		return View{}, false
+	if l.from.IsZero() || e.ReceivedAt.Before(l.from) || e.ReceivedAt.Before(l.now().Add(-l.window/2)) {
+		return View{}, false // a live that follows nothing cannot tell a receipt has moved on
 	}
 	v := View{ID: id, Type: e.Type, Status: StatusReceived, ReceivedAt: ration.NewTimestamp(e.ReceivedAt), Digest: e.Digest,
 		History: []ration.ItemEvent{}}

@@ -189,7 +189,8 @@ func TestLiveAnswersOnlyReceiptsItSawWhole(t *testing.T) {
 // not written of is answered RECEIVED, with the events live holds, while
 // live would hold its status; one received before live started reading,
 // or long enough ago that live may have let its entry go, is left to
-// ClickHouse, as is one with a status (view answers it).
+// ClickHouse, as is one with a status (view answers it), and every one
+// when live follows nothing.
 func TestLiveAnswersReceiptsNotInTheViewYet(t *testing.T) {
 	l := newLive(time.Minute)
 	l.now = func() time.Time { return t0 }
@@ -213,6 +214,10 @@ func TestLiveAnswersReceiptsNotInTheViewYet(t *testing.T) {
 	}
 	if v, ok := l.received("c:older", entry(31*time.Second)); ok {
 		t.Fatalf("a receipt received more than half the window ago was answered: %+v", v)
+	}
+	l.from = time.Time{}
+	if v, ok := l.received("c:new2", entry(time.Second)); ok {
+		t.Fatalf("a live that follows nothing answered: %+v", v)
 	}
 	l.from = t0.Add(-time.Second)
 	if v, ok := l.received("c:before", entry(2*time.Second)); ok {
