@@ -71,3 +71,33 @@ func TestRepeatsPaceTheirQueries(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatOfAReceiptOnItsWay: a receipt sent again while on its way is
+// known, with its status, from what the API process holds: RECEIVED
+// before the status view reaches it, then the view's status; ClickHouse
+// is asked only once live can no longer tell (here, past half its
+// window).
+func TestRepeatOfAReceiptOnItsWay(t *testing.T) {
+	clock := t0
+	var queries int
+	rs := &routes{recent: newRecent(recentWindow), live: newLive(liveWindow),
+		repeats: newRepeats(func(_ context.Context, keys []receiptKey) (map[receiptKey]repeatAnswer, error) {
+			queries++
+			return map[receiptKey]repeatAnswer{keys[0]: {digest: "d", status: StatusLogisticsRegistered}}, nil
+		}, time.Second, 0)}
+	rs.recent.now, rs.live.now = func() time.Time { return clock }, func() time.Time { return clock }
+	rs.live.from = clock.Add(-time.Minute)
+	rs.recent.add("c:r1", recentEntry{Type: "retail", Digest: "d", ReceivedAt: clock})
+	check := func(want Status, wantQueries int) {
+		t.Helper()
+		digest, st, err := rs.known(context.Background(), "c", "c:r1")
+		if err != nil || digest != "d" || st != want || queries != wantQueries {
+			t.Fatalf("known: %q %s %v after %d queries; want d %s after %d", digest, st, err, queries, want, wantQueries)
+		}
+	}
+	check(StatusReceived, 0)
+	rs.live.addStatus(ReceiptStatus{ID: "c:r1", Status: string(StatusTaxRegistered), ReceivedAt: clock.UnixMilli(), Version: 2})
+	check(StatusTaxRegistered, 0)
+	clock = clock.Add(2 * time.Minute) // live has let it go; the index has not
+	check(StatusLogisticsRegistered, 1)
+}

@@ -141,19 +141,10 @@ func (rs *routes) submit(w http.ResponseWriter, r *http.Request) error {
 }
 
 // known returns the digest and status of receipt id if it was received
-// before: lately (the index, with its status from Kafka or else the read
-// model), or long ago (the read model).
+// before: lately (the index), or long ago (the read model).
 func (rs *routes) known(ctx context.Context, client, id string) (digest string, status Status, err error) {
 	if e, ok := rs.recent.get(id); ok {
-		status = StatusReceived
-		if v, ok := rs.live.view(id); ok {
-			status = v.Status
-		} else if rs.repeats != nil {
-			if _, st, err := rs.repeats.lookup(ctx, client, id); err == nil && st != "" {
-				status = st
-			}
-		}
-		return e.Digest, status, nil
+		return e.Digest, rs.recentStatus(ctx, client, id, e), nil
 	}
 	if rs.repeats == nil {
 		return "", "", nil
@@ -163,6 +154,25 @@ func (rs *routes) known(ctx context.Context, client, id string) (digest string, 
 		return "", "", api.Unavailable("receipts cannot be checked for repeats now (ClickHouse)", err)
 	}
 	return digest, status, nil
+}
+
+// recentStatus is the status of a receipt received lately (e): what
+// Kafka says of it (live), RECEIVED while the status view has not reached
+// it, or else the read model's (RECEIVED if it has none, or cannot be
+// asked). A client that sends a receipt again because its POST timed out
+// does so when the stack is behind, ClickHouse likely too: live answers
+// most such repeats without a query.
+func (rs *routes) recentStatus(ctx context.Context, client, id string, e recentEntry) Status {
+	if v, ok := rs.live.view(id); ok {
+		return v.Status
+	}
+	if _, ok := rs.live.received(id, e); ok || rs.repeats == nil {
+		return StatusReceived
+	}
+	if _, st, err := rs.repeats.lookup(ctx, client, id); err == nil && st != "" {
+		return st
+	}
+	return StatusReceived
 }
 
 // owner returns the client whose receipt id is, if the caller may read it:
