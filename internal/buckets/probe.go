@@ -3,7 +3,6 @@ package buckets
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -26,7 +25,7 @@ const probeFetchBytes = 64 << 10
 func firstRecords(ctx context.Context, kafka []kgo.Opt, spans map[tp]span) (map[tp]*waitingRecord, error) {
 	// Control records are kept so that a span ending in a marker is seen
 	// to end.
-	cl, err := kgo.NewClient(append(slices.Clone(kafka),
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{kgo.ClientID("ration-buckets-probe")}, kafka...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxPartitionBytes(probeFetchBytes),

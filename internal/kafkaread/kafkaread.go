@@ -6,7 +6,6 @@ package kafkaread
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,7 +20,10 @@ import (
 func ToEnd(ctx context.Context, kafka []kgo.Opt, parts map[string][]int32, fn func(*kgo.Record) error) error {
 	// Control records (transaction markers) are kept so that a partition
 	// ending in a commit marker is seen to end.
-	cl, err := kgo.NewClient(append(slices.Clone(kafka), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	// The id tells the broker's logs and request metrics what the client
+	// is, unless kafka names it.
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{kgo.ClientID("ration-read-to-end")}, kafka...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,9 @@ func (f *Follower) Run(ctx context.Context) error {
 		from = kgo.NewOffset().AfterMilli(f.since.UnixMilli())
 	}
 	opts := append([]kgo.Opt{
+		// Named, so that the broker's logs and request metrics tell the
+		// followers apart (franz-go's default is "kgo" for every client).
+		kgo.ClientID("ration-follow-" + f.topic),
 		kgo.ConsumeTopics(f.topic),
 		kgo.ConsumeResetOffset(from),
 		kgo.FetchMaxWait(FetchWait),
