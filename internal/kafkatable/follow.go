@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -34,6 +36,14 @@ type Follower struct {
 	log   *slog.Logger
 	ready chan struct{}
 	since time.Time // the zero time: from the start
+
+	// For CatchUp: the client while Run runs, and per partition the
+	// offset after the last record applied (or where reading started),
+	// with a channel closed, and replaced, whenever it moves.
+	mu       sync.Mutex
+	cl       *kgo.Client
+	next     map[int32]int64
+	progress chan struct{}
 }
 
 // New returns a follower of topic that calls apply for every record (a
@@ -43,7 +53,8 @@ func New(topic string, apply func(*kgo.Record), log *slog.Logger, opts ...kgo.Op
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Follower{topic: topic, apply: apply, opts: opts, log: log.With("topic", topic), ready: make(chan struct{})}
+	return &Follower{topic: topic, apply: apply, opts: opts, log: log.With("topic", topic), ready: make(chan struct{}),
+		next: make(map[int32]int64), progress: make(chan struct{})}
 }
 
 // Since makes f read the topic from the first record at or after t rather
@@ -78,13 +89,22 @@ func (f *Follower) Run(ctx context.Context) error {
 		return fmt.Errorf("follow %s: %w", f.topic, err)
 	}
 	defer cl.Close()
-	ends, err := f.endOffsets(ctx, cl)
+	ends, starts, err := f.endOffsets(ctx, cl)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
+	f.mu.Lock()
+	f.cl = cl
+	maps.Copy(f.next, starts)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.cl = nil
+		f.mu.Unlock()
+	}()
 	f.markReady(ends)
 	for {
 		fs, idle := f.poll(ctx, cl)
@@ -108,6 +128,7 @@ func (f *Follower) Run(ctx context.Context) error {
 				delete(ends, r.Partition)
 			}
 		})
+		f.advance(fs)
 		f.markReady(ends)
 	}
 }
@@ -138,10 +159,77 @@ func (f *Follower) markReady(ends map[int32]int64) {
 	}
 }
 
+// advance records how far fs took each partition, for CatchUp.
+func (f *Follower) advance(fs kgo.Fetches) {
+	if fs.NumRecords() == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		if n := len(p.Records); n > 0 {
+			f.next[p.Partition] = p.Records[n-1].Offset + 1
+		}
+	})
+	close(f.progress)
+	f.progress = make(chan struct{})
+}
+
+// CatchUp returns once the follower has applied every record that was in
+// the topic when it was called (one request for the topic's end offsets),
+// or with ctx's error: a reader that does not find what another process
+// may have written a moment ago catches up before it answers that it is
+// not there. It serves topics written without transactions and not
+// compacted: a partition whose last offsets hold no record the follower
+// is given (a transaction marker, a record compacted away) holds it until
+// ctx ends. Before Run has started reading, it waits for that.
+func (f *Follower) CatchUp(ctx context.Context) error {
+	f.mu.Lock()
+	cl := f.cl
+	f.mu.Unlock()
+	if cl == nil {
+		select {
+		case <-f.ready:
+		case <-ctx.Done():
+			return fmt.Errorf("catch up %s: %w", f.topic, ctx.Err())
+		}
+		if f.mu.Lock(); f.cl == nil {
+			f.mu.Unlock()
+			return fmt.Errorf("catch up %s: not following", f.topic)
+		}
+		cl = f.cl
+		f.mu.Unlock()
+	}
+	offs, err := kadm.NewClient(cl).ListEndOffsets(ctx, f.topic)
+	if err == nil {
+		err = offs.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("catch up %s: %w", f.topic, err)
+	}
+	for {
+		f.mu.Lock()
+		behind := false
+		offs.Each(func(o kadm.ListedOffset) {
+			behind = behind || f.next[o.Partition] < o.Offset
+		})
+		progress := f.progress
+		f.mu.Unlock()
+		if !behind {
+			return nil
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return fmt.Errorf("catch up %s: %w", f.topic, ctx.Err())
+		}
+	}
+}
+
 // endOffsets returns, per partition with records to read, the end offset
 // to catch up to (the last stable offset: a read_committed consumer stops
-// there).
-func (f *Follower) endOffsets(ctx context.Context, cl *kgo.Client) (map[int32]int64, error) {
+// there), and per partition where reading starts.
+func (f *Follower) endOffsets(ctx context.Context, cl *kgo.Client) (map[int32]int64, map[int32]int64, error) {
 	for {
 		adm := kadm.NewClient(cl)
 		offs, err := adm.ListEndOffsets(ctx, f.topic)
@@ -156,22 +244,23 @@ func (f *Follower) endOffsets(ctx context.Context, cl *kgo.Client) (map[int32]in
 			}
 		}
 		if err == nil {
-			ends := map[int32]int64{}
+			ends, from := map[int32]int64{}, map[int32]int64{}
 			offs.Each(func(o kadm.ListedOffset) {
-				from := int64(0)
-				if s, ok := starts.Lookup(o.Topic, o.Partition); ok {
-					from = s.Offset
+				if s, ok := starts.Lookup(o.Topic, o.Partition); ok && s.Offset >= 0 {
+					from[o.Partition] = s.Offset
+				} else if !f.since.IsZero() {
+					from[o.Partition] = o.Offset // nothing since: read from the end
 				}
-				if o.Offset > from {
+				if o.Offset > from[o.Partition] {
 					ends[o.Partition] = o.Offset
 				}
 			})
-			return ends, nil
+			return ends, from, nil
 		}
 		f.log.Warn("follow: list end offsets", "err", err)
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}

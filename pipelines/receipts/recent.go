@@ -1,6 +1,7 @@
 package receipts
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 type recent struct {
 	window time.Duration
 	now    func() time.Time
+	follow *kafkatable.Follower // nil until follower is called
 
 	mu    sync.Mutex
 	byID  map[string]recentEntry
@@ -64,11 +66,32 @@ func (r *recent) get(id string) (recentEntry, bool) {
 	return e, ok
 }
 
+// catchUpWait bounds how long settled waits for the index to catch up;
+// it takes milliseconds while Kafka answers.
+const catchUpWait = time.Second
+
+// settled returns what the index knows of id once it has read every
+// receipt received until now, on any API process: one another process
+// took a moment ago, and this one's follower has not read yet, is found
+// too. It asks Kafka for the topic's end offsets, so it is for an id the
+// index does not know, before answering that no such receipt exists;
+// if Kafka cannot answer within catchUpWait, it answers from what the
+// index holds.
+func (r *recent) settled(ctx context.Context, id string) (recentEntry, bool) {
+	if e, ok := r.get(id); ok || r.follow == nil {
+		return e, ok
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	_ = r.follow.CatchUp(ctx) // on failure, the index as it is
+	return r.get(id)
+}
+
 // follower returns what keeps r current: a follower of the receipts
 // received in the window and then of every new one; r is ready once it
 // has read what was there when it started.
 func (r *recent) follower(codec *schemas.Codec, log *slog.Logger, opts ...kgo.Opt) *kafkatable.Follower {
-	return kafkatable.New(TopicReceived, func(rec *kgo.Record) {
+	r.follow = kafkatable.New(TopicReceived, func(rec *kgo.Record) {
 		var rc Receipt
 		if err := codec.Decode(rec.Value, &rc); err != nil {
 			log.Error("recent receipts: record skipped", "partition", rec.Partition, "offset", rec.Offset, "err", err)
@@ -76,4 +99,5 @@ func (r *recent) follower(codec *schemas.Codec, log *slog.Logger, opts ...kgo.Op
 		}
 		r.add(rc.ID, recentEntry{Type: rc.Type, Digest: rc.Digest, ReceivedAt: rc.ReceivedAt})
 	}, log, opts...).Since(r.now().Add(-r.window))
+	return r.follow
 }

@@ -224,7 +224,7 @@ func (rs *routes) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):
-		e, ok := rs.recent.get(id)
+		e, ok := rs.recent.settled(r.Context(), id)
 		if !ok {
 			if rs.reader == nil {
 				return api.Unavailable("receipts cannot be read here (no ClickHouse)", nil)
@@ -264,7 +264,7 @@ func (rs *routes) document(w http.ResponseWriter, r *http.Request) error {
 	ct, doc, err := rs.reader.Document(r.Context(), client, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if _, ok := rs.recent.get(id); ok {
+		if _, ok := rs.recent.settled(r.Context(), id); ok {
 			w.Header().Set("Retry-After", "1")
 			return api.Errorf(http.StatusServiceUnavailable, "receipt %s was received a moment ago and is being stored; ask again in a second", id)
 		}
