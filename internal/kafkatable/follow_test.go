@@ -31,27 +31,6 @@ func produce(t *testing.T, k *kafkatest.Kafka, keys ...string) {
 	}
 }
 
-// run runs f until the test ends and returns once it is ready.
-func run(t *testing.T, f *kafkatable.Follower) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-f.Ready():
-	case err := <-done:
-		t.Fatalf("follower ended before it was ready: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("follower not ready within 10s")
-	}
-}
-
 // TestCatchUpWaitsForWhatWasWritten: CatchUp returns only once every
 // record written before it was called is applied; while one of them is
 // held in apply, it waits until its context ends.
@@ -70,7 +49,7 @@ func TestCatchUpWaitsForWhatWasWritten(t *testing.T) {
 		applied = append(applied, string(r.Key))
 		mu.Unlock()
 	}, nil, kgo.SeedBrokers(k.Addrs()...))
-	run(t, f)
+	kafkatest.RunFollower(t, f)
 	produce(t, k, "a", "held", "b", "c")
 
 	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -100,7 +79,7 @@ func TestCatchUpSinceWaitsForNothingOlder(t *testing.T) {
 	f := kafkatable.New(topic, func(r *kgo.Record) {
 		t.Errorf("applied %s, written before the follower's start", r.Key)
 	}, nil, kgo.SeedBrokers(k.Addrs()...)).Since(time.Now().Add(time.Second))
-	run(t, f)
+	kafkatest.RunFollower(t, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := f.CatchUp(ctx); err != nil {
