@@ -158,7 +158,7 @@ func RunPoints(ctx context.Context, cfg PointsConfig, log io.Writer) (PointsRepo
 		}()
 	}
 	if cfg.Chaos {
-		rep.Chaos = r.chaos(loadCtx, stack)
+		rep.Chaos = r.chaos(loadCtx, ctx, stack)
 	}
 	wg.Wait()
 	r.check(ctx)
@@ -457,8 +457,11 @@ func (r *pointsRun) record(o ration.PointsOutcome, took time.Duration) {
 
 // chaos breaks the stack on a schedule through the load: kills at 20%,
 // 40% and 75% of it, the broker restarted at 55%, connections cut every
-// eighth. It returns what it did.
-func (r *pointsRun) chaos(load context.Context, stack *pointsStack) []string {
+// eighth. The schedule ends with load; what it started finishes under
+// run, the whole run's context (a restart begun late in the load still
+// has the stack up again for the check; bounding it by the load left a
+// slow machine's stack down). It returns what it did.
+func (r *pointsRun) chaos(load, run context.Context, stack *pointsStack) []string {
 	d := r.cfg.Duration
 	type event struct {
 		at   time.Duration
@@ -474,7 +477,7 @@ func (r *pointsRun) chaos(load context.Context, stack *pointsStack) []string {
 	}
 	events = append(events, event{time.Duration(0.55 * float64(d)), "broker restart", func() (string, error) {
 		start := time.Now()
-		err := stack.restartBroker(load)
+		err := stack.restartBroker(run)
 		return fmt.Sprintf("broker (ration dev) restarted on its data dir in %v", time.Since(start).Round(time.Millisecond)), err
 	}})
 	for f := 1; f < 8; f++ {
