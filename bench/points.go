@@ -457,10 +457,12 @@ func (r *pointsRun) record(o ration.PointsOutcome, took time.Duration) {
 
 // chaos breaks the stack on a schedule through the load: kills at 20%,
 // 40% and 75% of it, the broker restarted at 55%, connections cut every
-// eighth. The schedule ends with load; what it started finishes under
-// run, the whole run's context (a restart begun late in the load still
-// has the stack up again for the check; bounding it by the load left a
-// slow machine's stack down). It returns what it did.
+// eighth. The schedule ends with load, but an event whose time came while
+// an earlier one took long (a broker restart on a slow machine) still
+// runs once that one is done, and what it started finishes under run, the
+// whole run's context: bounding a restart by the load once left a slow
+// machine's stack down, and skipping what was overdue, a kill the run
+// promised. It returns what it did.
 func (r *pointsRun) chaos(load, run context.Context, stack *pointsStack) []string {
 	d := r.cfg.Duration
 	type event struct {
@@ -489,9 +491,14 @@ func (r *pointsRun) chaos(load, run context.Context, stack *pointsStack) []strin
 	start := time.Now()
 	var did []string
 	for _, e := range events {
-		select {
-		case <-time.After(time.Until(start.Add(e.at))): // the schedule
-		case <-load.Done():
+		if wait := time.Until(start.Add(e.at)); wait > 0 {
+			select {
+			case <-time.After(wait): // the schedule
+			case <-load.Done():
+				return did
+			}
+		}
+		if run.Err() != nil {
 			return did
 		}
 		what, err := e.do()
