@@ -118,11 +118,17 @@ func (l *live) view(id string) (View, bool) {
 		return View{}, false
 	}
 	v := viewOf(*r.status)
-	v.History = make([]ration.ItemEvent, len(r.events))
-	for i, e := range r.events {
-		v.History[i] = e.ItemEvent
-	}
+	v.History = r.history()
 	return v, true
+}
+
+// history is the receipt's events, as a view shows them.
+func (r *liveReceipt) history() []ration.ItemEvent {
+	h := make([]ration.ItemEvent, len(r.events))
+	for i, e := range r.events {
+		h[i] = e.ItemEvent
+	}
+	return h
 }
 
 // received returns receipt id, received as e says, as one the status
@@ -148,10 +154,7 @@ func (l *live) received(id string, e recentEntry) (View, bool) {
 		if r.status != nil {
 			return View{}, false // view answers it
 		}
-		v.History = make([]ration.ItemEvent, len(r.events))
-		for i, ev := range r.events {
-			v.History[i] = ev.ItemEvent
-		}
+		v.History = r.history()
 	}
 	return v, true
 }
