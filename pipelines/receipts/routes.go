@@ -144,7 +144,7 @@ func (rs *routes) submit(w http.ResponseWriter, r *http.Request) error {
 // before: lately (the index), or long ago (the read model).
 func (rs *routes) known(ctx context.Context, client, id string) (digest string, status Status, err error) {
 	if e, ok := rs.recent.get(id); ok {
-		return e.Digest, rs.recentStatus(ctx, client, id, e), nil
+		return e.Digest, rs.recentStatus(ctx, client, id), nil
 	}
 	if rs.repeats == nil {
 		return "", "", nil
@@ -156,23 +156,34 @@ func (rs *routes) known(ctx context.Context, client, id string) (digest string, 
 	return digest, status, nil
 }
 
-// recentStatus is the status of a receipt received lately (e): what
-// Kafka says of it (live), RECEIVED while the status view has not reached
-// it, or else the read model's (RECEIVED if it has none, or cannot be
-// asked). A client that sends a receipt again because its POST timed out
-// does so when the stack is behind, ClickHouse likely too: live answers
-// most such repeats without a query.
-func (rs *routes) recentStatus(ctx context.Context, client, id string, e recentEntry) Status {
-	if v, ok := rs.live.view(id); ok {
+// recentStatus is the status of a receipt received lately: what Kafka
+// says of it (onItsWay), or else the read model's (RECEIVED if it has
+// none, or cannot be asked). A client that sends a receipt again because
+// its POST timed out does so when the stack is behind, ClickHouse likely
+// too: live answers most such repeats without a query.
+func (rs *routes) recentStatus(ctx context.Context, client, id string) Status {
+	if v, ok := rs.onItsWay(id); ok {
 		return v.Status
 	}
-	if _, ok := rs.live.received(id, e); ok || rs.repeats == nil {
-		return StatusReceived
-	}
-	if _, st, err := rs.repeats.lookup(ctx, client, id); err == nil && st != "" {
-		return st
+	if rs.repeats != nil {
+		if _, st, err := rs.repeats.lookup(ctx, client, id); err == nil && st != "" {
+			return st
+		}
 	}
 	return StatusReceived
+}
+
+// onItsWay answers receipt id from what Kafka says of it, if live can:
+// its status and events, or RECEIVED, for one in the index of recent
+// receipts that the status view has not reached yet.
+func (rs *routes) onItsWay(id string) (View, bool) {
+	if v, ok := rs.live.view(id); ok {
+		return v, true
+	}
+	if e, ok := rs.recent.get(id); ok {
+		return rs.live.received(id, e)
+	}
+	return View{}, false
 }
 
 // owner returns the client whose receipt id is, if the caller may read it:
@@ -207,15 +218,9 @@ func (rs *routes) get(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return notFound(id)
 	}
-	if v, ok := rs.live.view(id); ok {
+	if v, ok := rs.onItsWay(id); ok {
 		api.WriteJSON(w, http.StatusOK, v)
 		return nil
-	}
-	if e, ok := rs.recent.get(id); ok {
-		if v, ok := rs.live.received(id, e); ok {
-			api.WriteJSON(w, http.StatusOK, v)
-			return nil
-		}
 	}
 	var v View
 	var err error = ErrNotFound
