@@ -184,21 +184,16 @@ func (f *Follower) advance(fs kgo.Fetches) {
 // is given (a transaction marker, a record compacted away) holds it until
 // ctx ends. Before Run has started reading, it waits for that.
 func (f *Follower) CatchUp(ctx context.Context) error {
+	select {
+	case <-f.ready: // Run sets cl before
+	case <-ctx.Done():
+		return fmt.Errorf("catch up %s: %w", f.topic, ctx.Err())
+	}
 	f.mu.Lock()
 	cl := f.cl
 	f.mu.Unlock()
 	if cl == nil {
-		select {
-		case <-f.ready:
-		case <-ctx.Done():
-			return fmt.Errorf("catch up %s: %w", f.topic, ctx.Err())
-		}
-		if f.mu.Lock(); f.cl == nil {
-			f.mu.Unlock()
-			return fmt.Errorf("catch up %s: not following", f.topic)
-		}
-		cl = f.cl
-		f.mu.Unlock()
+		return fmt.Errorf("catch up %s: not following", f.topic)
 	}
 	offs, err := kadm.NewClient(cl).ListEndOffsets(ctx, f.topic)
 	if err == nil {
