@@ -11,11 +11,10 @@ import (
 
 // canonical writes the canonical form of a JSON value as it reads the
 // value, and the form is how two bodies are told to be the same body:
-// object members sorted by name, a name given twice
-// kept with its last value (as decoding into a map keeps it), no white
-// space, strings with their escapes resolved and written back by one
-// rule, and numbers and literals as written (4.70 is not 4.7: a service
-// may read the digits). Two texts have one canonical form exactly when
+// object members sorted by name, a name given twice kept with its last
+// value (as decoding into a map keeps it), no white space, strings with
+// their escapes resolved and written back by one rule, and numbers and
+// literals as written (4.70 is not 4.7: a service may read the digits). Two texts have one canonical form exactly when
 // they decode to the same value with json.Decoder.UseNumber.
 //
 // It is one pass over the text, where decoding into maps and marshalling
