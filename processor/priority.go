@@ -18,8 +18,11 @@ type priority struct {
 	high   string
 	others []string
 	share  int
-	turn   int
-	parts  map[tp]*partState
+	// done counts the records of the high topic and of the others taken
+	// since both last had a backlog: batches vary in size (what the fetch
+	// buffer held), so the share is kept in records, not in turns.
+	highDone, othersDone int
+	parts                map[tp]*partState
 }
 
 type tp struct {
@@ -82,11 +85,17 @@ func (p *priority) ownedExcept(except map[string][]int32) map[string][]int32 {
 	return out
 }
 
-// observe records the positions and ends that a poll showed.
+// observe records the positions and ends that a poll showed, and what it
+// took of each class.
 func (p *priority) observe(fs kgo.Fetches) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if fp.Topic == p.high {
+			p.highDone += len(fp.Records)
+		} else {
+			p.othersDone += len(fp.Records)
+		}
 		s := p.parts[tp{fp.Topic, fp.Partition}]
 		if s == nil || fp.Err != nil || len(fp.Records) == 0 {
 			return
@@ -173,8 +182,9 @@ func (p *priority) backlog(topic string) bool {
 }
 
 // next returns the topics to pause and to resume for the next batch. While
-// both the high topic and another have a backlog, the high topic gets
-// share-1 batches out of share; otherwise every topic is fetched.
+// both the high topic and another have a backlog, the others get the next
+// batch whenever they have had less than one record in share, else the
+// high topic does; otherwise every topic is fetched.
 func (p *priority) next() (pause, resume []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -183,11 +193,10 @@ func (p *priority) next() (pause, resume []string) {
 		othersWaiting = othersWaiting || p.backlog(t)
 	}
 	if !p.backlog(p.high) || !othersWaiting {
-		p.turn = 0
+		p.highDone, p.othersDone = 0, 0
 		return nil, append([]string{p.high}, p.others...)
 	}
-	p.turn++
-	if p.turn%p.share == 0 {
+	if p.othersDone*(p.share-1) < p.highDone {
 		return []string{p.high}, p.others
 	}
 	return p.others, []string{p.high}

@@ -22,23 +22,34 @@ func TestPriorityServesAllWithoutHighBacklog(t *testing.T) {
 	}
 }
 
-func TestPriorityGivesNormalOneBatchInShare(t *testing.T) {
+// TestPriorityGivesNormalOneRecordInShare: while both have a backlog,
+// normal work gets one record in share even when its batches come much
+// smaller than the high topic's (the fetch buffer held less of it).
+func TestPriorityGivesNormalOneRecordInShare(t *testing.T) {
 	p := twoTopics(5)
-	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
-	var highTurns, normalTurns int
-	for range 50 {
-		pause, _ := p.next()
-		switch {
-		case slices.Equal(pause, []string{"normal"}):
-			highTurns++
-		case slices.Equal(pause, []string{"high"}):
-			normalTurns++
-		default:
-			t.Fatalf("pause=%v while both have a backlog", pause)
+	p.ends(map[string]map[int32]int64{"high": {1: 1 << 40}, "normal": {0: 1 << 40}})
+	pos := map[string]int64{}
+	size := map[string]int{"high": 1000, "normal": 70}
+	took := map[string]int{}
+	for range 500 {
+		pause, resume := p.next()
+		if len(pause) != 1 || len(resume) != 1 {
+			t.Fatalf("pause=%v resume=%v while both have a backlog", pause, resume)
 		}
+		topic := resume[0]
+		recs := make([]*kgo.Record, size[topic])
+		for i := range recs {
+			recs[i] = &kgo.Record{Topic: topic, Offset: pos[topic]}
+			pos[topic]++
+		}
+		p.observe(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: topic, Partitions: []kgo.FetchPartition{
+			{Partition: 0, HighWatermark: 1 << 40, LastStableOffset: 1 << 40, Records: recs},
+		}}}}})
+		took[topic] += len(recs)
 	}
-	if normalTurns != 10 || highTurns != 40 {
-		t.Fatalf("high %d, normal %d turns of 50; want 40 and 10", highTurns, normalTurns)
+	share := float64(took["normal"]) / float64(took["normal"]+took["high"])
+	if share < 0.19 || share > 0.21 {
+		t.Fatalf("normal took %d records, high %d: share %.3f, want 0.2", took["normal"], took["high"], share)
 	}
 }
 
