@@ -12,7 +12,9 @@ import (
 // alone cannot tell: the client fetches again only when its buffer is
 // drained, and a fetch full of one topic may carry nothing of another. So
 // the stage also asks for the end offsets of its topics every
-// PriorityCheckInterval and reports them with ends.
+// PriorityCheckInterval and reports them with ends. Polls return the
+// transaction markers too (kgo.KeepControlRecords), so a position passes
+// every offset below an end, a marker's included.
 type priority struct {
 	mu     sync.Mutex
 	high   string
@@ -31,12 +33,11 @@ type tp struct {
 }
 
 type partState struct {
-	pos   int64 // next offset to process
-	end   int64 // last known end (stable) offset
-	floor int64 // a poll found nothing below this offset (transaction markers)
+	pos int64 // next offset to process
+	end int64 // last known end (stable) offset
 }
 
-func (s *partState) backlog() bool { return s.end > max(s.pos, s.floor) }
+func (s *partState) backlog() bool { return s.end > s.pos }
 
 func newPriority(topics []string, share int) *priority {
 	return &priority{high: topics[0], others: topics[1:], share: share, parts: make(map[tp]*partState)}
@@ -91,10 +92,16 @@ func (p *priority) observe(fs kgo.Fetches) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		n := 0
+		for _, r := range fp.Records {
+			if !r.Attrs.IsControl() {
+				n++
+			}
+		}
 		if fp.Topic == p.high {
-			p.highDone += len(fp.Records)
+			p.highDone += n
 		} else {
-			p.othersDone += len(fp.Records)
+			p.othersDone += n
 		}
 		s := p.parts[tp{fp.Topic, fp.Partition}]
 		if s == nil || fp.Err != nil || len(fp.Records) == 0 {
@@ -153,20 +160,6 @@ func (p *priority) ends(ends map[string]map[int32]int64) {
 		for part, end := range ps {
 			if s := p.parts[tp{t, part}]; s != nil {
 				s.end = max(s.end, end)
-			}
-		}
-	}
-}
-
-// drained records that a poll restricted to topics returned nothing: what
-// remains below their known ends is not records (transaction markers).
-func (p *priority) drained(topics []string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, s := range p.parts {
-		for _, t := range topics {
-			if k.topic == t {
-				s.floor = s.end
 			}
 		}
 	}

@@ -62,16 +62,21 @@ func TestPriorityBacklogEndsAtPosition(t *testing.T) {
 	}
 }
 
-func TestPriorityDrainedSkipsMarkers(t *testing.T) {
+// TestPriorityMarkersEndTheBacklog: a transaction's marker takes the
+// last offset below the end; once a poll returned it, the backlog is gone.
+func TestPriorityMarkersEndTheBacklog(t *testing.T) {
 	p := twoTopics(5)
 	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
-	p.drained([]string{"high"})
+	marker := &kgo.Record{Topic: "high", Partition: 1, Offset: 9, Attrs: kgo.NewRecordAttrs(kgo.RecordAttrsOpts{Control: true})}
+	p.observe(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "high", Partitions: []kgo.FetchPartition{
+		{Partition: 1, HighWatermark: 10, LastStableOffset: 10, Records: []*kgo.Record{{Topic: "high", Partition: 1, Offset: 8}, marker}},
+	}}}}})
 	if pause, _ := p.next(); len(pause) != 0 {
-		t.Fatalf("drained high still pauses normal: %v", pause)
+		t.Fatalf("high is read to its marker but normal is paused: %v", pause)
 	}
 	p.ends(map[string]map[int32]int64{"high": {1: 11}})
 	if pause, _ := p.next(); !slices.Equal(pause, []string{"normal"}) {
-		t.Fatalf("a new high record after the drain does not pause normal: %v", pause)
+		t.Fatalf("a new high record after the marker does not pause normal: %v", pause)
 	}
 }
 
