@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -105,5 +106,31 @@ func TestUnreachedNewBuckets(t *testing.T) {
 	got := p.unreached(fresh, fs)
 	if len(got) != 1 || !slices.Equal(got["normal"], []int32{1}) {
 		t.Fatalf("unreached %v, want normal/1 only", got)
+	}
+}
+
+// TestNewBucketsOfAPausedTopicWaitForItsTurn: a worker that starts on a
+// backlog of both classes takes its new buckets first only where the
+// priority policy lets it fetch. Taken first while the policy paused
+// their topic, with every other bucket paused too, nothing could be
+// fetched and the stage stood still (the DM priority test hung).
+func TestNewBucketsOfAPausedTopicWaitForItsTurn(t *testing.T) {
+	addrs := newCluster(t, "high", "normal", "out")
+	produceN(t, addrs, "normal", 60, 200)
+	produceN(t, addrs, "high", 60, 20)
+	startStage(t, addrs, testConfig("w1", "high", "normal"), HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
+		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: []byte(r.Topic)}}, nil
+	}))
+	got := readAll(t, addrs, "out", 60*200+60*20)
+	lastHigh, lastNormal := -1, -1
+	for i, r := range got {
+		if string(r.Value) == "high" {
+			lastHigh = i
+		} else {
+			lastNormal = i
+		}
+	}
+	if lastHigh > lastNormal {
+		t.Fatalf("the last high record came out at %d of %d, after the normal backlog (%d)", lastHigh, len(got), lastNormal)
 	}
 }
