@@ -8,6 +8,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// polled is a poll that brought recs of one partition, whose end (last
+// stable offset and high watermark) it reports as end.
+func polled(topic string, partition int32, end int64, recs ...*kgo.Record) kgo.Fetches {
+	return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: topic, Partitions: []kgo.FetchPartition{
+		{Partition: partition, HighWatermark: end, LastStableOffset: end, Records: recs},
+	}}}}}
+}
+
 func twoTopics(share int) *priority {
 	p := newPriority([]string{"high", "normal"}, share)
 	p.assign(map[string][]int32{"high": {0, 1}, "normal": {0, 1}})
@@ -43,9 +51,7 @@ func TestPriorityGivesNormalOneRecordInShare(t *testing.T) {
 			recs[i] = &kgo.Record{Topic: topic, Offset: pos[topic]}
 			pos[topic]++
 		}
-		p.observe(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: topic, Partitions: []kgo.FetchPartition{
-			{Partition: 0, HighWatermark: 1 << 40, LastStableOffset: 1 << 40, Records: recs},
-		}}}}})
+		p.observe(polled(topic, 0, 1<<40, recs...))
 		took[topic] += len(recs)
 	}
 	share := float64(took["normal"]) / float64(took["normal"]+took["high"])
@@ -69,9 +75,7 @@ func TestPriorityMarkersEndTheBacklog(t *testing.T) {
 	p := twoTopics(5)
 	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
 	marker := &kgo.Record{Topic: "high", Partition: 1, Offset: 9, Attrs: kgo.NewRecordAttrs(kgo.RecordAttrsOpts{Control: true})}
-	p.observe(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "high", Partitions: []kgo.FetchPartition{
-		{Partition: 1, HighWatermark: 10, LastStableOffset: 10, Records: []*kgo.Record{{Topic: "high", Partition: 1, Offset: 8}, marker}},
-	}}}}})
+	p.observe(polled("high", 1, 10, &kgo.Record{Topic: "high", Partition: 1, Offset: 8}, marker))
 	if pause, _ := p.next(); len(pause) != 0 {
 		t.Fatalf("high is read to its marker but normal is paused: %v", pause)
 	}
@@ -99,9 +103,7 @@ func TestUnreachedNewBuckets(t *testing.T) {
 	p.ends(map[string]map[int32]int64{"normal": {0: 100, 1: 100}, "high": {0: 0, 1: 50}})
 	p.positions(map[string]map[int32]kgo.EpochOffset{"high": {1: {Offset: 50}}}) // high/1 done
 	fresh := map[string][]int32{"normal": {0, 1, 7}, "high": {0, 1}}             // normal/7 not owned
-	fs := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "normal", Partitions: []kgo.FetchPartition{
-		{Partition: 0, Records: []*kgo.Record{{Topic: "normal", Partition: 0, Offset: 0}}},
-	}}}}}
+	fs := polled("normal", 0, 0, &kgo.Record{Topic: "normal", Partition: 0, Offset: 0})
 	p.observe(fs)
 	got := p.unreached(fresh, fs)
 	if len(got) != 1 || !slices.Equal(got["normal"], []int32{1}) {

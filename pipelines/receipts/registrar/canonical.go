@@ -14,8 +14,9 @@ import (
 // object members sorted by name, a name given twice kept with its last
 // value (as decoding into a map keeps it), no white space, strings with
 // their escapes resolved and written back by one rule, and numbers and
-// literals as written (4.70 is not 4.7: a service may read the digits). Two texts have one canonical form exactly when
-// they decode to the same value with json.Decoder.UseNumber.
+// literals as written (4.70 is not 4.7: a service may read the digits).
+// Two texts have one canonical form exactly when they decode to the same
+// value with json.Decoder.UseNumber.
 //
 // It is one pass over the text, where decoding into maps and marshalling
 // them again cost a simulator most of its CPU.
