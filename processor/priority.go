@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -24,6 +25,11 @@ type priority struct {
 	// since both last had a backlog: batches vary in size (what the fetch
 	// buffer held), so the share is kept in records, not in turns.
 	highDone, othersDone int
+	// idleHigh or idleOthers: that class's last turn brought nothing (a
+	// slow fetch, or an end that no longer holds), so the next batch goes
+	// to the other class. A backlog that is not there then costs the
+	// other class one poll, and cannot stop it.
+	idleHigh, idleOthers bool
 	parts                map[tp]*partState
 }
 
@@ -112,7 +118,7 @@ func (p *priority) observe(fs kgo.Fetches) {
 		if end < 0 {
 			end = fp.HighWatermark
 		}
-		s.end = max(s.end, end)
+		s.end = end // the log's own word, also when it is less than before
 	})
 }
 
@@ -152,14 +158,16 @@ func (p *priority) positions(offsets map[string]map[int32]kgo.EpochOffset) {
 	}
 }
 
-// ends records the end offsets of topics' partitions.
+// ends records the end offsets of topics' partitions. They replace what
+// was known, not just raise it: a log cut back (a broker that lost its
+// tail) would otherwise show a backlog that never drains.
 func (p *priority) ends(ends map[string]map[int32]int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for t, ps := range ends {
 		for part, end := range ps {
 			if s := p.parts[tp{t, part}]; s != nil {
-				s.end = max(s.end, end)
+				s.end = end
 			}
 		}
 	}
@@ -187,10 +195,30 @@ func (p *priority) next() (pause, resume []string) {
 	}
 	if !p.backlog(p.high) || !othersWaiting {
 		p.highDone, p.othersDone = 0, 0
+		p.idleHigh, p.idleOthers = false, false
 		return nil, append([]string{p.high}, p.others...)
 	}
-	if p.othersDone*(p.share-1) < p.highDone {
+	othersTurn := p.othersDone*(p.share-1) < p.highDone
+	switch {
+	case p.idleHigh:
+		othersTurn = true
+	case p.idleOthers:
+		othersTurn = false
+	}
+	p.idleHigh, p.idleOthers = false, false
+	if othersTurn {
 		return []string{p.high}, p.others
 	}
 	return p.others, []string{p.high}
+}
+
+// idle records that a poll of only the resumed topics brought nothing.
+func (p *priority) idle(resumed []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if slices.Contains(resumed, p.high) {
+		p.idleHigh = true
+	} else {
+		p.idleOthers = true
+	}
 }

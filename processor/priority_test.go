@@ -136,3 +136,34 @@ func TestNewBucketsOfAPausedTopicWaitForItsTurn(t *testing.T) {
 		t.Fatalf("the last high record came out at %d of %d, after the normal backlog (%d)", lastHigh, len(got), lastNormal)
 	}
 }
+
+// TestPriorityIdleTurnPassesOn: a class whose turn brought nothing gives
+// the next batch to the other, so a backlog that is not there (here the
+// high topic's, which no poll reaches) delays normal work by a poll and
+// never stops it.
+func TestPriorityIdleTurnPassesOn(t *testing.T) {
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
+	for range 3 {
+		if pause, _ := p.next(); !slices.Equal(pause, []string{"normal"}) {
+			t.Fatalf("high's turn expected, paused %v", pause)
+		}
+		p.idle([]string{"high"})
+		if pause, _ := p.next(); !slices.Equal(pause, []string{"high"}) {
+			t.Fatalf("after high's idle turn normal's expected, paused %v", pause)
+		}
+		p.observe(polled("normal", 0, 100, &kgo.Record{Topic: "normal", Offset: 0}))
+	}
+}
+
+// TestPriorityEndsReplaceWhatWasKnown: an end listed lower than before (a
+// log cut back) ends the backlog it showed.
+func TestPriorityEndsReplaceWhatWasKnown(t *testing.T) {
+	p := twoTopics(5)
+	p.ends(map[string]map[int32]int64{"high": {1: 10}, "normal": {0: 100}})
+	p.positions(map[string]map[int32]kgo.EpochOffset{"high": {1: {Offset: 8}}})
+	p.ends(map[string]map[int32]int64{"high": {1: 8}})
+	if pause, _ := p.next(); len(pause) != 0 {
+		t.Fatalf("high's end came down to its position but normal is paused: %v", pause)
+	}
+}

@@ -315,8 +315,8 @@ func (s *Stage) takeFresh() map[string][]int32 {
 	return f
 }
 
-// restrictedPollWait bounds a poll restricted to one priority class; one
-// that returns nothing (the fetch was slow) is tried again next step.
+// restrictedPollWait bounds a poll restricted to one priority class or to
+// new buckets; one that returns nothing passes the turn on.
 const restrictedPollWait = 200 * time.Millisecond
 
 // linger adds to a short batch what arrives within BatchLinger, up to
@@ -390,6 +390,15 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 			s.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 		}
 	})
+	if fetches.NumRecords() == 0 {
+		// Nothing came, not even a marker: the fetch was slow. New
+		// buckets are not put first again (their backlog may not be
+		// there), and the class whose turn it was passes it on.
+		if len(pause) > 0 {
+			s.prio.idle(resume)
+		}
+		return nil
+	}
 	s.prio.observe(fetches)
 	if len(fresh) > 0 {
 		s.addFresh(s.prio.unreached(fresh, fetches))
