@@ -83,8 +83,8 @@ type Tuning struct {
 	// the client fetches again only once its buffer is drained. Default
 	// 1 MiB.
 	FetchMaxBytes int32
-	// NormalShare: while the first topic has a backlog, one record in
-	// NormalShare comes from the other topics. Default 5.
+	// NormalShare: while the first topic has a backlog, one batch in
+	// NormalShare goes to the other topics. Default 5.
 	NormalShare int
 	// PriorityCheckInterval is how often a stage with several inputs asks
 	// where they end, to learn which have a backlog. Default 200ms.
@@ -125,7 +125,7 @@ func (t *Tuning) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&t.MaxPollRecords, "max-poll-records", t.MaxPollRecords, "records per batch (one transaction)")
 	fs.DurationVar(&t.BatchLinger, "batch-linger", t.BatchLinger, "how long a short batch waits for more records (larger transactions, later records)")
 	fs.Int32Var(&t.FetchMaxBytes, "fetch-max-bytes", t.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
-	fs.IntVar(&t.NormalShare, "normal-share", t.NormalShare, "while high-priority work waits, one record in N is normal work")
+	fs.IntVar(&t.NormalShare, "normal-share", t.NormalShare, "while high-priority work waits, one batch in N is normal work")
 	fs.BoolVar(&t.LeaveOnShutdown, "leave-on-shutdown", t.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
 	fs.DurationSliceVar(&t.RetryDelays, "retry-delays", t.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, from its pipeline's descriptor)")
 	fs.Lookup("retry-delays").DefValue = "" // not the empty list pflag would show

@@ -50,11 +50,9 @@
 // # Priority
 //
 // Topics are listed highest priority first. While the first topic has a
-// backlog the others are paused, except that a batch is taken from the
-// others only whenever they have had less than one record in NormalShare,
-// so lower-priority work keeps a guaranteed share and never starves (DM-5,
-// DM-8). The share is counted in records because batches vary: each is
-// what the fetch buffer held of the topics fetched.
+// backlog the others are paused, except that every NormalShare-th batch
+// is taken from the others only, so lower-priority work keeps a guaranteed
+// share and never starves (DM-5, DM-8).
 //
 // # Failures
 //
