@@ -67,8 +67,13 @@ type Simulated interface {
 type Stage struct {
 	// Name is the stage's one name within its pipeline.
 	Name string
-	// Inputs are the topics it consumes, highest priority first.
+	// Inputs are the topics it consumes, the high-priority one first
+	// when Priority.
 	Inputs []string
+	// Priority makes the first input jump the queue: while it has a
+	// backlog, the others get one record in --normal-share (DM-5, DM-8).
+	// Without it every input is read as it comes.
+	Priority bool
 	// Outputs are the topics its handler writes, besides the runtime's.
 	Outputs []string
 	// Handler builds the stage's handler for one worker.
@@ -145,6 +150,10 @@ func (d Descriptor) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: needs inputs and a handler", where))
 		case s.View && (s.Retry != nil || s.Hold):
 			errs = append(errs, fmt.Errorf("%s: a view has no retries", where))
+		case s.View && s.Priority:
+			errs = append(errs, fmt.Errorf("%s: a view folds every input; none has priority", where))
+		case s.Priority && len(s.Inputs) < 2:
+			errs = append(errs, fmt.Errorf("%s: priority needs a second input to hold back", where))
 		case s.Hold && s.Retry == nil:
 			errs = append(errs, fmt.Errorf("%s: holding a key needs retries", where))
 		}

@@ -53,6 +53,8 @@ func TestValidateRefuses(t *testing.T) {
 		{"no inputs", "needs inputs", func(d *Descriptor) { d.Stages[0].Inputs = nil }},
 		{"no handler", "needs inputs and a handler", func(d *Descriptor) { d.Stages[0].Handler = nil }},
 		{"view with retries", "a view has no retries", func(d *Descriptor) { d.Stages[2].Retry = []time.Duration{time.Second} }},
+		{"view with priority", "none has priority", func(d *Descriptor) { d.Stages[2].Priority = true }},
+		{"priority of one input", "needs a second input", func(d *Descriptor) { d.Stages[0].Priority = true }},
 		{"hold without retries", "holding a key needs retries", func(d *Descriptor) { d.Stages[1].Retry = nil }},
 		{"foreign topic", "is not one of the pipeline's", func(d *Descriptor) { d.Stages[0].Outputs = []string{"elsewhere"} }},
 		{"input nobody writes", "no earlier stage's output", func(d *Descriptor) { d.Stages[1].Inputs = []string{"orders.in"} }},

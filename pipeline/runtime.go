@@ -25,6 +25,7 @@ func (d Descriptor) StageConfig(stage string, t processor.Tuning) (processor.Con
 		Group:                 d.Group(s.Name),
 		TransactionalIDPrefix: d.TransactionalIDPrefix(s.Name),
 		Topics:                slices.Clone(s.Inputs),
+		Priority:              s.Priority,
 		DeadLetterTopic:       d.DeadTopic(s.Name),
 		State:                 s.State,
 		LanesByPartition:      s.View,

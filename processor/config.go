@@ -24,10 +24,14 @@ type Config struct {
 	// workers: the stage's own is the prefix plus the instance id, a
 	// delayer's the prefix plus "delay.N." plus the instance id.
 	TransactionalIDPrefix string
-	// Topics are the input topics, highest priority first. They must have
-	// as many partitions as each other: partition p of every input is one
-	// bucket, owned by one worker.
+	// Topics are the input topics, the high-priority one first when
+	// Priority. They must have as many partitions as each other:
+	// partition p of every input is one bucket, owned by one worker.
 	Topics []string
+	// Priority makes the first topic jump the queue (see the package doc,
+	// "Priority"). Without it every input is fetched as it comes: a view
+	// folds all of them, and no input of it is more urgent.
+	Priority bool
 	// EventsTopic receives a status event for every input record: SUCCESS
 	// when it leaves a stage that is not the last, PROCESSED at the last
 	// (Last), ERROR, REPROCESS or FAILED when it fails. Empty for a view,
@@ -83,11 +87,11 @@ type Tuning struct {
 	// the client fetches again only once its buffer is drained. Default
 	// 1 MiB.
 	FetchMaxBytes int32
-	// NormalShare: while the first topic has a backlog, one batch in
-	// NormalShare goes to the other topics. Default 5.
+	// NormalShare: while the high-priority topic of a stage with Priority
+	// has a backlog, one record in NormalShare comes from its other topics. Default 5.
 	NormalShare int
-	// PriorityCheckInterval is how often a stage with several inputs asks
-	// where they end, to learn which have a backlog. Default 200ms.
+	// PriorityCheckInterval is how often a stage with Priority asks where
+	// its inputs end, to learn which have a backlog. Default 200ms.
 	PriorityCheckInterval time.Duration
 	// LeaveOnShutdown makes a graceful stop leave the group, so buckets move
 	// at once instead of after SessionTimeout. A crash never leaves, so a
@@ -125,7 +129,7 @@ func (t *Tuning) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&t.MaxPollRecords, "max-poll-records", t.MaxPollRecords, "records per batch (one transaction)")
 	fs.DurationVar(&t.BatchLinger, "batch-linger", t.BatchLinger, "how long a short batch waits for more records (larger transactions, later records)")
 	fs.Int32Var(&t.FetchMaxBytes, "fetch-max-bytes", t.FetchMaxBytes, "bytes buffered ahead of processing; smaller lets high priority in sooner")
-	fs.IntVar(&t.NormalShare, "normal-share", t.NormalShare, "while high-priority work waits, one batch in N is normal work")
+	fs.IntVar(&t.NormalShare, "normal-share", t.NormalShare, "while high-priority work waits, one record in N is normal work")
 	fs.BoolVar(&t.LeaveOnShutdown, "leave-on-shutdown", t.LeaveOnShutdown, "leave the group on a graceful stop so buckets move at once")
 	fs.DurationSliceVar(&t.RetryDelays, "retry-delays", t.RetryDelays, "delay tiers of transient failures, after the last the item is parked (default: each stage's own, from its pipeline's descriptor)")
 	fs.Lookup("retry-delays").DefValue = "" // not the empty list pflag would show
@@ -164,6 +168,8 @@ func (c *Config) Validate() error {
 		return errors.New("stage: priority check interval must be positive")
 	case c.NormalShare < 2:
 		return fmt.Errorf("stage: normal share %d < 2", c.NormalShare)
+	case c.Priority && len(c.Topics) < 2:
+		return errors.New("stage: priority needs a second input to hold back")
 	case (c.Retry != nil || c.State) && c.ChangelogTopic == "":
 		return errors.New("stage: retries and state need a changelog topic")
 	case c.Retry != nil && c.EventsTopic == "":

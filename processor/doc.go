@@ -49,10 +49,12 @@
 //
 // # Priority
 //
-// Topics are listed highest priority first. While the first topic has a
-// backlog the others are paused, except that every NormalShare-th batch
-// is taken from the others only, so lower-priority work keeps a guaranteed
-// share and never starves (DM-5, DM-8).
+// With Config.Priority the first topic is the high-priority one. While it
+// and another have a backlog, the others are paused, except for a batch
+// whenever they have had less than one record in NormalShare: so
+// lower-priority work keeps a guaranteed share and never starves (DM-5,
+// DM-8). The share is counted in records because batches vary: each is
+// what the fetch buffer held of the topics fetched.
 //
 // # Failures
 //

@@ -1,25 +1,38 @@
 package processor
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// priority decides, batch by batch, which input topics may be fetched.
+// priority decides, batch by batch, which input topics may be fetched,
+// and keeps where each owned partition stands and ends (which new buckets
+// have work). Without a high topic every input is fetched.
 //
 // It needs to know whether each owned partition has a backlog. Fetches
 // alone cannot tell: the client fetches again only when its buffer is
 // drained, and a fetch full of one topic may carry nothing of another. So
 // the stage also asks for the end offsets of its topics every
-// PriorityCheckInterval and reports them with ends.
+// PriorityCheckInterval and reports them with ends. Polls return the
+// transaction markers too (kgo.KeepControlRecords), so a position passes
+// every offset below an end, a marker's included.
 type priority struct {
 	mu     sync.Mutex
 	high   string
 	others []string
 	share  int
-	turn   int
-	parts  map[tp]*partState
+	// done counts the records of the high topic and of the others taken
+	// since both last had a backlog: batches vary in size (what the fetch
+	// buffer held), so the share is kept in records, not in turns.
+	highDone, othersDone int
+	// idleHigh or idleOthers: that class's last turn brought nothing (a
+	// slow fetch, or an end that no longer holds), so the next batch goes
+	// to the other class. A backlog that is not there then costs the
+	// other class one poll, and cannot stop it.
+	idleHigh, idleOthers bool
+	parts                map[tp]*partState
 }
 
 type tp struct {
@@ -28,15 +41,20 @@ type tp struct {
 }
 
 type partState struct {
-	pos   int64 // next offset to process
-	end   int64 // last known end (stable) offset
-	floor int64 // a poll found nothing below this offset (transaction markers)
+	pos int64 // next offset to process
+	end int64 // last known end (stable) offset
 }
 
-func (s *partState) backlog() bool { return s.end > max(s.pos, s.floor) }
+func (s *partState) backlog() bool { return s.end > s.pos }
 
-func newPriority(topics []string, share int) *priority {
-	return &priority{high: topics[0], others: topics[1:], share: share, parts: make(map[tp]*partState)}
+// newPriority returns the policy of a stage reading topics: with ranked,
+// the first is the high one.
+func newPriority(topics []string, share int, ranked bool) *priority {
+	p := &priority{others: topics, share: share, parts: make(map[tp]*partState)}
+	if ranked {
+		p.high, p.others = topics[0], topics[1:]
+	}
+	return p
 }
 
 // assign starts tracking newly owned partitions.
@@ -82,11 +100,23 @@ func (p *priority) ownedExcept(except map[string][]int32) map[string][]int32 {
 	return out
 }
 
-// observe records the positions and ends that a poll showed.
+// observe records the positions and ends that a poll showed, and what it
+// took of each class.
 func (p *priority) observe(fs kgo.Fetches) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		n := 0
+		for _, r := range fp.Records {
+			if !r.Attrs.IsControl() {
+				n++
+			}
+		}
+		if fp.Topic == p.high {
+			p.highDone += n
+		} else {
+			p.othersDone += n
+		}
 		s := p.parts[tp{fp.Topic, fp.Partition}]
 		if s == nil || fp.Err != nil || len(fp.Records) == 0 {
 			return
@@ -96,7 +126,7 @@ func (p *priority) observe(fs kgo.Fetches) {
 		if end < 0 {
 			end = fp.HighWatermark
 		}
-		s.end = max(s.end, end)
+		s.end = end // the log's own word, also when it is less than before
 	})
 }
 
@@ -136,28 +166,16 @@ func (p *priority) positions(offsets map[string]map[int32]kgo.EpochOffset) {
 	}
 }
 
-// ends records the end offsets of topics' partitions.
+// ends records the end offsets of topics' partitions. They replace what
+// was known, not just raise it: a log cut back (a broker that lost its
+// tail) would otherwise show a backlog that never drains.
 func (p *priority) ends(ends map[string]map[int32]int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for t, ps := range ends {
 		for part, end := range ps {
 			if s := p.parts[tp{t, part}]; s != nil {
-				s.end = max(s.end, end)
-			}
-		}
-	}
-}
-
-// drained records that a poll restricted to topics returned nothing: what
-// remains below their known ends is not records (transaction markers).
-func (p *priority) drained(topics []string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, s := range p.parts {
-		for _, t := range topics {
-			if k.topic == t {
-				s.floor = s.end
+				s.end = end
 			}
 		}
 	}
@@ -173,22 +191,45 @@ func (p *priority) backlog(topic string) bool {
 }
 
 // next returns the topics to pause and to resume for the next batch. While
-// both the high topic and another have a backlog, the high topic gets
-// share-1 batches out of share; otherwise every topic is fetched.
+// both the high topic and another have a backlog, the others get the next
+// batch whenever they have had less than one record in share, else the
+// high topic does; otherwise every topic is fetched.
 func (p *priority) next() (pause, resume []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.high == "" {
+		return nil, p.others
+	}
 	othersWaiting := false
 	for _, t := range p.others {
 		othersWaiting = othersWaiting || p.backlog(t)
 	}
 	if !p.backlog(p.high) || !othersWaiting {
-		p.turn = 0
+		p.highDone, p.othersDone = 0, 0
+		p.idleHigh, p.idleOthers = false, false
 		return nil, append([]string{p.high}, p.others...)
 	}
-	p.turn++
-	if p.turn%p.share == 0 {
+	othersTurn := p.othersDone*(p.share-1) < p.highDone
+	switch {
+	case p.idleHigh:
+		othersTurn = true
+	case p.idleOthers:
+		othersTurn = false
+	}
+	p.idleHigh, p.idleOthers = false, false
+	if othersTurn {
 		return []string{p.high}, p.others
 	}
 	return p.others, []string{p.high}
+}
+
+// idle records that a poll of only the resumed topics brought nothing.
+func (p *priority) idle(resumed []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if slices.Contains(resumed, p.high) {
+		p.idleHigh = true
+	} else {
+		p.idleOthers = true
+	}
 }

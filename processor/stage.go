@@ -121,7 +121,7 @@ func New(cfg Config, h Handler, deps Deps) (*Stage, error) {
 		deps:       deps,
 		log:        log.With("pipeline", cfg.Pipeline, "stage", cfg.Name, "instance", cfg.InstanceID),
 		labels:     stageLabels{cfg.Pipeline, cfg.Name},
-		prio:       newPriority(cfg.Topics, cfg.NormalShare),
+		prio:       newPriority(cfg.Topics, cfg.NormalShare, cfg.Priority),
 		retryPause: time.Second,
 	}
 	s.end = s.endTransaction
@@ -205,6 +205,10 @@ func (s *Stage) opts() []kgo.Opt {
 	opts := append(slices.Clone(s.deps.Kafka), s.deps.Measured...)
 	opts = append(opts, c.memberOpts(c.Group, s.TransactionalID(), c.Topics...)...)
 	return append(opts,
+		// Transaction markers come too (step skips them), so that a
+		// position passes them and the priority policy sees exactly where
+		// each input's backlog ends.
+		kgo.KeepControlRecords(),
 		kgo.FetchMaxBytes(c.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(max(c.FetchMaxBytes/fetchPartitionShare, 1<<10)),
 		kgo.RecordPartitioner(changelogPartitioner{topic: c.ChangelogTopic, byKey: kgo.StickyKeyPartitioner(nil)}),
@@ -311,8 +315,8 @@ func (s *Stage) takeFresh() map[string][]int32 {
 	return f
 }
 
-// restrictedPollWait bounds a poll restricted to one priority class: when it
-// returns nothing, that class's backlog was only transaction markers.
+// restrictedPollWait bounds a poll restricted to one priority class or to
+// new buckets; one that returns nothing passes the turn on.
 const restrictedPollWait = 200 * time.Millisecond
 
 // linger adds to a short batch what arrives within BatchLinger, up to
@@ -336,6 +340,14 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 	fresh := s.takeFresh()
 	s.refreshBacklog(ctx, cl, len(fresh) > 0)
 	pause, resume := s.prio.next()
+	// New buckets of a topic the priority policy holds back wait for its
+	// turn: put first while their topic is paused, nothing could be fetched.
+	for _, t := range pause {
+		if ps, ok := fresh[t]; ok {
+			s.addFresh(map[string][]int32{t: ps})
+			delete(fresh, t)
+		}
+	}
 	cl.ResumeFetchTopics(resume...)
 	if len(pause) > 0 {
 		cl.PauseFetchTopics(pause...)
@@ -378,10 +390,12 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 			s.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 		}
 	})
-	recs := fetches.Records()
-	if len(recs) == 0 {
-		if len(pause) > 0 && len(old) == 0 {
-			s.prio.drained(resume)
+	if fetches.NumRecords() == 0 {
+		// Nothing came, not even a marker: the fetch was slow. New
+		// buckets are not put first again (their backlog may not be
+		// there), and the class whose turn it was passes it on.
+		if len(pause) > 0 {
+			s.prio.idle(resume)
 		}
 		return nil
 	}
@@ -394,15 +408,19 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 			s.deps.Metrics.setLag(s.labels, fp.Topic, fp.Partition, max(fp.HighWatermark-fp.Records[n-1].Offset-1, 0))
 		}
 	})
+	recs := slices.DeleteFunc(fetches.Records(), func(r *kgo.Record) bool { return r.Attrs.IsControl() })
+	if len(recs) == 0 {
+		return nil // nothing, or only markers: their offsets commit with the next batch
+	}
 	return s.transact(ctx, sess, recs)
 }
 
 // refreshBacklog tells the priority policy where the inputs end and where
 // this worker stands, at most every PriorityCheckInterval unless forced (to
 // know which newly assigned buckets have work). Otherwise only a stage with
-// more than one input needs it.
+// Priority needs it.
 func (s *Stage) refreshBacklog(ctx context.Context, cl *kgo.Client, force bool) {
-	if !force && (len(s.cfg.Topics) < 2 || time.Since(s.lastEnds) < s.cfg.PriorityCheckInterval) {
+	if !force && (!s.cfg.Priority || time.Since(s.lastEnds) < s.cfg.PriorityCheckInterval) {
 		return
 	}
 	s.lastEnds = time.Now()

@@ -76,10 +76,11 @@ func NewWith(opts *Options) pipeline.Descriptor {
 	}
 	d.Stages = []pipeline.Stage{
 		{
-			Name:    StageCheck,
-			Inputs:  []string{TopicChecksHigh, TopicChecks},
-			Outputs: []string{TopicResults},
-			Retry:   processor.DefaultDelays(),
+			Name:     StageCheck,
+			Inputs:   []string{TopicChecksHigh, TopicChecks},
+			Priority: true,
+			Outputs:  []string{TopicResults},
+			Retry:    processor.DefaultDelays(),
 			Handler: func(env pipeline.Env) (processor.Handler, error) {
 				checker, err := opts.Checker()
 				if err != nil {

@@ -86,7 +86,7 @@ func TestPriorityJumpsTheQueueWithoutStarvingNormal(t *testing.T) {
 }
 
 // TestPriorityShareUnderSustainedHighLoad: while both classes have a
-// backlog, normal work gets about one batch in NormalShare (default 5).
+// backlog, normal work gets about one record in NormalShare (default 5).
 func TestPriorityShareUnderSustainedHighLoad(t *testing.T) {
 	const normalN, highN = 40_000, 40_000
 	r := newRig(t, 12)
