@@ -88,7 +88,8 @@ type Tuning struct {
 	// 1 MiB.
 	FetchMaxBytes int32
 	// NormalShare: while the high-priority topic of a stage with Priority
-	// has a backlog, one record in NormalShare comes from its other topics. Default 5.
+	// has a backlog, one record in NormalShare comes from its other
+	// topics. Default 5.
 	NormalShare int
 	// PriorityCheckInterval is how often a stage with Priority asks where
 	// its inputs end, to learn which have a backlog. Default 200ms.
