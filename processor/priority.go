@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -27,12 +26,12 @@ type priority struct {
 	// since both last had a backlog: batches vary in size (what the fetch
 	// buffer held), so the share is kept in records, not in turns.
 	highDone, othersDone int
-	// idleHigh or idleOthers: that class's last turn brought nothing (a
-	// slow fetch, or an end that no longer holds), so the next batch goes
-	// to the other class. A backlog that is not there then costs the
+	// highTurn says whose the last batch was; passOn, that it brought
+	// nothing (a slow fetch, or an end that no longer holds), so the next
+	// goes to the other class. A backlog that is not there then costs the
 	// other class one poll, and cannot stop it.
-	idleHigh, idleOthers bool
-	parts                map[tp]*partState
+	highTurn, passOn bool
+	parts            map[tp]*partState
 }
 
 type tp struct {
@@ -206,30 +205,23 @@ func (p *priority) next() (pause, resume []string) {
 	}
 	if !p.backlog(p.high) || !othersWaiting {
 		p.highDone, p.othersDone = 0, 0
-		p.idleHigh, p.idleOthers = false, false
+		p.passOn = false
 		return nil, append([]string{p.high}, p.others...)
 	}
 	othersTurn := p.othersDone*(p.share-1) < p.highDone
-	switch {
-	case p.idleHigh:
-		othersTurn = true
-	case p.idleOthers:
-		othersTurn = false
+	if p.passOn {
+		othersTurn = p.highTurn
 	}
-	p.idleHigh, p.idleOthers = false, false
+	p.highTurn, p.passOn = !othersTurn, false
 	if othersTurn {
 		return []string{p.high}, p.others
 	}
 	return p.others, []string{p.high}
 }
 
-// idle records that a poll of only the resumed topics brought nothing.
-func (p *priority) idle(resumed []string) {
+// idle records that the batch of the last turn next gave brought nothing.
+func (p *priority) idle() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if slices.Contains(resumed, p.high) {
-		p.idleHigh = true
-	} else {
-		p.idleOthers = true
-	}
+	p.passOn = true
 }

@@ -165,7 +165,7 @@ func TestPriorityIdleTurnPassesOn(t *testing.T) {
 		if pause, _ := p.next(); !slices.Equal(pause, []string{"normal"}) {
 			t.Fatalf("high's turn expected, paused %v", pause)
 		}
-		p.idle([]string{"high"})
+		p.idle()
 		if pause, _ := p.next(); !slices.Equal(pause, []string{"high"}) {
 			t.Fatalf("after high's idle turn normal's expected, paused %v", pause)
 		}

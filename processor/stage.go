@@ -395,7 +395,7 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 		// buckets are not put first again (their backlog may not be
 		// there), and the class whose turn it was passes it on.
 		if len(pause) > 0 {
-			s.prio.idle(resume)
+			s.prio.idle()
 		}
 		return nil
 	}
