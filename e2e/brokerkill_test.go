@@ -415,7 +415,7 @@ func copyRecords(ctx context.Context, t *testing.T, opts []kgo.Opt, in, out stri
 	for {
 		sess, err := kgo.NewGroupTransactSession(append(opts,
 			kgo.TransactionalID("copier"), kgo.ConsumerGroup("copier"), kgo.ConsumeTopics(in),
-			kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.RequireStableFetchOffsets(),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.SessionTimeout(6*time.Second))...)
 		if err != nil {
 			t.Error(err)

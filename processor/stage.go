@@ -189,7 +189,6 @@ func (c Config) memberOpts(group, transactionalID string, topics ...string) []kg
 		// assigned meanwhile; Kafka's 5s default would delay a dead
 		// worker's buckets by that much.
 		kgo.FetchMaxWait(500*time.Millisecond),
-		kgo.RequireStableFetchOffsets(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)
 }

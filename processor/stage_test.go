@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -256,7 +255,7 @@ func TestConfigValidate(t *testing.T) {
 			cfg.setDefaults()
 			mutate(&cfg)
 			if err := cfg.Validate(); err == nil {
-				t.Fatal(fmt.Sprintf("%s accepted", name))
+				t.Fatalf("%s accepted", name)
 			}
 		})
 	}

@@ -98,14 +98,18 @@ func TestProcessUndecodableIsPermanent(t *testing.T) {
 	}
 }
 
+// TestAnswerIsDeterministic: the simulator and the checks that judge it
+// run in different processes and releases, so an id's answer is fixed
+// (these are FNV-1a's), and about two thirds of ids have an open DM.
 func TestAnswerIsDeterministic(t *testing.T) {
+	for id, want := range map[string]bool{"user-6": true, "user-7": false, "user-8": true, "user-9": false, "user-11": false} {
+		if got := Answer(id); got != want {
+			t.Errorf("Answer(%q) = %v, want %v", id, got, want)
+		}
+	}
 	open := 0
 	for i := range 3000 {
-		id := "user-" + string(rune('a'+i%26)) + time.Duration(i).String()
-		if Answer(id) != Answer(id) {
-			t.Fatal("answer changed")
-		}
-		if Answer(id) {
+		if Answer("user-" + string(rune('a'+i%26)) + time.Duration(i).String()) {
 			open++
 		}
 	}
