@@ -164,7 +164,7 @@ SELECT * FROM `+bd.db+`.receipt_lines WHERE 0`); err != nil {
 				// versions are long folded, and its month's parts merged,
 				// when anyone asks about it.
 				fmt.Fprintln(progress, "merging the rollup's versions and the lines' parts...")
-				for _, table := range []string{"receipt_totals_by_day", "receipt_lines"} {
+				for _, table := range []string{"receipt_daily_totals", "receipt_lines"} {
 					if err := bd.conn.Exec(ctx, "OPTIMIZE TABLE "+bd.db+"."+table+" FINAL"); err != nil {
 						return rep, fmt.Errorf("optimize %s: %w", table, err)
 					}
@@ -183,7 +183,7 @@ SELECT * FROM `+bd.db+`.receipt_lines WHERE 0`); err != nil {
 				}
 			}
 			if way.name == "merged" {
-				if err := bd.conn.QueryRow(ctx, "SELECT count() FROM "+bd.db+".receipt_totals_by_day").Scan(&res.RollupRows); err != nil {
+				if err := bd.conn.QueryRow(ctx, "SELECT count() FROM "+bd.db+".receipt_daily_totals").Scan(&res.RollupRows); err != nil {
 					return rep, fmt.Errorf("rollup rows: %w", err)
 				}
 			}

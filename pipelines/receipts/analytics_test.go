@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	receiptsamples "github.com/rationhq/ration/docs/receipts"
@@ -23,19 +24,17 @@ import (
 // with replays (lines and totals inserted twice, older versions among
 // them), answer the analysts' queries exactly as the receipts themselves
 // sum up: the New Year question and revenue by category and year from the
-// rollups, a client's last 30 days from the lines.
+// rollups, a client's last 30 days from the lines. So do the same rows
+// stored before migration 0007, whose rollup by day it copies from
+// receipt_totals_by_day into receipt_daily_totals.
 func TestRollupsAreExact(t *testing.T) {
-	conn, db := openDB(t)
 	codec := kafkatest.Codec(t, kafkatest.Setup{Records: []schemas.Record{new(Receipt), new(ReceiptTotal)}})
 	r := rand.New(rand.NewPCG(21, 22))
 	view := &totalsView{codec: codec}
 	store := processor.NewMemoryStore()
 	categories := []string{"food", "drinks", "toys"}
 
-	type key struct {
-		year     int
-		category string
-	}
+	type key = yearCategory
 	wantNewYear, wantByYear := map[key]float64{}, map[key]float64{}
 	wantRecent := map[string]float64{} // shop's receipts of the last 30 days
 	var rows []sink.Row
@@ -114,14 +113,51 @@ func TestRollupsAreExact(t *testing.T) {
 	}
 	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 	ctx := context.Background()
-	for len(rows) > 0 {
-		n := min(len(rows), 2000)
-		if err := sink.Insert(ctx, conn, db, rows[:n]); err != nil {
+	insert := func(t *testing.T, conn driver.Conn, db string, rows []sink.Row) {
+		for len(rows) > 0 {
+			n := min(len(rows), 2000)
+			if err := sink.Insert(ctx, conn, db, rows[:n]); err != nil {
+				t.Fatal(err)
+			}
+			rows = rows[n:]
+		}
+	}
+	t.Run("stored", func(t *testing.T) {
+		conn, db := openDB(t)
+		insert(t, conn, db, rows)
+		checkRollupAnswers(t, conn, db, wantNewYear, wantByYear, wantRecent)
+	})
+	t.Run("stored before 0007", func(t *testing.T) {
+		db := fmt.Sprintf("t_receipts_daily_%d", time.Now().UnixNano())
+		before := &sink.Table{Name: "receipt_totals_by_day", Columns: byDayTable.Columns}
+		old := make([]sink.Row, len(rows))
+		for i, row := range rows {
+			if row.Table == byDayTable {
+				row.Table = before
+			}
+			old[i] = row
+		}
+		insert(t, openWith(t, db, migrationsBefore(t, "0007")), db, old)
+		all, err := migrationFS()
+		if err != nil {
 			t.Fatal(err)
 		}
-		rows = rows[n:]
-	}
+		checkRollupAnswers(t, openWith(t, db, all), db, wantNewYear, wantByYear, wantRecent)
+	})
+}
 
+// yearCategory is a row of an analyst's answer by year and category.
+type yearCategory struct {
+	year     int
+	category string
+}
+
+// checkRollupAnswers runs the analysts' queries on db and compares their
+// amounts with what the receipts sum up to.
+func checkRollupAnswers(t *testing.T, conn driver.Conn, db string, wantNewYear, wantByYear map[yearCategory]float64, wantRecent map[string]float64) {
+	t.Helper()
+	ctx := context.Background()
+	type key = yearCategory
 	query := func(name, client string) map[key]float64 {
 		t.Helper()
 		q, err := receiptsamples.Query(name, db, client)

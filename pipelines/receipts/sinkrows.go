@@ -26,7 +26,7 @@ var (
 	idsTable        = &sink.Table{Name: "receipt_ids", Columns: []string{"client", "id", "digest"}}
 	linesTable      = &sink.Table{Name: "receipt_lines", Columns: []string{"client", "date", "id", "line", "type", "received_ms",
 		"product", "category", "quantity", "price", "amount", "currency"}}
-	byDayTable = &sink.Table{Name: "receipt_totals_by_day", Columns: []string{"day", "type", "category", "bucket", "version",
+	byDayTable = &sink.Table{Name: "receipt_daily_totals", Columns: []string{"day", "type", "category", "bucket", "version",
 		"lines", "quantity", "amount"}}
 	byClientMonthTable = &sink.Table{Name: "receipt_totals_by_client_month", Columns: []string{"client", "month", "type", "bucket",
 		"version", "receipts", "lines", "amount"}}

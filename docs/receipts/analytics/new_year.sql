@@ -12,7 +12,7 @@ SELECT
     sum(lines)    AS lines,
     sum(quantity) AS quantity,
     sum(amount)   AS amount
-FROM {db}.receipt_totals_by_day FINAL
+FROM {db}.receipt_daily_totals FINAL
 WHERE day IN (
     SELECT toDate(concat(toString(toYear(today()) - 20 + k), '-12-24')) + n
     FROM (SELECT arrayJoin(range(21)) AS k)
