@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -117,6 +118,41 @@ func (r AnalyticsReport) Print(w io.Writer) {
 		ms(bigM.NewYear.P50), ratio(bigM.NewYear.P50, smallM.NewYear.P50))
 }
 
+// optimizeFinal merges each partition of db.table into one part, a
+// partition at a time: the lines of 100 000 000 receipts merged in one
+// OPTIMIZE outlast a connection's read timeout, and a partition is what
+// background merges fold too.
+func optimizeFinal(ctx context.Context, conn driver.Conn, db, table string) error {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = ? AND table = ? ORDER BY partition",
+		db, table)
+	if err != nil {
+		return fmt.Errorf("partitions of %s: %w", table, err)
+	}
+	var partitions []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return fmt.Errorf("partitions of %s: %w", table, err)
+		}
+		partitions = append(partitions, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("partitions of %s: %w", table, err)
+	}
+	for _, p := range partitions {
+		stmt := "OPTIMIZE TABLE " + db + "." + table + " FINAL"
+		if p != "tuple()" {
+			stmt = "OPTIMIZE TABLE " + db + "." + table + " PARTITION " + p + " FINAL"
+		}
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("optimize %s, partition %s: %w", table, p, err)
+		}
+	}
+	return nil
+}
+
 // RunReceiptsAnalytics loads synthetic accepted receipts with cfg.Lines
 // lines spread over cfg.Years into ClickHouse as the pipeline stores them
 // (the lines by the sink's mapping, the rollups by the totals view's own
@@ -165,8 +201,8 @@ SELECT * FROM `+bd.db+`.receipt_lines WHERE 0`); err != nil {
 				// when anyone asks about it.
 				fmt.Fprintln(progress, "merging the rollup's versions and the lines' parts...")
 				for _, table := range []string{"receipt_daily_totals", "receipt_lines"} {
-					if err := bd.conn.Exec(ctx, "OPTIMIZE TABLE "+bd.db+"."+table+" FINAL"); err != nil {
-						return rep, fmt.Errorf("optimize %s: %w", table, err)
+					if err := optimizeFinal(ctx, bd.conn, bd.db, table); err != nil {
+						return rep, err
 					}
 				}
 			}
