@@ -123,30 +123,32 @@ func (r AnalyticsReport) Print(w io.Writer) {
 // OPTIMIZE outlast a connection's read timeout, and a partition is what
 // background merges fold too.
 func optimizeFinal(ctx context.Context, conn driver.Conn, db, table string) error {
-	rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = ? AND table = ? ORDER BY partition",
-		db, table)
+	partitions, err := func() ([]string, error) {
+		rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = ? AND table = ? ORDER BY partition",
+			db, table)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var ps []string
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				return nil, err
+			}
+			ps = append(ps, p)
+		}
+		return ps, rows.Err()
+	}()
 	if err != nil {
 		return fmt.Errorf("partitions of %s: %w", table, err)
 	}
-	var partitions []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			rows.Close()
-			return fmt.Errorf("partitions of %s: %w", table, err)
-		}
-		partitions = append(partitions, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("partitions of %s: %w", table, err)
-	}
 	for _, p := range partitions {
-		stmt := "OPTIMIZE TABLE " + db + "." + table + " FINAL"
-		if p != "tuple()" {
-			stmt = "OPTIMIZE TABLE " + db + "." + table + " PARTITION " + p + " FINAL"
+		stmt := "OPTIMIZE TABLE " + db + "." + table
+		if p != "tuple()" { // not partitioned
+			stmt += " PARTITION " + p
 		}
-		if err := conn.Exec(ctx, stmt); err != nil {
+		if err := conn.Exec(ctx, stmt+" FINAL"); err != nil {
 			return fmt.Errorf("optimize %s, partition %s: %w", table, p, err)
 		}
 	}
