@@ -34,8 +34,7 @@ func TestRollupsAreExact(t *testing.T) {
 	store := processor.NewMemoryStore()
 	categories := []string{"food", "drinks", "toys"}
 
-	type key = yearCategory
-	wantNewYear, wantByYear := map[key]float64{}, map[key]float64{}
+	wantNewYear, wantByYear := map[yearCategory]float64{}, map[yearCategory]float64{}
 	wantRecent := map[string]float64{} // shop's receipts of the last 30 days
 	var rows []sink.Row
 	now := time.Now().UTC()
@@ -84,9 +83,9 @@ func TestRollupsAreExact(t *testing.T) {
 		}
 		inSeason := (issued.Month() == 12 && issued.Day() >= 24) || (issued.Month() == 1 && issued.Day() <= 7)
 		for _, l := range lines {
-			wantByYear[key{issued.Year(), l.Category}] += l.Amount
+			wantByYear[yearCategory{issued.Year(), l.Category}] += l.Amount
 			if inSeason && !issued.Before(time.Date(now.Year()-20, 12, 24, 0, 0, 0, 0, time.UTC)) {
-				wantNewYear[key{newYear, l.Category}] += l.Amount
+				wantNewYear[yearCategory{newYear, l.Category}] += l.Amount
 			}
 			if client == "shop" && !issued.Before(now.Truncate(24*time.Hour).AddDate(0, 0, -30)) {
 				wantRecent[id] += l.Amount
@@ -157,8 +156,7 @@ type yearCategory struct {
 func checkRollupAnswers(t *testing.T, conn driver.Conn, db string, wantNewYear, wantByYear map[yearCategory]float64, wantRecent map[string]float64) {
 	t.Helper()
 	ctx := context.Background()
-	type key = yearCategory
-	query := func(name, client string) map[key]float64 {
+	query := func(name, client string) map[yearCategory]float64 {
 		t.Helper()
 		q, err := receiptsamples.Query(name, db, client)
 		if err != nil {
@@ -169,7 +167,7 @@ func checkRollupAnswers(t *testing.T, conn driver.Conn, db string, wantNewYear, 
 			t.Fatalf("%s: %v", name, err)
 		}
 		defer rs.Close()
-		got := map[key]float64{}
+		got := map[yearCategory]float64{}
 		for rs.Next() {
 			var (
 				year             uint16
@@ -186,11 +184,11 @@ func checkRollupAnswers(t *testing.T, conn driver.Conn, db string, wantNewYear, 
 			if err != nil {
 				t.Fatal(err)
 			}
-			got[key{int(year), category}] = amount
+			got[yearCategory{int(year), category}] = amount
 		}
 		return got
 	}
-	same := func(what string, got, want map[key]float64) {
+	same := func(what string, got, want map[yearCategory]float64) {
 		t.Helper()
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d groups, want %d:\n got %v\nwant %v", what, len(got), len(want), got, want)
