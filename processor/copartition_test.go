@@ -200,7 +200,11 @@ func (r *copartitionRig) member(t *testing.T, name string, opts ...kgo.Opt) *kgo
 		kgo.ConsumerGroup("copartitioned"),
 		kgo.ConsumeTopics(r.topics...),
 		kgo.Balancers(copartitioned(r.topics)),
-		kgo.SessionTimeout(time.Second),
+		// Members leave by closing, never by timing out: a session
+		// short enough to expire while a loaded machine starves a
+		// member's heartbeats would hand its partitions on while it
+		// still holds them, which is what holdings fails on.
+		kgo.SessionTimeout(10 * time.Second),
 		kgo.HeartbeatInterval(100 * time.Millisecond),
 	}, opts...)
 	cl, err := kgo.NewClient(append(opts, r.held.opts(name)...)...)

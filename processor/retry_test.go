@@ -265,23 +265,31 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 func TestWaitingKeysSurviveAReassignment(t *testing.T) {
 	addrs := newCluster(t, "in", "out")
 	codec := testCodec(t)
-	var down atomic.Bool
-	down.Store(true)
-	h := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
-		if down.Load() {
-			return nil, Transient(errors.New("checker down"))
+	// Worker a fails every try. On a slow machine its delayer may return
+	// the records before a stops; a try after the first then waits until
+	// a is stopping, so the records are in tier 1 or 2 when b takes over,
+	// never parked.
+	stopping := make(chan struct{})
+	down := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
+		if Attempt(r) > 1 {
+			<-stopping
 		}
+		return nil, Transient(errors.New("checker down"))
+	})
+	up := HandlerFunc(func(_ context.Context, r *kgo.Record, _ State) ([]*kgo.Record, error) {
 		return []*kgo.Record{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
 	})
-	const delay = 2 * time.Second
-	stopA := startRetryStage(t, addrs, codec, retryConfig("a", delay), h)
+	const delay = time.Second
+	stopA := startRetryStage(t, addrs, codec, retryConfig("a", delay, delay), down)
 	produceTo0(t, addrs, "u=0", "u=1")
 	readAll(t, addrs, testDelayTopic(1), 2) // u=0 tried and delayed, u=1 behind it
+	close(stopping)
 	stopA()
 
-	down.Store(false)
-	startRetryStage(t, addrs, codec, retryConfig("b", delay), h)
+	// u=2 is ahead in the input of whatever b's delayers return: only the
+	// changelog tells b that it must wait behind u=0 and u=1.
 	produceTo0(t, addrs, "u=2")
+	startRetryStage(t, addrs, codec, retryConfig("b", delay, delay), up)
 	got := readAll(t, addrs, "out", 3)
 	var order []string
 	for _, r := range got {
