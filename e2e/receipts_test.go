@@ -60,6 +60,10 @@ func TestReceiptWorkerKilledRegistersEachOnce(t *testing.T) {
 			"--tax-url", urls["tax"], "--logistics-url", urls["logistics"])
 	}
 	w1, w2 := start("r1"), start("r2")
+	for _, w := range []*worker{w1, w2} {
+		// The workers create the topics: a produce before that fails.
+		w.await(t, 30*time.Second, 0, "its first buckets", msg(msgAssigned))
+	}
 
 	// The receipts, as the API hands them to Kafka.
 	recs := make([]*kgo.Record, n)

@@ -63,15 +63,15 @@ func TestConformanceStateUnderKillAndZombie(t *testing.T) {
 		t.Logf("killed w1 and stopped w2 after %d of %d outputs, %v after the start", got, n, time.Since(start).Round(time.Millisecond))
 	}
 
-	// The survivor owns every bucket only once both sessions timed out.
+	// The survivor owns every bucket only once both sessions timed out,
+	// so w2 is a zombie from then on. (A session ends a timeout after the
+	// last heartbeat, which a loaded machine may have sent well before
+	// the stop: the stall itself can be shorter than the timeout.)
 	c.awaitRunning(t, 5*sessionTimeout, "w3 owning every bucket", func() bool { return c.ownsAll(survivor.log) }, survivor)
 	took := time.Since(stopAt)
 	c.awaitRunning(t, 30*time.Second, "w3 committing outputs of its own", func() bool { return c.outputs() > 0 }, survivor)
 	before := c.outputs()
 	c.awaitRunning(t, 30*time.Second, "w3 committing more outputs", func() bool { return c.outputs() > before }, survivor)
-	if stalled := time.Since(stopAt); stalled <= sessionTimeout {
-		t.Fatalf("w2 stalled only %v, not past its session timeout %v", stalled, sessionTimeout)
-	}
 	resume := zombie.log.mark()
 	zombie.signal(t, syscall.SIGCONT)
 	t.Logf("w3 owned every bucket %v after the stall; w2 resumed after %v", took.Round(time.Millisecond), time.Since(stopAt).Round(time.Millisecond))
