@@ -20,6 +20,7 @@ type Metrics struct {
 	assigned *prometheus.GaugeVec
 	restore  *prometheus.HistogramVec
 	restored *prometheus.CounterVec
+	limit    *prometheus.GaugeVec
 }
 
 // NewMetrics registers the runtime's metrics on reg, or takes those
@@ -61,6 +62,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ration_stage_restored_records_total",
 			Help: "Changelog records read into a stateful stage's store.",
 		}, []string{"pipeline", "stage"}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ration_stage_batch_limit_records",
+			Help: "Most records a stage's next batch may take: max-poll-records, less while batches outrun the transaction timeout.",
+		}, []string{"pipeline", "stage"}),
 	}
 	m.records = obs.Register(reg, m.records)
 	m.batches = obs.Register(reg, m.batches)
@@ -70,6 +75,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.assigned = obs.Register(reg, m.assigned)
 	m.restore = obs.Register(reg, m.restore)
 	m.restored = obs.Register(reg, m.restored)
+	m.limit = obs.Register(reg, m.limit)
 	return m
 }
 
@@ -123,4 +129,11 @@ func (m *Metrics) observeRestore(l stageLabels, records int, took time.Duration)
 	}
 	m.restore.WithLabelValues(l.pipeline, l.stage).Observe(took.Seconds())
 	m.restored.WithLabelValues(l.pipeline, l.stage).Add(float64(records))
+}
+
+func (m *Metrics) setBatchLimit(l stageLabels, n int) {
+	if m == nil {
+		return
+	}
+	m.limit.WithLabelValues(l.pipeline, l.stage).Set(float64(n))
 }

@@ -84,6 +84,9 @@ type Stage struct {
 
 	// retryPause is how long a failed batch waits before it is retried.
 	retryPause time.Duration
+	// limit is how many records the next batch may take (step's goroutine
+	// only).
+	limit batchLimit
 	// end ends a batch's transaction: endTransaction, or a test's
 	// stand-in for a broker whose answer is wrong.
 	end func(ctx context.Context, sess *kgo.GroupTransactSession, commit bool, log *slog.Logger, records int) (committed, unsure bool, err error)
@@ -123,6 +126,7 @@ func New(cfg Config, h Handler, deps Deps) (*Stage, error) {
 		labels:     stageLabels{cfg.Pipeline, cfg.Name},
 		prio:       newPriority(cfg.Topics, cfg.NormalShare, cfg.Priority),
 		retryPause: time.Second,
+		limit:      newBatchLimit(cfg.MaxPollRecords),
 	}
 	s.end = s.endTransaction
 	if cfg.Retry != nil {
@@ -154,6 +158,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("stage %s.%s: %w", s.cfg.Pipeline, s.cfg.Name, err)
 	}
+	s.deps.Metrics.setBatchLimit(s.labels, s.limit.n)
 	g, ctx := errgroup.WithContext(ctx)
 	if r := s.cfg.Retry; r != nil {
 		for i, delay := range r.Delays {
@@ -319,12 +324,12 @@ func (s *Stage) takeFresh() map[string][]int32 {
 const restrictedPollWait = 200 * time.Millisecond
 
 // linger adds to a short batch what arrives within BatchLinger, up to
-// MaxPollRecords in all.
+// the batch limit in all.
 func (s *Stage) linger(ctx context.Context, sess *kgo.GroupTransactSession, fetches kgo.Fetches) kgo.Fetches {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.BatchLinger)
 	defer cancel()
-	for n := fetches.NumRecords(); n < s.cfg.MaxPollRecords && ctx.Err() == nil; n = fetches.NumRecords() {
-		more := sess.PollRecords(ctx, s.cfg.MaxPollRecords-n)
+	for n := fetches.NumRecords(); n < s.limit.n && ctx.Err() == nil; n = fetches.NumRecords() {
+		more := sess.PollRecords(ctx, s.limit.n-n)
 		fetches = append(fetches, more...)
 		if more.IsClientClosed() {
 			break // the step sees it in fetches, and stops
@@ -372,13 +377,13 @@ func (s *Stage) step(ctx context.Context, sess *kgo.GroupTransactSession) error 
 		defer cancel()
 	}
 
-	fetches := sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
+	fetches := sess.PollRecords(pollCtx, s.limit.n)
 	// A poll right after a pause may return at once with nothing: the
 	// paused records were dropped from the buffer. Wait for the others.
 	for restricted && fetches.NumRecords() == 0 && pollCtx.Err() == nil && !fetches.IsClientClosed() {
-		fetches = sess.PollRecords(pollCtx, s.cfg.MaxPollRecords)
+		fetches = sess.PollRecords(pollCtx, s.limit.n)
 	}
-	if !restricted && s.cfg.BatchLinger > 0 && fetches.NumRecords() > 0 && fetches.NumRecords() < s.cfg.MaxPollRecords {
+	if !restricted && s.cfg.BatchLinger > 0 && fetches.NumRecords() > 0 && fetches.NumRecords() < s.limit.n {
 		fetches = s.linger(ctx, sess, fetches)
 	}
 	if fetches.IsClientClosed() || ctx.Err() != nil {
@@ -499,10 +504,12 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 		}
 	}
 
-	if work.Err() != nil {
-		commit = false // the batch overran its transaction timeout
+	overran := work.Err() != nil
+	if overran {
+		commit = false
 	}
 	committed, unsure, endErr := s.end(ctx, sess, commit, s.log, len(recs))
+	s.adjustLimit(len(recs), overran, committed, time.Since(start))
 	switch {
 	case batch == nil:
 	case committed:
@@ -522,6 +529,25 @@ func (s *Stage) transact(ctx context.Context, sess *kgo.GroupTransactSession, re
 		}
 	}
 	return nil
+}
+
+// adjustLimit sizes the next batches after one of records records (see
+// batchLimit).
+func (s *Stage) adjustLimit(records int, overran, committed bool, took time.Duration) {
+	switch {
+	case overran && s.limit.overran(records):
+		s.log.Warn("a batch outran the transaction timeout and was aborted; the next batches are smaller",
+			"records", records, "transaction_timeout", s.cfg.TransactionTimeout, "batch_limit", s.limit.n)
+	case committed && s.limit.committed(records, took, s.cfg.TransactionTimeout):
+		level := slog.LevelDebug
+		if s.limit.n == s.limit.most {
+			level = slog.LevelInfo
+		}
+		s.log.Log(context.Background(), level, "batches fit the transaction timeout again; the next may be larger", "batch_limit", s.limit.n)
+	default:
+		return
+	}
+	s.deps.Metrics.setBatchLimit(s.labels, s.limit.n)
 }
 
 // endBatch asks a BatchEnder for each bucket of the batch's records, in
