@@ -55,7 +55,7 @@ const bucketTopic = "ration/buckets"
 // A topic with fewer partitions than the others simply has no partition in
 // the higher buckets. The leader does not balance by rack (kgo.BalanceRacks
 // is ignored): kgo applies racks only to its own balancer type.
-func copartitioned(topics []string) kgo.GroupBalancer {
+func copartitioned(topics []string) *copartitionBalancer {
 	set := make(map[string]struct{}, len(topics))
 	for _, t := range topics {
 		set[t] = struct{}{}
@@ -66,6 +66,9 @@ func copartitioned(topics []string) kgo.GroupBalancer {
 type copartitionBalancer struct {
 	inner  kgo.GroupBalancer
 	topics map[string]struct{}
+	// joining, if set, is told what the member owns each time it is
+	// about to join (Stage.joining).
+	joining func(owned map[string][]int32)
 }
 
 var _ kgo.GroupBalancer = (*copartitionBalancer)(nil)
@@ -77,7 +80,12 @@ func (*copartitionBalancer) ProtocolName() string { return copartitionProtocol }
 // gets it.
 func (*copartitionBalancer) IsCooperative() bool { return true }
 
+// JoinGroupMetadata is called by the member itself before each join, with
+// what it owns: the assignment it was last given, less what it gave up.
 func (c *copartitionBalancer) JoinGroupMetadata(interests []string, current map[string][]int32, generation int32) []byte {
+	if c.joining != nil {
+		c.joining(current)
+	}
 	return c.inner.JoinGroupMetadata(interests, current, generation)
 }
 

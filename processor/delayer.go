@@ -47,7 +47,7 @@ func (d *delayer) member() member {
 	return member{
 		kind: "delayer", name: "delay tier " + strconv.Itoa(d.tier), group: d.group(), log: d.log,
 		opts: func() []kgo.Opt {
-			opts := append(slices.Clone(d.stage.deps.Kafka), c.memberOpts(d.group(), d.transactionalID(), d.topic)...)
+			opts := append(slices.Clone(d.stage.deps.Kafka), c.memberOpts(d.group(), d.transactionalID(), nil, d.topic)...)
 			return append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		},
 		step: d.step,

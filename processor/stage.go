@@ -179,8 +179,11 @@ var errFenced = errors.New("producer fenced")
 // memberOpts are the options of every transactional group member a stage
 // runs (the stage itself and its delayers): static membership, the
 // session and transaction timeouts, co-partitioned cooperative-sticky
-// assignment, read_committed.
-func (c Config) memberOpts(group, transactionalID string, topics ...string) []kgo.Opt {
+// assignment (joining, if set, told what the member owns before each
+// join), read_committed.
+func (c Config) memberOpts(group, transactionalID string, joining func(owned map[string][]int32), topics ...string) []kgo.Opt {
+	balancer := copartitioned(topics)
+	balancer.joining = joining
 	return append(kafkaconn.Session(c.SessionTimeout),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topics...),
@@ -188,7 +191,7 @@ func (c Config) memberOpts(group, transactionalID string, topics ...string) []kg
 		kgo.TransactionalID(transactionalID),
 		kgo.TransactionTimeout(c.TransactionTimeout),
 		kgo.RebalanceTimeout(c.SessionTimeout),
-		kgo.Balancers(copartitioned(topics)),
+		kgo.Balancers(balancer),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// A fetch that waits for data blocks the fetches of buckets
 		// assigned meanwhile; Kafka's 5s default would delay a dead
@@ -207,7 +210,7 @@ const fetchPartitionShare = 8
 func (s *Stage) opts() []kgo.Opt {
 	c := s.cfg
 	opts := append(slices.Clone(s.deps.Kafka), s.deps.Measured...)
-	opts = append(opts, c.memberOpts(c.Group, s.TransactionalID(), c.Topics...)...)
+	opts = append(opts, c.memberOpts(c.Group, s.TransactionalID(), s.joining, c.Topics...)...)
 	return append(opts,
 		// Transaction markers come too (step skips them), so that a
 		// position passes them and the priority policy sees exactly where
@@ -259,6 +262,22 @@ func (s *Stage) assigned(ctx context.Context, cl *kgo.Client, parts map[string][
 	s.prio.assign(parts)
 	s.addFresh(parts)
 	s.deps.Metrics.addAssigned(s.labels, parts, 1)
+}
+
+// joining releases, as the stage's member is about to join its group, the
+// buckets the stage holds and the member no longer owns. They were revoked
+// without the stage being told: a GroupTransactSession passes on only the
+// first revocation of a transaction (franz-go v1.22: its callback returns
+// early once the session is marked revoked, until End), and a batch held
+// open while the group rebalanced twice left the stage holding buckets
+// that had moved on, in its lag and assignment gauges and its logs.
+func (s *Stage) joining(owned map[string][]int32) {
+	stale := s.prio.ownedExcept(owned)
+	if len(stale) == 0 {
+		return
+	}
+	s.log.Info("buckets revoked", "partitions", stale, "told", "at the rejoin: the revocation came while a batch was open")
+	s.release(stale)
 }
 
 // release forgets buckets this worker no longer owns; whoever owns them
