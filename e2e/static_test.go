@@ -18,7 +18,9 @@ import (
 // --leave-on-shutdown) hands its buckets to the others at once, well
 // before the session timeout.
 func TestRestartedWorkerGetsItsBucketsBackWithoutARebalance(t *testing.T) {
-	const sessionTimeout = 3 * time.Second
+	// Long enough for a loaded machine to start the worker again (over
+	// 4 s beside the rest of make test), short enough to watch it pass.
+	const sessionTimeout = 10 * time.Second
 	start := time.Now()
 	c := newCluster(t)
 	flags := []string{"--session-timeout", sessionTimeout.String()}

@@ -21,6 +21,13 @@ import (
 // in seconds.
 const sessionTimeout = 3 * time.Second
 
+// restartSessionTimeout is the session of the workers of a check that
+// restarts a killed worker and expects its buckets back: long enough for
+// a loaded machine to start the process again. (A race-built worker took
+// over 4 s to start beside the rest of make test, by when its buckets
+// had gone to the other worker.)
+const restartSessionTimeout = 15 * time.Second
+
 // cluster is one check's broker and schema registry, both in this
 // process on loopback, with the subject's topics; the ledger of its final
 // outputs; and the board that every stream of the check reports to.
@@ -35,6 +42,8 @@ type cluster struct {
 	led      *ledger // guarded by board
 	// maxPoll is the workers' MaxPollRecords (0: the runtime's default).
 	maxPoll int
+	// session is the workers' session timeout.
+	session time.Duration
 }
 
 // checkMaxPoll is the MaxPollRecords of the suite's workers: batches
@@ -44,7 +53,7 @@ const checkMaxPoll = 100
 
 func newCluster(t *testing.T, s Subject) *cluster {
 	t.Helper()
-	c := &cluster{s: s, d: s.descriptor(nil), board: await.NewBoard(), led: newLedger(), maxPoll: checkMaxPoll}
+	c := &cluster{s: s, d: s.descriptor(nil), board: await.NewBoard(), led: newLedger(), maxPoll: checkMaxPoll, session: sessionTimeout}
 	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +86,7 @@ func newCluster(t *testing.T, s Subject) *cluster {
 // spec is the workerSpec of a worker of this cluster.
 func (c *cluster) spec(id string, f faultSpec) workerSpec {
 	return workerSpec{Subject: c.s.Name, Kafka: c.addrs, Registry: c.registry, Instance: id,
-		SessionTimeout: sessionTimeout, MaxPollRecords: c.maxPoll, Faults: f}
+		SessionTimeout: c.session, MaxPollRecords: c.maxPoll, Faults: f}
 }
 
 // follow reads topics read_committed from their start until the test

@@ -14,6 +14,7 @@ import (
 // out exactly once and in its key's order.
 func checkKilledWorker(t *testing.T, s Subject) {
 	c := newCluster(t, s)
+	c.session = restartSessionTimeout
 	spec := faultSpec{Seed: 4, Percent: faultPercent}
 	it := c.newItems("kill", keys)
 	c.feed(t, it, it.keys, perKey)
@@ -34,7 +35,7 @@ func checkKilledWorker(t *testing.T, s Subject) {
 	}
 
 	back := c.startProcess(t, "w2", spec)
-	c.awaitRunning(t, 4*sessionTimeout, "the restarted w2 owning buckets in every stage", func() bool {
+	c.awaitRunning(t, c.session, "the restarted w2 owning buckets in every stage", func() bool {
 		return c.ownsEveryStage(back.log)
 	}, w1, back)
 	t.Logf("the restarted w2 owned buckets in every stage %v after the kill", time.Since(killAt).Round(time.Millisecond))
