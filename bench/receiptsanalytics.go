@@ -123,24 +123,9 @@ func (r AnalyticsReport) Print(w io.Writer) {
 // OPTIMIZE outlast a connection's read timeout, and a partition is what
 // background merges fold too.
 func optimizeFinal(ctx context.Context, conn driver.Conn, db, table string) error {
-	partitions, err := func() ([]string, error) {
-		rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE active AND database = ? AND table = ? ORDER BY partition",
-			db, table)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var ps []string
-		for rows.Next() {
-			var p string
-			if err := rows.Scan(&p); err != nil {
-				return nil, err
-			}
-			ps = append(ps, p)
-		}
-		return ps, rows.Err()
-	}()
-	if err != nil {
+	var partitions []string
+	if err := conn.QueryRow(ctx, "SELECT groupUniqArray(partition) FROM system.parts WHERE active AND database = ? AND table = ?",
+		db, table).Scan(&partitions); err != nil {
 		return fmt.Errorf("partitions of %s: %w", table, err)
 	}
 	for _, p := range partitions {
